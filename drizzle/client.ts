@@ -1,0 +1,27 @@
+import { drizzle, type PostgresJsDatabase } from 'drizzle-orm/postgres-js'
+import postgres from 'postgres'
+import * as schema from './schema'
+
+export type Db = PostgresJsDatabase<typeof schema>
+
+export interface Database {
+  db: Db
+  sql: postgres.Sql
+  close(): Promise<void>
+}
+
+export interface DatabaseOptions {
+  /** Pool size; postgres.js opens connections lazily up to this many. */
+  max?: number
+  /** Seconds to wait for a connection before failing, so outages surface quickly. */
+  connectTimeout?: number
+}
+
+export function createDb(url: string, options: DatabaseOptions = {}): Database {
+  const sql = postgres(url, {
+    max: options.max ?? 10,
+    connect_timeout: options.connectTimeout ?? 5,
+    onnotice: () => {},
+  })
+  return { db: drizzle(sql, { schema }), sql, close: () => sql.end({ timeout: 5 }) }
+}

@@ -1,0 +1,77 @@
+/**
+ * Parsing helpers shared by every process's env.ts. They take the environment as an argument
+ * (never read process.env themselves) and throw a ConfigError that names the variable.
+ */
+export type EnvSource = Record<string, string | undefined>
+
+export class ConfigError extends Error {
+  override name = 'ConfigError'
+}
+
+export function readString(env: EnvSource, name: string, fallback: string): string {
+  const value = env[name]?.trim()
+  return value ? value : fallback
+}
+
+export function readOptionalString(env: EnvSource, name: string): string | undefined {
+  const value = env[name]?.trim()
+  return value ? value : undefined
+}
+
+export function readInteger(env: EnvSource, name: string, fallback: number, min: number, max: number): number {
+  const raw = env[name]?.trim()
+  if (!raw) return fallback
+  if (!/^-?\d+$/.test(raw)) throw new ConfigError(`${name} must be a whole number, got "${raw}"`)
+  const value = Number(raw)
+  if (value < min || value > max) throw new ConfigError(`${name} must be between ${min} and ${max}, got ${value}`)
+  return value
+}
+
+function readUrl(env: EnvSource, name: string, protocols: string[]): string | undefined {
+  const raw = readOptionalString(env, name)
+  if (raw === undefined) return undefined
+  let url: URL
+  try {
+    url = new URL(raw)
+  } catch {
+    throw new ConfigError(`${name} is not a valid URL: "${redactUrl(raw)}"`)
+  }
+  if (!protocols.includes(url.protocol)) {
+    throw new ConfigError(`${name} must start with ${protocols.map((p) => `${p}//`).join(' or ')}, got "${redactUrl(raw)}"`)
+  }
+  return raw
+}
+
+/** DATABASE_URL wins; otherwise the URL is assembled from the POSTGRES_* variables. */
+export function readDatabaseUrl(env: EnvSource): string {
+  const explicit = readUrl(env, 'DATABASE_URL', ['postgres:', 'postgresql:'])
+  if (explicit) return explicit
+  const user = encodeURIComponent(readString(env, 'POSTGRES_USER', 'analytics_user'))
+  const password = encodeURIComponent(readString(env, 'POSTGRES_PASSWORD', 'analytics_pass'))
+  const host = readString(env, 'POSTGRES_HOST', '127.0.0.1')
+  const port = readInteger(env, 'POSTGRES_PORT', 5432, 1, 65535)
+  const db = encodeURIComponent(readString(env, 'POSTGRES_DB', 'analytics'))
+  return `postgres://${user}:${password}@${host}:${port}/${db}`
+}
+
+export function readRedisUrl(env: EnvSource): string {
+  return readUrl(env, 'REDIS_URL', ['redis:', 'rediss:']) ?? 'redis://127.0.0.1:6379'
+}
+
+export function readQueueName(env: EnvSource): string {
+  const name = readString(env, 'QUEUE_NAME', 'analytics-events')
+  // BullMQ uses ':' as its key separator, so a queue name must not contain one.
+  if (name.includes(':')) throw new ConfigError(`QUEUE_NAME must not contain ':', got "${name}"`)
+  return name
+}
+
+/** Hides the password of a connection URL so it can be logged or shown in an error. */
+export function redactUrl(raw: string): string {
+  try {
+    const url = new URL(raw)
+    if (url.password) url.password = '***'
+    return url.toString()
+  } catch {
+    return raw.replace(/\/\/([^:/@]+):[^@]*@/, '//$1:***@')
+  }
+}

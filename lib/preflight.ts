@@ -1,0 +1,62 @@
+/**
+ * Start-up checks: each process confirms its dependencies answer before it serves, and exits with
+ * a message that names the URL and how to start the service, instead of retrying silently.
+ */
+import IORedis from 'ioredis'
+import postgres from 'postgres'
+import { redactUrl } from './config'
+
+const HINTS = {
+  postgres:
+    'Start PostgreSQL (locally: `pg_ctlcluster --skip-systemctl-redirect $(ls /etc/postgresql) main start`; with Docker: `docker compose up -d postgres`) or set DATABASE_URL.',
+  redis:
+    'Start Redis (locally: `redis-server --daemonize yes --bind 127.0.0.1 --port 6379`; with Docker: `docker compose up -d redis`) or set REDIS_URL.',
+}
+
+export class DependencyUnavailableError extends Error {
+  override name = 'DependencyUnavailableError'
+}
+
+function withTimeout<T>(promise: Promise<T>, ms: number, what: string): Promise<T> {
+  let timer: ReturnType<typeof setTimeout> | undefined
+  const timeout = new Promise<never>((_, reject) => {
+    timer = setTimeout(() => reject(new Error(`no answer from ${what} within ${ms} ms`)), ms)
+  })
+  return Promise.race([promise, timeout]).finally(() => clearTimeout(timer))
+}
+
+/** Resolves when Postgres answers `select 1`; missing role or database count as reachable. */
+export async function checkPostgres(url: string, timeoutMs = 4_000, allowMissingDatabase = false): Promise<void> {
+  const sql = postgres(url, { max: 1, connect_timeout: Math.ceil(timeoutMs / 1000), onnotice: () => {} })
+  try {
+    await withTimeout(sql`select 1`, timeoutMs, 'PostgreSQL')
+  } catch (error) {
+    const code = (error as { code?: string }).code
+    if (allowMissingDatabase && (code === '3D000' || code === '28000')) return
+    throw new DependencyUnavailableError(`Cannot reach PostgreSQL at ${redactUrl(url)}: ${(error as Error).message}. ${HINTS.postgres}`)
+  } finally {
+    await sql.end({ timeout: 1 }).catch(() => {})
+  }
+}
+
+export async function checkRedis(url: string, timeoutMs = 4_000): Promise<void> {
+  const redis = new IORedis(url, {
+    lazyConnect: true,
+    maxRetriesPerRequest: 0,
+    enableOfflineQueue: false,
+    connectTimeout: timeoutMs,
+    retryStrategy: () => null,
+  })
+  redis.on('error', () => {}) // reported through the rejected promise below
+  try {
+    await withTimeout(
+      redis.connect().then(() => redis.ping()),
+      timeoutMs,
+      'Redis',
+    )
+  } catch (error) {
+    throw new DependencyUnavailableError(`Cannot reach Redis at ${redactUrl(url)}: ${(error as Error).message}. ${HINTS.redis}`)
+  } finally {
+    redis.disconnect()
+  }
+}

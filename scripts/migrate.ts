@@ -1,0 +1,26 @@
+/** `bun run db:migrate`: creates the role and database if missing, then applies migrations. */
+import { ensureDatabase, migrateDatabase } from '../drizzle/migrate'
+import { redactUrl } from '../lib/config'
+import { createLogger, errorFields } from '../lib/log'
+import { checkPostgres } from '../lib/preflight'
+import { loadScriptsEnv } from './env'
+
+const log = createLogger('migrate')
+
+export async function prepareDatabase(databaseUrl: string, adminDatabaseUrl: string): Promise<void> {
+  await checkPostgres(databaseUrl, 4_000, true)
+  const created = await ensureDatabase(databaseUrl, adminDatabaseUrl)
+  if (created.createdRole || created.createdDatabase) log.info('database created', { url: redactUrl(databaseUrl), ...created })
+  await migrateDatabase(databaseUrl)
+  log.info('migrations applied', { url: redactUrl(databaseUrl) })
+}
+
+if (import.meta.main) {
+  try {
+    const env = loadScriptsEnv()
+    await prepareDatabase(env.databaseUrl, env.adminDatabaseUrl)
+  } catch (error) {
+    log.error('migration failed', errorFields(error))
+    process.exit(1)
+  }
+}

@@ -1,0 +1,27 @@
+import { Elysia } from 'elysia'
+import { existsSync } from 'node:fs'
+import { join, normalize } from 'node:path'
+
+/** Serves the built dashboard (dashboard/dist) at `/`, and its hashed assets under /assets. */
+export function dashboardRoutes(deps: { distDir: string }) {
+  const index = join(deps.distDir, 'index.html')
+  return new Elysia({ name: 'dashboard' })
+    .get(
+      '/',
+      ({ status }) => {
+        if (!existsSync(index)) return status(503, 'The dashboard is not built yet: run `bun run build:dashboard`.')
+        return new Response(Bun.file(index), { headers: { 'content-type': 'text/html; charset=utf-8', 'cache-control': 'no-cache' } })
+      },
+      { detail: { hide: true } },
+    )
+    .get(
+      '/assets/*',
+      ({ params, status }) => {
+        const file = normalize(join(deps.distDir, 'assets', params['*']))
+        if (!file.startsWith(join(deps.distDir, 'assets')) || !existsSync(file)) return status(404, { error: 'No such asset' })
+        // Vite puts a content hash in every asset name, so they never change.
+        return new Response(Bun.file(file), { headers: { 'cache-control': 'public, max-age=31536000, immutable' } })
+      },
+      { detail: { hide: true } },
+    )
+}

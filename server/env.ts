@@ -1,0 +1,29 @@
+import { randomBytes } from 'node:crypto'
+import { resolve } from 'node:path'
+import { readDatabaseUrl, readInteger, readOptionalString, readQueueName, readRedisUrl, readString, type EnvSource } from '../lib/config'
+
+export interface ServerEnv {
+  port: number
+  databaseUrl: string
+  redisUrl: string
+  queueName: string
+  adminUser: string
+  adminPassword: string
+  /** True when ADMIN_PASSWORD was not set and a one-off password was generated for this run. */
+  adminPasswordGenerated: boolean
+  dashboardDir: string
+}
+
+export function loadServerEnv(env: EnvSource = process.env): ServerEnv {
+  const password = readOptionalString(env, 'ADMIN_PASSWORD')
+  return {
+    port: readInteger(env, 'API_PORT', 4000, 0, 65535),
+    databaseUrl: readDatabaseUrl(env),
+    redisUrl: readRedisUrl(env),
+    queueName: readQueueName(env),
+    adminUser: readString(env, 'ADMIN_USER', 'admin'),
+    adminPassword: password ?? randomBytes(18).toString('base64url'),
+    adminPasswordGenerated: password === undefined,
+    dashboardDir: resolve(import.meta.dir, '../dashboard/dist'),
+  }
+}

@@ -1,0 +1,132 @@
+import { Elysia, t, type ValidationError } from 'elysia'
+import { errorFields, type Logger } from '../lib/log'
+
+export const ErrorResponse = t.Object({ error: t.String() }, { description: 'A request the API refused, with the reason' })
+export const InvalidPayloadResponse = t.Object(
+  { error: t.Literal('Invalid payload'), details: t.Array(t.String()) },
+  { description: 'One sentence per problem, each naming the field' },
+)
+export const UnavailableResponse = t.Object(
+  { error: t.String(), retryAfterSeconds: t.Number() },
+  { description: 'A dependency is down; retry after the given delay' },
+)
+
+interface SchemaLike {
+  type?: string
+  minLength?: number
+  maxLength?: number
+  error?: string
+  properties?: Record<string, SchemaLike>
+  anyOf?: SchemaLike[]
+}
+
+/** '/events/3/site_id' -> 'events[3].site_id' */
+function fieldName(pointer: string): string {
+  return pointer
+    .split('/')
+    .slice(1)
+    .map((part) => part.replaceAll('~1', '/').replaceAll('~0', '~'))
+    .reduce((name, part) => (/^\d+$/.test(part) ? `${name}[${part}]` : name ? `${name}.${part}` : part), '')
+}
+
+function valueAt(root: unknown, pointer: string): unknown {
+  let value = root
+  for (const part of pointer.split('/').slice(1)) {
+    if (typeof value !== 'object' || value === null || !Object.hasOwn(value, part)) return undefined
+    value = (value as Record<string, unknown>)[part]
+  }
+  return value
+}
+
+function expectedType(schema: SchemaLike): string | undefined {
+  return schema.type ?? schema.anyOf?.map((s) => s.type).filter((type) => type && type !== 'null')[0]
+}
+
+const ARTICLE: Record<string, string> = { string: 'a string', number: 'a number', integer: 'an integer', boolean: 'true or false', object: 'an object', array: 'an array' }
+
+type Location = 'body' | 'query'
+
+/** One human sentence for one failing field, derived from its schema and the value received. */
+function describe(field: string, schema: SchemaLike, value: unknown, location: Location): string {
+  // `?site_id=` is as good as no site_id at all (required parameters declare a minLength).
+  if (value === undefined || (location === 'query' && value === '' && (schema.minLength ?? 0) > 0)) {
+    return location === 'query' ? `${field} query parameter is required` : `${field} is required`
+  }
+  const type = expectedType(schema)
+  if (type === 'string') {
+    if (typeof value !== 'string') return `${field} must be a string`
+    if (schema.minLength !== undefined && value.length < schema.minLength) return `${field} must not be empty`
+    if (schema.maxLength !== undefined && value.length > schema.maxLength) return `${field} must be at most ${schema.maxLength} characters`
+    return schema.error ?? `${field} is not valid`
+  }
+  if (type && ARTICLE[type]) return `${field} must be ${ARTICLE[type]}`
+  return schema.error ?? `${field} is not valid`
+}
+
+/**
+ * Turns Elysia's validation error into one sentence per field. Elysia reports a missing field as
+ * "Expected string" and may report several errors per field, so sentences are derived from the
+ * failing sub-schema and the actual value rather than from its messages.
+ */
+export function validationDetails(error: Pick<ValidationError, 'value' | 'all'>, location: Location): string[] {
+  const input = error.value
+  if (typeof input !== 'object' || input === null || Array.isArray(input)) return ['body must be a JSON object']
+  const seen = new Set<string>()
+  const details: string[] = []
+  for (const issue of error.all) {
+    if (!('path' in issue) || seen.has(issue.path)) continue
+    seen.add(issue.path)
+    const field = fieldName(issue.path)
+    const schema = issue.schema as SchemaLike
+    // An additional-property error points at the unknown key, with the parent object's schema.
+    const known = schema.properties === undefined || field === '' || Object.hasOwn(schema.properties, field.split(/[.[]/).pop()!)
+    details.push(known ? describe(field || 'body', schema, valueAt(input, issue.path), location) : `${field} is not a known field`)
+  }
+  return details.length > 0 ? details : ['body does not match the expected shape']
+}
+
+export const RETRY_AFTER_SECONDS = 5
+
+// postgres.js connection errors and the server's "shutting down / starting up" SQLSTATEs.
+const DATABASE_DOWN_CODES = new Set(['ECONNREFUSED', 'ECONNRESET', 'ETIMEDOUT', 'CONNECT_TIMEOUT', 'CONNECTION_CLOSED', 'CONNECTION_ENDED', 'CONNECTION_DESTROYED', '57P01', '57P02', '57P03', '08000', '08001', '08003', '08006'])
+
+export function isDatabaseUnavailable(error: unknown): boolean {
+  const code = typeof error === 'object' && error !== null && 'code' in error ? String(error.code) : ''
+  return DATABASE_DOWN_CODES.has(code)
+}
+
+/**
+ * The single error boundary of the API: maps every framework error to the contract's JSON
+ * bodies and makes sure nothing internal leaks as a 5xx without being logged.
+ */
+export function errorHandler(log: Logger) {
+  return new Elysia({ name: 'error-handler' }).onError({ as: 'global' }, ({ code, error, set, path }) => {
+    switch (code) {
+      case 'VALIDATION':
+        set.status = 400
+        if (error.type === 'query') {
+          return { error: validationDetails(error, 'query')[0]! }
+        }
+        return { error: 'Invalid payload', details: validationDetails(error, 'body') }
+      case 'PARSE':
+        set.status = 400
+        return { error: 'Invalid payload', details: ['body must be valid JSON'] }
+      case 'NOT_FOUND':
+        set.status = 404
+        return { error: `No route for ${path}` }
+      case 'INVALID_COOKIE_SIGNATURE':
+        set.status = 401
+        return { error: 'Invalid session' }
+      default:
+        if (isDatabaseUnavailable(error)) {
+          log.error('database unavailable', { path, ...errorFields(error) })
+          set.status = 503
+          set.headers['retry-after'] = String(RETRY_AFTER_SECONDS)
+          return { error: 'Database is unavailable; retry later', retryAfterSeconds: RETRY_AFTER_SECONDS }
+        }
+        log.error('unhandled error', { path, code: String(code), ...errorFields(error) })
+        set.status = 500
+        return { error: 'Internal server error' }
+    }
+  })
+}

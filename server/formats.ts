@@ -1,0 +1,42 @@
+import { FormatRegistry } from '@sinclair/typebox'
+
+/**
+ * Strict string formats for the t schemas. Elysia's own `date` and `date-time` formats accept
+ * anything JavaScript's Date can parse (and roll 2025-02-30 over to March), which is too lax for
+ * a public contract.
+ */
+export const CALENDAR_DATE = 'calendar-date'
+export const INSTANT = 'instant'
+export const TEXT = 'text'
+
+const DATE = /^(\d{4})-(\d{2})-(\d{2})$/
+const INSTANT_PATTERN = /^(\d{4}-\d{2}-\d{2})T([01]\d|2[0-3]):[0-5]\d:[0-5]\d(\.\d{1,9})?(Z|[+-]([01]\d|2[0-3]):[0-5]\d)$/
+
+export function isCalendarDate(value: string): boolean {
+  const match = DATE.exec(value)
+  if (!match) return false
+  const [year, month, day] = [Number(match[1]), Number(match[2]), Number(match[3])]
+  const date = new Date(Date.UTC(year, month - 1, day))
+  return date.getUTCFullYear() === year && date.getUTCMonth() === month - 1 && date.getUTCDate() === day
+}
+
+/** ISO 8601 date-time with seconds and an explicit offset (`Z` or `±hh:mm`). */
+export function isInstant(value: string): boolean {
+  const match = INSTANT_PATTERN.exec(value)
+  return match !== null && isCalendarDate(match[1]!) && !Number.isNaN(Date.parse(value))
+}
+
+/**
+ * Text Postgres can store and JSON can carry: no NUL character (Postgres text cannot hold one)
+ * and no unpaired UTF-16 surrogate (invalid Unicode that JSON.parse lets through).
+ */
+export function isStorableText(value: string): boolean {
+  return !value.includes('\0') && value.isWellFormed()
+}
+
+/** Idempotent; called by createApp before any schema is compiled. */
+export function registerFormats(): void {
+  if (!FormatRegistry.Has(CALENDAR_DATE)) FormatRegistry.Set(CALENDAR_DATE, isCalendarDate)
+  if (!FormatRegistry.Has(INSTANT)) FormatRegistry.Set(INSTANT, isInstant)
+  if (!FormatRegistry.Has(TEXT)) FormatRegistry.Set(TEXT, isStorableText)
+}

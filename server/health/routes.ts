@@ -1,0 +1,42 @@
+import { Elysia, t } from 'elysia'
+import type postgres from 'postgres'
+import type IORedis from 'ioredis'
+
+const CHECK_TIMEOUT_MS = 1_000
+
+type CheckResult = 'up' | 'down'
+
+async function probe(run: () => Promise<unknown>): Promise<CheckResult> {
+  let timer: ReturnType<typeof setTimeout> | undefined
+  const timeout = new Promise<never>((_, reject) => {
+    timer = setTimeout(() => reject(new Error('timeout')), CHECK_TIMEOUT_MS)
+  })
+  try {
+    await Promise.race([run(), timeout])
+    return 'up'
+  } catch {
+    return 'down'
+  } finally {
+    clearTimeout(timer)
+  }
+}
+
+const Checks = t.Object({ redis: t.Union([t.Literal('up'), t.Literal('down')]), postgres: t.Union([t.Literal('up'), t.Literal('down')]) })
+const Health = t.Object({
+  status: t.Union([t.Literal('healthy'), t.Literal('unhealthy')]),
+  service: t.Literal('analytics-api'),
+  checks: Checks,
+})
+
+export function healthRoutes(deps: { redis: IORedis; sql: postgres.Sql }) {
+  return new Elysia({ name: 'health' }).get(
+    '/health',
+    async ({ status }) => {
+      const [redis, pg] = await Promise.all([probe(() => deps.redis.ping()), probe(() => deps.sql`select 1`)])
+      const checks = { redis, postgres: pg }
+      if (redis === 'up' && pg === 'up') return { status: 'healthy' as const, service: 'analytics-api' as const, checks }
+      return status(503, { status: 'unhealthy' as const, service: 'analytics-api' as const, checks })
+    },
+    { response: { 200: Health, 503: Health }, detail: { summary: 'Liveness and dependency checks', tags: ['ops'] } },
+  )
+}

@@ -1,0 +1,52 @@
+import { createDb } from '../drizzle/client'
+import { createLogger, errorFields } from '../lib/log'
+import { checkPostgres, checkRedis } from '../lib/preflight'
+import { createIngestQueue, createProducerConnection } from '../worker/queues'
+import { createApp } from './app'
+import { loadServerEnv } from './env'
+
+const log = createLogger('api')
+
+try {
+  const env = loadServerEnv()
+  await Promise.all([checkPostgres(env.databaseUrl), checkRedis(env.redisUrl)])
+
+  const database = createDb(env.databaseUrl)
+  const redis = createProducerConnection(env.redisUrl)
+  redis.on('error', (error) => log.error('redis connection error', errorFields(error)))
+  const queue = createIngestQueue(redis, { name: env.queueName })
+  queue.on('error', (error) => log.error('queue error', errorFields(error)))
+
+  const app = await createApp({
+    database,
+    redis,
+    queue,
+    admin: { user: env.adminUser, password: env.adminPassword },
+    dashboardDir: env.dashboardDir,
+    log,
+  })
+  app.listen(env.port)
+  log.info('api listening', { url: `http://localhost:${app.server?.port}`, queue: env.queueName })
+  if (env.adminPasswordGenerated) {
+    // Printed once, to the console only: set ADMIN_PASSWORD to choose a lasting one.
+    console.log(`Bull Board: http://localhost:${app.server?.port}/admin/queues  user "${env.adminUser}", generated password "${env.adminPassword}" (set ADMIN_PASSWORD to fix it)`)
+  }
+
+  let stopping = false
+  const stop = async (signal: string) => {
+    if (stopping) return
+    stopping = true
+    log.info('api stopping', { signal })
+    // Stop accepting connections, let in-flight requests finish, then release the clients.
+    await app.stop()
+    await queue.close()
+    await Promise.all([redis.quit().catch(() => {}), database.close()])
+    log.info('api stopped')
+    process.exit(0)
+  }
+  process.on('SIGTERM', () => void stop('SIGTERM'))
+  process.on('SIGINT', () => void stop('SIGINT'))
+} catch (error) {
+  log.error('api failed to start', errorFields(error))
+  process.exit(1)
+}

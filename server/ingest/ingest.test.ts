@@ -1,0 +1,165 @@
+import { afterAll, beforeAll, describe, expect, test } from 'bun:test'
+import { countEvents, isoUtc, startStack, type Stack } from '../../tests/support'
+
+let stack: Stack
+beforeAll(async () => {
+  stack = await startStack('ingest')
+})
+afterAll(() => stack.close())
+
+const valid = { site_id: 'ingest-site', event_type: 'page_view', path: '/home', user_id: 'u1', timestamp: '2025-11-14T10:30:00Z' }
+
+async function expectInvalid(body: unknown, details: string[], headers?: Record<string, string>) {
+  const response = await stack.post('/event', body, headers)
+  expect(response.status).toBe(400)
+  expect(await response.json()).toEqual({ error: 'Invalid payload', details })
+}
+
+describe('POST /event refuses bad input with one sentence per problem', () => {
+  test('each missing required field is named', async () => {
+    await expectInvalid({}, ['site_id is required', 'event_type is required', 'path is required', 'timestamp is required'])
+  })
+
+  test('empty strings', async () => {
+    await expectInvalid({ ...valid, site_id: '', path: '' }, ['site_id must not be empty', 'path must not be empty'])
+  })
+
+  test('wrong types', async () => {
+    await expectInvalid({ ...valid, event_type: 5, user_id: 7, timestamp: true }, [
+      'event_type must be a string',
+      'user_id must be a string',
+      'timestamp must be a string',
+    ])
+  })
+
+  test.each([
+    'not a date',
+    '2025-02-30T10:00:00Z',
+    '2025-11-14',
+    '2025-11-14T25:00:00Z',
+    '2025-11-14T10:30:00',
+    '1731580200',
+    'Fri Nov 14 2025 10:30:00 GMT+0000',
+  ])('timestamp %p is not a valid ISO 8601 date-time', async (timestamp) => {
+    await expectInvalid({ ...valid, timestamp }, ['timestamp must be a valid ISO 8601 date string'])
+  })
+
+  test('a body that is not JSON', async () => {
+    await expectInvalid('{"site_id": ', ['body must be valid JSON'])
+    await expectInvalid('', ['body must be valid JSON'])
+  })
+
+  test.each([['[]'], ['"text"'], ['42'], ['null']])('a body that is not an object: %s', async (raw) => {
+    await expectInvalid(raw, ['body must be a JSON object'])
+  })
+
+  test('unknown fields are refused by name', async () => {
+    await expectInvalid({ ...valid, userId: 'u1' }, ['userId is not a known field'])
+  })
+
+  test('over-long values are refused with the limit', async () => {
+    await expectInvalid({ ...valid, path: `/${'a'.repeat(2048)}` }, ['path must be at most 2048 characters'])
+  })
+
+  test('several problems are all reported at once', async () => {
+    const response = await stack.post('/event', { site_id: '', event_type: 1, path: '/x', timestamp: 'x' })
+    const body = (await response.json()) as { details: string[] }
+    expect(body.details.toSorted()).toEqual(['event_type must be a string', 'site_id must not be empty', 'timestamp must be a valid ISO 8601 date string'])
+  })
+
+  test('nothing invalid was written', async () => {
+    // Every refused request above used site ingest-site or none; the valid ones below use others.
+    expect(await countEvents(stack.database, 'ingest-site')).toBe(0)
+    expect(await countEvents(stack.database, '')).toBe(0)
+  })
+})
+
+describe('POST /event accepts good input', () => {
+  test('202 with jobId and eventId, and the row lands in Postgres', async () => {
+    const response = await stack.post('/event', { ...valid, site_id: 'accept-site' })
+    expect(response.status).toBe(202)
+    const body = (await response.json()) as { message: string; jobId: string; eventId: string }
+    expect(Object.keys(body)).toEqual(['message', 'jobId', 'eventId'])
+    await stack.jobs.wait([body.jobId])
+    const rows = await stack.database.sql`select event_id, event_type, path, user_id, ${isoUtc(stack.database.sql)} as timestamp from events where site_id = 'accept-site'`
+    expect([...rows]).toEqual([{ event_id: body.eventId, event_type: 'page_view', path: '/home', user_id: 'u1', timestamp: '2025-11-14T10:30:00.000Z' }])
+  })
+
+  test('a text/plain JSON body is accepted (beacons send no preflight)', async () => {
+    const response = await stack.post('/event', JSON.stringify({ ...valid, site_id: 'beacon-site' }), { 'content-type': 'text/plain;charset=UTF-8' })
+    expect(response.status).toBe(202)
+    await stack.jobs.wait([((await response.json()) as { jobId: string }).jobId])
+    expect(await countEvents(stack.database, 'beacon-site')).toBe(1)
+  })
+
+  test('timestamps with offsets and fractions are stored as the same instant', async () => {
+    const response = await stack.post('/event', { ...valid, site_id: 'offset-site', timestamp: '2025-11-14T16:00:00.250+05:30' })
+    expect(response.status).toBe(202)
+    await stack.jobs.wait([((await response.json()) as { jobId: string }).jobId])
+    const [row] = await stack.database.sql`select ${isoUtc(stack.database.sql)} as timestamp from events where site_id = 'offset-site'`
+    expect(row!.timestamp).toBe('2025-11-14T10:30:00.250Z')
+  })
+
+  test('null or empty user_id is stored as anonymous', async () => {
+    const ids: string[] = []
+    for (const user_id of [null, '']) {
+      const response = await stack.post('/event', { ...valid, site_id: 'anon-site', user_id })
+      expect(response.status).toBe(202)
+      ids.push(((await response.json()) as { jobId: string }).jobId)
+    }
+    await stack.jobs.wait(ids)
+    const rows = await stack.database.sql`select user_id from events where site_id = 'anon-site'`
+    expect([...rows]).toEqual([{ user_id: null }, { user_id: null }])
+  })
+
+  test('the same event_id for the same site is stored once', async () => {
+    const event = { ...valid, site_id: 'idem-site', event_id: 'evt-42' }
+    const first = await stack.post('/event', event)
+    const second = await stack.post('/event', event)
+    const other = await stack.post('/event', { ...event, site_id: 'idem-site-2' })
+    const bodies = (await Promise.all([first.json(), second.json(), other.json()])) as { jobId: string; eventId: string }[]
+    expect(bodies.map((body) => body.eventId)).toEqual(['evt-42', 'evt-42', 'evt-42'])
+    await stack.jobs.wait(bodies.map((body) => body.jobId))
+    expect(await countEvents(stack.database, 'idem-site')).toBe(1)
+    expect(await countEvents(stack.database, 'idem-site-2')).toBe(1)
+  })
+})
+
+describe('routes and admin', () => {
+  test('unknown routes answer 404 JSON', async () => {
+    const response = await stack.get('/nope')
+    expect(response.status).toBe(404)
+    expect(await response.json()).toEqual({ error: 'No route for /nope' })
+  })
+
+  test('Bull Board refuses requests without credentials and serves with them', async () => {
+    expect((await stack.get('/admin/queues')).status).toBe(401)
+    const wrong = `Basic ${Buffer.from('admin:wrong').toString('base64')}`
+    expect((await stack.get('/admin/queues', { authorization: wrong })).status).toBe(401)
+    const right = `Basic ${Buffer.from(`${stack.admin.user}:${stack.admin.password}`).toString('base64')}`
+    const page = await stack.get('/admin/queues', { authorization: right })
+    expect(page.status).toBe(200)
+    const queues = await stack.get('/admin/queues/api/queues', { authorization: right })
+    expect(queues.status).toBe(200)
+    const names = ((await queues.json()) as { queues: { name: string }[] }).queues.map((queue) => queue.name)
+    expect(names).toContain(stack.location.name)
+  })
+})
+
+describe('text Postgres cannot store is refused before it reaches the queue', () => {
+  test.each([
+    ['a NUL character', '/a\u0000b'],
+    ['an unpaired surrogate', '/a\ud800b'],
+  ])('%s in path', async (_, path) => {
+    await expectInvalid({ ...valid, path }, ['path must not contain NUL characters or unpaired surrogates'])
+  })
+
+  test('emoji, quotes and SQL fragments are stored verbatim', async () => {
+    const path = `/☃/😀/'; drop table events; --/"quoted"\\`
+    const response = await stack.post('/event', { ...valid, site_id: 'verbatim-site', path })
+    expect(response.status).toBe(202)
+    await stack.jobs.wait([((await response.json()) as { jobId: string }).jobId])
+    const rows = await stack.database.sql`select path from events where site_id = 'verbatim-site'`
+    expect([...rows]).toEqual([{ path }])
+  })
+})

@@ -1,0 +1,140 @@
+/**
+ * Test harness on real services: every test file gets its own Postgres database (migrated, then
+ * dropped) and its own BullMQ queue name and prefix (obliterated afterwards).
+ */
+import type { Worker } from 'bullmq'
+import postgres from 'postgres'
+import { createDb, type Database } from '../drizzle/client'
+import { migrateDatabase } from '../drizzle/migrate'
+import { silentLogger } from '../lib/log'
+import { createApp, type App } from '../server/app'
+import type { BatchWriteResult } from '../worker/jobs/ingest'
+import { createIngestQueue, createProducerConnection, createWorkerConnection, type IngestJobData, type IngestQueue, type QueueLocation } from '../worker/queues'
+import { createIngestWorker } from '../worker/worker'
+import { loadTestEnv } from './env'
+
+export const testEnv = loadTestEnv()
+
+export function uniqueName(label: string): string {
+  return `${label}_${Date.now().toString(36)}_${Math.random().toString(36).slice(2, 8)}`.toLowerCase().replace(/[^a-z0-9_]/g, '_')
+}
+
+export interface TestDatabase extends Database {
+  url: string
+  drop(): Promise<void>
+}
+
+export async function createTestDatabase(label: string): Promise<TestDatabase> {
+  const name = uniqueName(`test_${label}`)
+  const admin = postgres(testEnv.adminDatabaseUrl, { max: 1, onnotice: () => {} })
+  await admin.unsafe(`create database "${name}"`)
+  const url = new URL(testEnv.adminDatabaseUrl)
+  url.pathname = `/${name}`
+  await migrateDatabase(url.toString())
+  const database = createDb(url.toString(), { max: 8 })
+  return {
+    ...database,
+    url: url.toString(),
+    async drop() {
+      await database.close()
+      await admin.unsafe(`drop database if exists "${name}" with (force)`)
+      await admin.end()
+    },
+  }
+}
+
+/** Resolves when each given job id has completed; rejects when one has failed for good. */
+export class JobTracker {
+  private completed = new Set<string>()
+  private failed = new Map<string, Error>()
+  private waiters = new Set<() => void>()
+
+  constructor(worker: Worker<IngestJobData, BatchWriteResult>) {
+    worker.on('completed', (job) => this.settle(() => this.completed.add(job.id!)))
+    worker.on('failed', (job, error) => {
+      if (job && job.attemptsMade >= (job.opts.attempts ?? 1)) this.settle(() => this.failed.set(job.id!, error))
+    })
+  }
+
+  private settle(record: () => void) {
+    record()
+    for (const wake of this.waiters) wake()
+  }
+
+  wait(jobIds: string[]): Promise<void> {
+    return new Promise((resolve, reject) => {
+      const check = () => {
+        const failure = jobIds.find((id) => this.failed.has(id))
+        if (failure) {
+          this.waiters.delete(check)
+          reject(this.failed.get(failure))
+        } else if (jobIds.every((id) => this.completed.has(id))) {
+          this.waiters.delete(check)
+          resolve()
+        }
+      }
+      this.waiters.add(check)
+      check()
+    })
+  }
+}
+
+export interface Stack {
+  baseUrl: string
+  app: App
+  database: TestDatabase
+  queue: IngestQueue
+  location: QueueLocation
+  admin: { user: string; password: string }
+  jobs: JobTracker
+  /** POST a JSON body (or a raw string) to the API. */
+  post(path: string, body: unknown, headers?: Record<string, string>): Promise<Response>
+  get(path: string, headers?: Record<string, string>): Promise<Response>
+  close(): Promise<void>
+}
+
+/** The API (listening on a free port) and a worker, both in this process, on their own queue and database. */
+export async function startStack(label: string): Promise<Stack> {
+  const database = await createTestDatabase(label)
+  const location: QueueLocation = { name: uniqueName(label), prefix: uniqueName('testq') }
+  const producer = createProducerConnection(testEnv.redisUrl)
+  const queue = createIngestQueue(producer, location)
+  const admin = { user: 'admin', password: uniqueName('pw') }
+  const app = await createApp({ database, redis: producer, queue, admin, dashboardDir: '/nonexistent', log: silentLogger })
+  app.listen(0)
+  const baseUrl = `http://127.0.0.1:${app.server!.port}`
+
+  const workerConnection = createWorkerConnection(testEnv.redisUrl)
+  const worker = createIngestWorker({ connection: workerConnection, location, db: database.db, concurrency: 4, log: silentLogger })
+  const jobs = new JobTracker(worker)
+
+  return {
+    baseUrl,
+    app,
+    database,
+    queue,
+    location,
+    admin,
+    jobs,
+    post: (path, body, headers = { 'content-type': 'application/json' }) =>
+      fetch(baseUrl + path, { method: 'POST', headers, body: typeof body === 'string' ? body : JSON.stringify(body) }),
+    get: (path, headers = {}) => fetch(baseUrl + path, { headers }),
+    async close() {
+      await app.stop(true)
+      await worker.close()
+      await queue.obliterate({ force: true })
+      await queue.close()
+      await Promise.all([producer.quit(), workerConnection.quit()])
+      await database.drop()
+    },
+  }
+}
+
+/** Counts rows of one site straight from the raw table (the oracle for the API's answers). */
+export async function countEvents(database: Database, siteId: string): Promise<number> {
+  const [row] = await database.sql<{ count: number }[]>`select count(*)::int as count from events where site_id = ${siteId}`
+  return row!.count
+}
+
+/** SQL fragment rendering events.timestamp as an ISO 8601 UTC string with milliseconds. */
+export const isoUtc = (sql: postgres.Sql) => sql.unsafe(`to_char(timestamp at time zone 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.MS"Z"')`)

@@ -1,0 +1,46 @@
+/** DESIGN.md §2's worked example, end to end: HTTP -> queue -> worker -> Postgres -> /stats. */
+import { afterAll, beforeAll, expect, test } from 'bun:test'
+import { startStack, type Stack } from './support'
+
+let stack: Stack
+beforeAll(async () => {
+  stack = await startStack('worked')
+})
+afterAll(() => stack.close())
+
+const site = 'demo-site'
+const events = [
+  { user_id: 'user-001', path: '/home', timestamp: '2025-11-14T12:00:00Z' },
+  { user_id: 'user-002', path: '/products', timestamp: '2025-11-14T12:05:00Z' },
+  { user_id: 'user-001', path: '/products', timestamp: '2025-11-14T12:10:00Z' },
+  { path: '/home', timestamp: '2025-11-14T12:15:00Z' },
+  { user_id: 'user-003', path: '/about', timestamp: '2025-11-14T12:20:00Z' },
+]
+
+test('the worked example gives 5 views, 3 users and the top paths in order', async () => {
+  const jobIds: string[] = []
+  for (const event of events) {
+    const response = await stack.post('/event', { site_id: site, event_type: 'page_view', ...event })
+    expect(response.status).toBe(202)
+    const body = (await response.json()) as { message: string; jobId: string; eventId: string }
+    expect(body.message).toBe('Event accepted for processing')
+    expect(body.jobId).toBeString()
+    expect(body.eventId).toBeString()
+    jobIds.push(body.jobId)
+  }
+  await stack.jobs.wait(jobIds)
+
+  const response = await stack.get(`/stats?site_id=${site}&date=2025-11-14`)
+  expect(response.status).toBe(200)
+  expect(response.headers.get('content-type')).toContain('application/json')
+  expect(await response.text()).toBe(
+    '{"site_id":"demo-site","date":"2025-11-14","total_views":5,"unique_users":3,' +
+      '"top_paths":[{"path":"/home","views":2},{"path":"/products","views":2},{"path":"/about","views":1}]}',
+  )
+})
+
+test('/health reports healthy with the contract fields', async () => {
+  const response = await stack.get('/health')
+  expect(response.status).toBe(200)
+  expect(await response.json()).toMatchObject({ status: 'healthy', service: 'analytics-api' })
+})

@@ -1,0 +1,54 @@
+import { afterAll, beforeAll, expect, test } from 'bun:test'
+import { countEvents, createTestDatabase, type TestDatabase } from '../../tests/support'
+import type { QueuedEvent } from '../queues'
+import { writeEventBatch } from './ingest'
+
+let database: TestDatabase
+beforeAll(async () => {
+  database = await createTestDatabase('writes')
+})
+afterAll(() => database.drop())
+
+function batch(siteId: string, size: number): QueuedEvent[] {
+  const receivedAt = new Date().toISOString()
+  return Array.from({ length: size }, (_, i) => ({
+    eventId: `${siteId}-${i}`,
+    siteId,
+    eventType: i % 3 === 0 ? 'click' : 'page_view',
+    path: `/p/${i % 17}`,
+    userId: i % 5 === 0 ? null : `u${i % 101}`,
+    timestamp: new Date(Date.UTC(2025, 10, 14, 0, 0, i % 86_400)).toISOString(),
+    receivedAt,
+  }))
+}
+
+test('a batch larger than one statement can bind is written whole, in one transaction', async () => {
+  const events = batch('big', 20_000) // 140,000 parameters: over Postgres's 65,535 per statement
+  expect(await writeEventBatch(database.db, events)).toEqual({ inserted: 20_000, duplicates: 0 })
+  expect(await countEvents(database, 'big')).toBe(20_000)
+})
+
+test('writing the same batch again (a redelivered job) inserts nothing', async () => {
+  const events = batch('again', 500)
+  expect(await writeEventBatch(database.db, events)).toEqual({ inserted: 500, duplicates: 0 })
+  expect(await writeEventBatch(database.db, events)).toEqual({ inserted: 0, duplicates: 500 })
+  expect(await countEvents(database, 'again')).toBe(500)
+})
+
+test('duplicates inside one batch and against stored rows are counted once', async () => {
+  const [a, b] = batch('mixed', 2)
+  await writeEventBatch(database.db, [a!])
+  expect(await writeEventBatch(database.db, [a!, b!, b!])).toEqual({ inserted: 1, duplicates: 2 })
+  expect(await countEvents(database, 'mixed')).toBe(2)
+})
+
+test('a failing batch writes nothing (all or nothing)', async () => {
+  const events = batch('atomic', 10)
+  events[7] = { ...events[7]!, timestamp: 'not a timestamp' }
+  expect(writeEventBatch(database.db, events)).rejects.toThrow()
+  expect(await countEvents(database, 'atomic')).toBe(0)
+})
+
+test('an empty batch is a no-op', async () => {
+  expect(await writeEventBatch(database.db, [])).toEqual({ inserted: 0, duplicates: 0 })
+})

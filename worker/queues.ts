@@ -1,0 +1,65 @@
+/**
+ * The queue contract, shared by the API (producer) and the worker (consumer): queue name, job
+ * kinds, payload types, job options and Redis connection settings live here and nowhere else.
+ */
+import { Queue, type JobsOptions } from 'bullmq'
+import IORedis, { type RedisOptions } from 'ioredis'
+
+export const DEFAULT_QUEUE_PREFIX = 'bull'
+
+/** Job kinds. One job carries a batch of events, so one Redis round trip serves many events. */
+export const INGEST_JOB = 'ingest-batch'
+
+/** An event as it travels through Redis: validated, normalised, with its idempotency key. */
+export interface QueuedEvent {
+  eventId: string
+  siteId: string
+  eventType: string
+  path: string
+  userId: string | null
+  /** ISO 8601, UTC. */
+  timestamp: string
+  /** ISO 8601, UTC: when the API received the request. */
+  receivedAt: string
+}
+
+export interface IngestJobData {
+  events: QueuedEvent[]
+}
+
+export const ingestJobOptions: JobsOptions = {
+  // Exponential backoff from 1 s over 12 attempts rides out a Postgres outage of about an hour;
+  // after that the job stays in the failed set, visible and retryable in Bull Board.
+  attempts: 12,
+  backoff: { type: 'exponential', delay: 1_000 },
+  removeOnComplete: true,
+  removeOnFail: { count: 10_000 },
+}
+
+export type IngestQueue = Queue<IngestJobData, void, typeof INGEST_JOB>
+
+export interface QueueLocation {
+  name: string
+  prefix?: string
+}
+
+/**
+ * Producer connection: commands fail fast while Redis is unreachable instead of queueing in
+ * memory, so the API can answer 503 rather than hold requests open (BullMQ production guide).
+ */
+export function createProducerConnection(url: string, options: RedisOptions = {}): IORedis {
+  return new IORedis(url, { maxRetriesPerRequest: 1, enableOfflineQueue: false, connectTimeout: 5_000, ...options })
+}
+
+/** Worker connection: blocking commands must retry forever, as BullMQ requires. */
+export function createWorkerConnection(url: string, options: RedisOptions = {}): IORedis {
+  return new IORedis(url, { maxRetriesPerRequest: null, connectTimeout: 5_000, ...options })
+}
+
+export function createIngestQueue(connection: IORedis, location: QueueLocation): IngestQueue {
+  return new Queue<IngestJobData, void, typeof INGEST_JOB>(location.name, {
+    connection,
+    prefix: location.prefix ?? DEFAULT_QUEUE_PREFIX,
+    defaultJobOptions: ingestJobOptions,
+  })
+}
