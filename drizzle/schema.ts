@@ -1,5 +1,5 @@
 import { sql } from 'drizzle-orm'
-import { bigserial, index, pgTable, text, timestamp, uniqueIndex } from 'drizzle-orm/pg-core'
+import { bigint, bigserial, index, pgTable, primaryKey, text, timestamp, uniqueIndex } from 'drizzle-orm/pg-core'
 
 /**
  * Raw events, one row per accepted event. `event_id` (client-chosen or a UUIDv7 made by the API)
@@ -31,3 +31,30 @@ export const events = pgTable(
 
 export type EventRow = typeof events.$inferSelect
 export type NewEventRow = typeof events.$inferInsert
+
+const counter = (name: string) => bigint(name, { mode: 'number' }).notNull().default(0)
+
+/**
+ * Per-site ingestion ledger. `accepted` and `refused` are counted by the API (events answered 202 or refused); `written`
+ * and `duplicates` by the worker in the same transaction as the insert, so they are exact. While
+ * the queue is empty, accepted = written + duplicates: a gap that persists means lost events.
+ */
+export const ingestLedger = pgTable('ingest_ledger', {
+  siteId: text('site_id').primaryKey(),
+  accepted: counter('accepted'),
+  refused: counter('refused'),
+  written: counter('written'),
+  duplicates: counter('duplicates'),
+  updatedAt: timestamp('updated_at', { withTimezone: true, mode: 'date' }).notNull().defaultNow(),
+})
+
+/** Refused events per site and reason; site_id is '' when the refused body named no usable site. */
+export const ingestRefusals = pgTable(
+  'ingest_refusals',
+  {
+    siteId: text('site_id').notNull(),
+    reason: text('reason').notNull(),
+    count: counter('count'),
+  },
+  (table) => [primaryKey({ columns: [table.siteId, table.reason] })],
+)

@@ -8,14 +8,16 @@ import { dashboardRoutes } from './dashboard'
 import { errorHandler } from './errors'
 import { registerFormats } from './formats'
 import { healthRoutes } from './health/routes'
-import { createQueueEnqueue } from './ingest/queue'
-import { ingestRoutes } from './ingest/routes'
+import { createLedgerRecorder } from './ingest/ledger'
+import { createIngestPipeline, type IngestLimits } from './ingest/queue'
+import { INGEST_PATHS, ingestRoutes, siteOf } from './ingest/routes'
 import { statsRoutes } from './stats/routes'
 
 export interface AppDeps {
   database: Database
   redis: IORedis
   queue: IngestQueue
+  ingestLimits: IngestLimits
   admin: AdminCredentials
   dashboardDir: string
   log: Logger
@@ -23,14 +25,34 @@ export interface AppDeps {
 
 export async function createApp(deps: AppDeps) {
   registerFormats()
+  const pipeline = createIngestPipeline({ queue: deps.queue, redis: deps.redis, limits: deps.ingestLimits, log: deps.log })
+  const ledger = createLedgerRecorder(deps.database.db, deps.log)
+  const onBodyRefused = (path: string, body: unknown, details: string[]) => {
+    if (INGEST_PATHS.has(path)) ledger.refused(siteOf(body), details)
+  }
   // Unknown body fields must reach validation (and be refused), not be silently stripped.
-  return new Elysia({ normalize: false })
-    .use(errorHandler(deps.log))
+  const app = new Elysia({ normalize: false })
+    .use(errorHandler(deps.log, onBodyRefused))
     .use(healthRoutes({ redis: deps.redis, sql: deps.database.sql }))
-    .use(ingestRoutes({ enqueue: createQueueEnqueue(deps.queue, deps.log) }))
+    .use(ingestRoutes({ enqueue: pipeline.enqueue, ledger, db: deps.database.db }))
     .use(statsRoutes({ db: deps.database.db }))
     .use(await adminRoutes({ queues: [deps.queue], credentials: deps.admin }))
     .use(dashboardRoutes({ distDir: deps.dashboardDir }))
+
+  /** Sends batches still in flight and writes the buffered ledger counts. */
+  const flush = async () => {
+    await pipeline.drain()
+    await ledger.flush()
+  }
+  return {
+    app,
+    flush,
+    /** Stops taking requests, lets those in flight finish, then flushes. (Elysia's onStop hooks are not awaited.) */
+    async shutdown() {
+      await app.stop()
+      await flush()
+    },
+  }
 }
 
-export type App = Awaited<ReturnType<typeof createApp>>
+export type App = Awaited<ReturnType<typeof createApp>>['app']

@@ -1,5 +1,6 @@
 import { randomBytes } from 'node:crypto'
 import { resolve } from 'node:path'
+import { DEFAULT_INGEST_LIMITS, type IngestLimits } from './ingest/queue'
 import { readDatabaseUrl, readInteger, readOptionalString, readQueueName, readRedisUrl, readString, type EnvSource } from '../lib/config'
 
 export interface ServerEnv {
@@ -12,6 +13,7 @@ export interface ServerEnv {
   /** True when ADMIN_PASSWORD was not set and a one-off password was generated for this run. */
   adminPasswordGenerated: boolean
   dashboardDir: string
+  ingestLimits: IngestLimits
 }
 
 export function loadServerEnv(env: EnvSource = process.env): ServerEnv {
@@ -25,5 +27,10 @@ export function loadServerEnv(env: EnvSource = process.env): ServerEnv {
     adminPassword: password ?? randomBytes(18).toString('base64url'),
     adminPasswordGenerated: password === undefined,
     dashboardDir: resolve(import.meta.dir, '../dashboard/dist'),
+    ingestLimits: {
+      ...DEFAULT_INGEST_LIMITS,
+      maxBacklogEvents: readInteger(env, 'INGEST_MAX_BACKLOG_EVENTS', DEFAULT_INGEST_LIMITS.maxBacklogEvents, 1, 1_000_000_000),
+      maxPendingEvents: readInteger(env, 'INGEST_MAX_PENDING_EVENTS', DEFAULT_INGEST_LIMITS.maxPendingEvents, 1_000, 10_000_000),
+    },
   }
 }

@@ -1,5 +1,6 @@
 import { Elysia, t, type ValidationError } from 'elysia'
 import { errorFields, type Logger } from '../lib/log'
+import { InvalidJsonError, PayloadTooLargeError } from './http'
 
 export const ErrorResponse = t.Object({ error: t.String() }, { description: 'A request the API refused, with the reason' })
 export const InvalidPayloadResponse = t.Object(
@@ -42,9 +43,15 @@ function expectedType(schema: SchemaLike): string | undefined {
   return schema.type ?? schema.anyOf?.map((s) => s.type).filter((type) => type && type !== 'null')[0]
 }
 
-const ARTICLE: Record<string, string> = { string: 'a string', number: 'a number', integer: 'an integer', boolean: 'true or false', object: 'an object', array: 'an array' }
+const TYPES: Record<string, [sentence: string, matches: (value: unknown) => boolean]> = {
+  number: ['a number', (value) => typeof value === 'number'],
+  integer: ['an integer', (value) => Number.isInteger(value)],
+  boolean: ['true or false', (value) => typeof value === 'boolean'],
+  object: ['an object', (value) => typeof value === 'object' && value !== null && !Array.isArray(value)],
+  array: ['an array', Array.isArray],
+}
 
-type Location = 'body' | 'query'
+type Location = 'body' | 'event' | 'query'
 
 /** One human sentence for one failing field, derived from its schema and the value received. */
 function describe(field: string, schema: SchemaLike, value: unknown, location: Location): string {
@@ -59,7 +66,8 @@ function describe(field: string, schema: SchemaLike, value: unknown, location: L
     if (schema.maxLength !== undefined && value.length > schema.maxLength) return `${field} must be at most ${schema.maxLength} characters`
     return schema.error ?? `${field} is not valid`
   }
-  if (type && ARTICLE[type]) return `${field} must be ${ARTICLE[type]}`
+  const known = type ? TYPES[type] : undefined
+  if (known && !known[1](value)) return `${field} must be ${known[0]}`
   return schema.error ?? `${field} is not valid`
 }
 
@@ -70,7 +78,7 @@ function describe(field: string, schema: SchemaLike, value: unknown, location: L
  */
 export function validationDetails(error: Pick<ValidationError, 'value' | 'all'>, location: Location): string[] {
   const input = error.value
-  if (typeof input !== 'object' || input === null || Array.isArray(input)) return ['body must be a JSON object']
+  if (typeof input !== 'object' || input === null || Array.isArray(input)) return [`${location === 'event' ? 'event' : 'body'} must be a JSON object`]
   const seen = new Set<string>()
   const details: string[] = []
   for (const issue of error.all) {
@@ -99,7 +107,11 @@ export function isDatabaseUnavailable(error: unknown): boolean {
  * The single error boundary of the API: maps every framework error to the contract's JSON
  * bodies and makes sure nothing internal leaks as a 5xx without being logged.
  */
-export function errorHandler(log: Logger) {
+export function errorHandler(log: Logger, onBodyRefused: (path: string, body: unknown, details: string[]) => void) {
+  const refuse = (path: string, body: unknown, details: string[]) => {
+    onBodyRefused(path, body, details)
+    return { error: 'Invalid payload', details }
+  }
   return new Elysia({ name: 'error-handler' }).onError({ as: 'global' }, ({ code, error, set, path }) => {
     switch (code) {
       case 'VALIDATION':
@@ -107,10 +119,17 @@ export function errorHandler(log: Logger) {
         if (error.type === 'query') {
           return { error: validationDetails(error, 'query')[0]! }
         }
-        return { error: 'Invalid payload', details: validationDetails(error, 'body') }
-      case 'PARSE':
+        return refuse(path, error.value, validationDetails(error, 'body'))
+      case 'PARSE': {
+        // Errors thrown by a route's own parser arrive wrapped, with the original as the cause.
+        const cause = error.cause
+        if (cause instanceof PayloadTooLargeError) {
+          set.status = 413
+          return { ...refuse(path, undefined, [cause.message]), error: 'Payload too large' }
+        }
         set.status = 400
-        return { error: 'Invalid payload', details: ['body must be valid JSON'] }
+        return refuse(path, undefined, [cause instanceof InvalidJsonError ? cause.message : 'body must be valid JSON'])
+      }
       case 'NOT_FOUND':
         set.status = 404
         return { error: `No route for ${path}` }

@@ -17,12 +17,13 @@ try {
   const queue = createIngestQueue(redis, { name: env.queueName })
   queue.on('error', (error) => log.error('queue error', errorFields(error)))
 
-  const app = await createApp({
+  const { app, shutdown } = await createApp({
     database,
     redis,
     queue,
     admin: { user: env.adminUser, password: env.adminPassword },
     dashboardDir: env.dashboardDir,
+    ingestLimits: env.ingestLimits,
     log,
   })
   app.listen(env.port)
@@ -38,7 +39,7 @@ try {
     stopping = true
     log.info('api stopping', { signal })
     // Stop accepting connections, let in-flight requests finish, then release the clients.
-    await app.stop()
+    await shutdown()
     await queue.close()
     await Promise.all([redis.quit().catch(() => {}), database.close()])
     log.info('api stopped')

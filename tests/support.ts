@@ -3,11 +3,13 @@
  * dropped) and its own BullMQ queue name and prefix (obliterated afterwards).
  */
 import type { Worker } from 'bullmq'
+import type IORedis from 'ioredis'
 import postgres from 'postgres'
 import { createDb, type Database } from '../drizzle/client'
 import { migrateDatabase } from '../drizzle/migrate'
 import { silentLogger } from '../lib/log'
 import { createApp, type App } from '../server/app'
+import { DEFAULT_INGEST_LIMITS, type IngestLimits } from '../server/ingest/queue'
 import type { BatchWriteResult } from '../worker/jobs/ingest'
 import { createIngestQueue, createProducerConnection, createWorkerConnection, type IngestJobData, type IngestQueue, type QueueLocation } from '../worker/queues'
 import { createIngestWorker } from '../worker/worker'
@@ -82,11 +84,15 @@ export class JobTracker {
 export interface Stack {
   baseUrl: string
   app: App
+  /** Sends in-flight batches and writes buffered ledger counts. */
+  flush(): Promise<void>
   database: TestDatabase
   queue: IngestQueue
   location: QueueLocation
   admin: { user: string; password: string }
   jobs: JobTracker
+  worker: Worker<IngestJobData, BatchWriteResult>
+  producer: IORedis
   /** POST a JSON body (or a raw string) to the API. */
   post(path: string, body: unknown, headers?: Record<string, string>): Promise<Response>
   get(path: string, headers?: Record<string, string>): Promise<Response>
@@ -94,13 +100,13 @@ export interface Stack {
 }
 
 /** The API (listening on a free port) and a worker, both in this process, on their own queue and database. */
-export async function startStack(label: string): Promise<Stack> {
+export async function startStack(label: string, options: { ingestLimits?: Partial<IngestLimits> } = {}): Promise<Stack> {
   const database = await createTestDatabase(label)
   const location: QueueLocation = { name: uniqueName(label), prefix: uniqueName('testq') }
   const producer = createProducerConnection(testEnv.redisUrl)
   const queue = createIngestQueue(producer, location)
   const admin = { user: 'admin', password: uniqueName('pw') }
-  const app = await createApp({ database, redis: producer, queue, admin, dashboardDir: '/nonexistent', log: silentLogger })
+  const { app, flush, shutdown } = await createApp({ database, redis: producer, queue, admin, dashboardDir: '/nonexistent', ingestLimits: { ...DEFAULT_INGEST_LIMITS, ...options.ingestLimits }, log: silentLogger })
   app.listen(0)
   const baseUrl = `http://127.0.0.1:${app.server!.port}`
 
@@ -111,16 +117,19 @@ export async function startStack(label: string): Promise<Stack> {
   return {
     baseUrl,
     app,
+    flush,
     database,
     queue,
     location,
     admin,
     jobs,
+    worker,
+    producer,
     post: (path, body, headers = { 'content-type': 'application/json' }) =>
       fetch(baseUrl + path, { method: 'POST', headers, body: typeof body === 'string' ? body : JSON.stringify(body) }),
     get: (path, headers = {}) => fetch(baseUrl + path, { headers }),
     async close() {
-      await app.stop(true)
+      await shutdown()
       await worker.close()
       await queue.obliterate({ force: true })
       await queue.close()

@@ -4,6 +4,7 @@ import { ElysiaAdapter } from '@bull-board/elysia'
 import type { Queue } from 'bullmq'
 import { timingSafeEqual } from 'node:crypto'
 import { Elysia } from 'elysia'
+import { pathOf } from '../http'
 
 export const BOARD_PATH = '/admin/queues'
 
@@ -36,7 +37,7 @@ export async function adminRoutes(deps: { queues: Queue[]; credentials: AdminCre
   const board = new Elysia({ name: 'bull-board-host' }).use(await adapter.registerPlugin())
   return new Elysia({ name: 'admin' })
     .onRequest(({ request, set }) => {
-      const { pathname } = new URL(request.url)
+      const pathname = pathOf(request)
       if (pathname !== BOARD_PATH && !pathname.startsWith(`${BOARD_PATH}/`)) return
       if (isAuthorized(request.headers.get('authorization'), deps.credentials)) return
       set.status = 401

@@ -1,13 +1,19 @@
 import { t } from 'elysia'
 import { INSTANT, TEXT } from '../formats'
 
-/** Field limits; documented in the README. */
+/** Field and request limits; documented in the README. */
 export const LIMITS = {
   siteId: 128,
   eventId: 128,
   eventType: 64,
   path: 2048,
   userId: 256,
+  /** Most events in one POST /events. */
+  batchEvents: 1_000,
+  /** Largest POST /event body. */
+  eventBodyBytes: 64 * 1024,
+  /** Largest POST /events body. */
+  batchBodyBytes: 4 * 1024 * 1024,
 } as const
 
 /** A string field: length-limited, and only characters Postgres can store. */
@@ -33,3 +39,47 @@ export const EventAccepted = t.Object({
   jobId: t.String(),
   eventId: t.String(),
 })
+
+export const BatchBody = t.Object(
+  {
+    events: t.Array(t.Unknown({ description: 'An event shaped like the body of POST /event' }), {
+      minItems: 1,
+      maxItems: LIMITS.batchEvents,
+      error: `events must be an array of 1 to ${LIMITS.batchEvents} events`,
+    }),
+  },
+  { additionalProperties: false },
+)
+
+export const BatchItemResult = t.Union([
+  t.Object({ index: t.Integer(), status: t.Literal('accepted'), eventId: t.String() }),
+  t.Object({ index: t.Integer(), status: t.Literal('refused'), errors: t.Array(t.String()) }),
+])
+export type BatchItemResult = typeof BatchItemResult.static
+
+export const BatchAccepted = t.Object({
+  message: t.Literal('Events accepted for processing'),
+  jobId: t.String(),
+  accepted: t.Integer(),
+  refused: t.Integer(),
+  results: t.Array(BatchItemResult),
+})
+
+export const BatchRefused = t.Object({
+  error: t.Literal('Invalid payload'),
+  details: t.Array(t.String()),
+  results: t.Array(BatchItemResult),
+})
+
+export const LedgerQuery = t.Object({ site_id: t.Optional(t.String({ minLength: 1 })) })
+
+export const SiteLedger = t.Object({
+  site_id: t.String(),
+  accepted: t.Integer(),
+  refused: t.Integer(),
+  written: t.Integer(),
+  duplicates: t.Integer(),
+  refused_by_reason: t.Array(t.Object({ reason: t.String(), count: t.Integer() })),
+})
+
+export const LedgerResponse = t.Object({ sites: t.Array(SiteLedger) })

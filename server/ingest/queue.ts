@@ -1,16 +1,101 @@
+import type IORedis from 'ioredis'
 import { errorFields, type Logger } from '../../lib/log'
-import { INGEST_JOB, type IngestQueue } from '../../worker/queues'
-import { QueueUnavailableError, type Enqueue } from './routes'
+import { INGEST_JOB, type IngestQueue, type QueuedEvent } from '../../worker/queues'
+import { BufferFullError, createGroupCommit, type GroupCommitLimits, type GroupCommitStats } from './group-commit'
 
-/** Enqueues one job per call; resolves only after Redis has acknowledged the job. */
-export function createQueueEnqueue(queue: IngestQueue, log: Logger): Enqueue {
-  return async (events) => {
-    try {
-      const job = await queue.add(INGEST_JOB, { events })
-      return { jobId: job.id! }
-    } catch (error) {
-      log.error('enqueue failed', { events: events.length, ...errorFields(error) })
-      throw new QueueUnavailableError('Event queue is unavailable; retry later', { cause: error })
-    }
+/** The event could not be queued; the client should retry after `retryAfterSeconds`. */
+export class IngestUnavailableError extends Error {
+  override name = 'IngestUnavailableError'
+  constructor(
+    message: string,
+    readonly retryAfterSeconds: number,
+    options?: ErrorOptions,
+  ) {
+    super(message, options)
+  }
+}
+
+export interface IngestLimits extends GroupCommitLimits {
+  /** Estimated events waiting in the queue above which new events get 503. */
+  maxBacklogEvents: number
+  /** How old the backlog figure may get before it is read from Redis again. */
+  backlogRefreshMs: number
+}
+
+export const DEFAULT_INGEST_LIMITS: IngestLimits = {
+  maxBatchEvents: 2_000,
+  maxPendingEvents: 100_000,
+  maxPendingBytes: 64 * 1024 * 1024,
+  maxBacklogEvents: 1_000_000,
+  backlogRefreshMs: 500,
+}
+
+export interface Enqueue {
+  /** Resolves with the job id once Redis has acknowledged the job carrying these events. */
+  (events: QueuedEvent[], bytes: number): Promise<{ jobId: string }>
+}
+
+export interface IngestPipeline {
+  enqueue: Enqueue
+  state(): GroupCommitStats & { backlogJobs: number; backlogEvents: number }
+  drain(): Promise<void>
+}
+
+/**
+ * Enqueueing as the API does it: group commit in front of BullMQ, a fast refusal while Redis is
+ * not connected (instead of requests hanging), and backpressure once the queue's backlog passes
+ * its limit, so a stalled worker cannot make Redis run out of memory.
+ */
+export function createIngestPipeline(deps: { queue: IngestQueue; redis: IORedis; limits: IngestLimits; log: Logger }): IngestPipeline {
+  const { queue, redis, limits, log } = deps
+  const groupCommit = createGroupCommit(async (events) => {
+    const job = await queue.add(INGEST_JOB, { events })
+    return job.id!
+  }, limits)
+
+  // The backlog is counted in jobs by Redis; jobs hold batches, so it is converted to events with
+  // the average batch size this process has sent. Refreshed lazily, off the request path.
+  let backlogJobs = 0
+  let refreshedAt = 0
+  let refreshing = false
+  const averageBatch = () => {
+    const { batchesSent, eventsSent } = groupCommit.stats()
+    return batchesSent === 0 ? 1 : eventsSent / batchesSent
+  }
+  const backlogEvents = () => Math.round(backlogJobs * averageBatch())
+  function refreshBacklog() {
+    if (refreshing || Date.now() - refreshedAt < limits.backlogRefreshMs) return
+    refreshing = true
+    queue
+      .getJobCounts('waiting', 'delayed', 'prioritized')
+      .then((counts) => {
+        backlogJobs = Object.values(counts).reduce((sum, n) => sum + n, 0)
+      })
+      .catch((error) => log.warn('backlog check failed', errorFields(error)))
+      .finally(() => {
+        refreshedAt = Date.now()
+        refreshing = false
+      })
+  }
+
+  return {
+    async enqueue(events, bytes) {
+      if (redis.status !== 'ready') {
+        throw new IngestUnavailableError('Event queue is unavailable (Redis is not connected); retry later', 5)
+      }
+      refreshBacklog()
+      if (backlogEvents() > limits.maxBacklogEvents) {
+        throw new IngestUnavailableError('Event queue backlog is over its limit; retry later', 10)
+      }
+      try {
+        return { jobId: await groupCommit.add(events, bytes) }
+      } catch (error) {
+        if (error instanceof BufferFullError) throw new IngestUnavailableError('Ingest buffer is full; retry later', 1)
+        log.error('enqueue failed', { events: events.length, ...errorFields(error) })
+        throw new IngestUnavailableError('Event queue is unavailable; retry later', 5, { cause: error })
+      }
+    },
+    state: () => ({ ...groupCommit.stats(), backlogJobs, backlogEvents: backlogEvents() }),
+    drain: () => groupCommit.drain(),
   }
 }

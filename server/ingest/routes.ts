@@ -1,16 +1,15 @@
 import { Elysia } from 'elysia'
+import { TypeCompiler } from '@sinclair/typebox/compiler'
+import type { Db } from '../../drizzle/client'
 import type { QueuedEvent } from '../../worker/queues'
-import { InvalidPayloadResponse, RETRY_AFTER_SECONDS, UnavailableResponse } from '../errors'
-import { EventAccepted, EventBody } from './model'
+import { ErrorResponse, InvalidPayloadResponse, UnavailableResponse, validationDetails } from '../errors'
+import { isStorableText } from '../formats'
+import { pathOf, readJsonBody } from '../http'
+import { getIngestLedger, type LedgerRecorder } from './ledger'
+import { BatchAccepted, BatchBody, BatchRefused, EventAccepted, EventBody, LedgerQuery, LedgerResponse, LIMITS, type BatchItemResult } from './model'
+import { IngestUnavailableError, type Enqueue } from './queue'
 
-export interface Enqueue {
-  /** Resolves once Redis has acknowledged the job carrying these events. */
-  (events: QueuedEvent[]): Promise<{ jobId: string }>
-}
-
-export class QueueUnavailableError extends Error {
-  override name = 'QueueUnavailableError'
-}
+export const INGEST_PATHS = new Set(['/event', '/events'])
 
 export function toQueuedEvent(body: EventBody, receivedAt: Date, makeId: () => string): QueuedEvent {
   return {
@@ -24,27 +23,116 @@ export function toQueuedEvent(body: EventBody, receivedAt: Date, makeId: () => s
   }
 }
 
-export function ingestRoutes(deps: { enqueue: Enqueue; makeId?: () => string }) {
+/** The site a refused body meant, when it names a usable one; '' otherwise. */
+export function siteOf(body: unknown): string {
+  const site = typeof body === 'object' && body !== null ? (body as Record<string, unknown>).site_id : undefined
+  return typeof site === 'string' && site.length > 0 && site.length <= LIMITS.siteId && isStorableText(site) ? site : ''
+}
+
+function bodyBytes(request: Request, limit: number): number {
+  return Number(request.headers.get('content-length')) || limit
+}
+
+export interface IngestDeps {
+  enqueue: Enqueue
+  ledger: LedgerRecorder
+  db: Db
+  makeId?: () => string
+}
+
+/**
+ * Ingestion: POST /event and POST /events. Bodies are parsed as JSON whatever the content type,
+ * so browsers can send text/plain beacons without a CORS preflight; these two routes, and only
+ * they, allow any origin.
+ */
+export function ingestRoutes(deps: IngestDeps) {
   const makeId = deps.makeId ?? (() => Bun.randomUUIDv7())
-  return new Elysia({ name: 'ingest' }).post(
-    '/event',
-    async ({ body, status, set }) => {
-      const event = toQueuedEvent(body, new Date(), makeId)
-      try {
-        const { jobId } = await deps.enqueue([event])
-        return status(202, { message: 'Event accepted for processing' as const, jobId, eventId: event.eventId })
-      } catch (error) {
-        if (!(error instanceof QueueUnavailableError)) throw error
-        set.headers['retry-after'] = String(RETRY_AFTER_SECONDS)
-        return status(503, { error: error.message, retryAfterSeconds: RETRY_AFTER_SECONDS })
-      }
-    },
-    {
-      // Parse as JSON whatever the content type says, so text/plain beacons need no CORS preflight.
-      parse: 'json',
-      body: EventBody,
-      response: { 202: EventAccepted, 400: InvalidPayloadResponse, 503: UnavailableResponse },
-      detail: { summary: 'Record one event', tags: ['ingest'] },
-    },
-  )
+  const eventChecker = TypeCompiler.Compile(EventBody)
+  const unavailable = (error: IngestUnavailableError, set: { headers: Record<string, string | number> }) => {
+    set.headers['retry-after'] = String(error.retryAfterSeconds)
+    return { error: error.message, retryAfterSeconds: error.retryAfterSeconds }
+  }
+
+  return new Elysia({ name: 'ingest' })
+    .onRequest(({ request, set }) => {
+      if (!INGEST_PATHS.has(pathOf(request))) return
+      set.headers['access-control-allow-origin'] = '*'
+      if (request.method !== 'OPTIONS') return
+      set.status = 204
+      set.headers['access-control-allow-methods'] = 'POST, OPTIONS'
+      set.headers['access-control-allow-headers'] = 'content-type'
+      set.headers['access-control-max-age'] = '86400'
+      return new Response(null, { status: 204, headers: set.headers as Record<string, string> })
+    })
+    .post(
+      '/event',
+      async ({ body, request, status, set }) => {
+        const event = toQueuedEvent(body, new Date(), makeId)
+        try {
+          const { jobId } = await deps.enqueue([event], bodyBytes(request, LIMITS.eventBodyBytes))
+          deps.ledger.accepted(event.siteId, 1)
+          return status(202, { message: 'Event accepted for processing' as const, jobId, eventId: event.eventId })
+        } catch (error) {
+          if (error instanceof IngestUnavailableError) return status(503, unavailable(error, set))
+          throw error
+        }
+      },
+      {
+        parse: ({ request }) => readJsonBody(request, LIMITS.eventBodyBytes),
+        body: EventBody,
+        response: { 202: EventAccepted, 400: InvalidPayloadResponse, 413: InvalidPayloadResponse, 503: UnavailableResponse },
+        detail: { summary: 'Record one event', tags: ['ingest'] },
+      },
+    )
+    .post(
+      '/events',
+      async ({ body, request, status, set }) => {
+        const receivedAt = new Date()
+        const results: BatchItemResult[] = []
+        const accepted: QueuedEvent[] = []
+        body.events.forEach((item, index) => {
+          if (eventChecker.Check(item)) {
+            const event = toQueuedEvent(item, receivedAt, makeId)
+            accepted.push(event)
+            results.push({ index, status: 'accepted', eventId: event.eventId })
+          } else {
+            const errors = validationDetails({ value: item, all: [...eventChecker.Errors(item)] }, 'event')
+            deps.ledger.refused(siteOf(item), errors)
+            results.push({ index, status: 'refused', errors })
+          }
+        })
+        if (accepted.length === 0) {
+          return status(400, { error: 'Invalid payload' as const, details: ['no event in the batch is valid'], results })
+        }
+        try {
+          const { jobId } = await deps.enqueue(accepted, bodyBytes(request, LIMITS.batchBodyBytes))
+          const perSite = Map.groupBy(accepted, (event) => event.siteId)
+          for (const [site, events] of perSite) deps.ledger.accepted(site, events.length)
+          return status(202, {
+            message: 'Events accepted for processing' as const,
+            jobId,
+            accepted: accepted.length,
+            refused: body.events.length - accepted.length,
+            results,
+          })
+        } catch (error) {
+          if (error instanceof IngestUnavailableError) return status(503, unavailable(error, set))
+          throw error
+        }
+      },
+      {
+        parse: ({ request }) => readJsonBody(request, LIMITS.batchBodyBytes),
+        body: BatchBody,
+        response: { 202: BatchAccepted, 400: BatchRefused, 413: InvalidPayloadResponse, 503: UnavailableResponse },
+        detail: {
+          summary: 'Record up to 1,000 events; valid ones are accepted even when others are refused',
+          tags: ['ingest'],
+        },
+      },
+    )
+    .get('/ingest/ledger', async ({ query }) => ({ sites: await getIngestLedger(deps.db, query.site_id) }), {
+      query: LedgerQuery,
+      response: { 200: LedgerResponse, 400: ErrorResponse },
+      detail: { summary: 'Per-site counts of events accepted, refused (by reason), written and skipped as duplicates', tags: ['ingest'] },
+    })
 }

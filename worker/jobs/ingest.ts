@@ -1,7 +1,7 @@
 import type { Job } from 'bullmq'
 import { sql } from 'drizzle-orm'
 import type { Db } from '../../drizzle/client'
-import { events } from '../../drizzle/schema'
+import { events, ingestLedger } from '../../drizzle/schema'
 import type { Logger } from '../../lib/log'
 import type { IngestJobData, QueuedEvent } from '../queues'
 
@@ -18,17 +18,44 @@ export interface BatchWriteResult {
  */
 export async function writeEventBatch(db: Db, batch: QueuedEvent[]): Promise<BatchWriteResult> {
   if (batch.length === 0) return { inserted: 0, duplicates: 0 }
-  const written = await db.transaction((tx) =>
-    tx.execute<{ id: number }>(sql`
+  const inserted = await db.transaction(async (tx) => {
+    const written = await tx.execute<{ site_id: string }>(sql`
       insert into ${events} (site_id, event_id, event_type, path, user_id, timestamp, received_at)
       select "siteId", "eventId", "eventType", "path", "userId", "timestamp", "receivedAt"
         from json_to_recordset(${JSON.stringify(batch)}::json) as batch(
           "siteId" text, "eventId" text, "eventType" text, "path" text, "userId" text,
           "timestamp" timestamptz, "receivedAt" timestamptz)
       on conflict (site_id, event_id) do nothing
-      returning id`),
-  )
-  return { inserted: written.length, duplicates: batch.length - written.length }
+      returning site_id`)
+    await tx.execute(sql`
+      insert into ${ingestLedger} (site_id, written, duplicates)
+      select site_id, written, duplicates from json_to_recordset(${JSON.stringify(ledgerCounts(batch, written))}::json)
+        as counts(site_id text, written bigint, duplicates bigint)
+      -- Sorted keys: concurrent jobs lock ledger rows in the same order, so they cannot deadlock.
+      order by site_id
+      on conflict (site_id) do update set
+        written = ${ingestLedger.written} + excluded.written,
+        duplicates = ${ingestLedger.duplicates} + excluded.duplicates,
+        updated_at = now()`)
+    return written.length
+  })
+  return { inserted, duplicates: batch.length - inserted }
+}
+
+/** Per site: rows the insert wrote, and events it skipped as already stored. */
+function ledgerCounts(batch: QueuedEvent[], written: readonly { site_id: string }[]) {
+  const counts = new Map<string, { site_id: string; written: number; duplicates: number }>()
+  for (const event of batch) {
+    const entry = counts.get(event.siteId) ?? { site_id: event.siteId, written: 0, duplicates: 0 }
+    entry.duplicates += 1
+    counts.set(event.siteId, entry)
+  }
+  for (const row of written) {
+    const entry = counts.get(row.site_id)!
+    entry.written += 1
+    entry.duplicates -= 1
+  }
+  return [...counts.values()]
 }
 
 export function createIngestProcessor(db: Db, log: Logger) {

@@ -1,0 +1,58 @@
+/** Small HTTP helpers shared by the plugins. */
+
+/** The path of a request without parsing the whole URL (this runs on every request). */
+export function pathOf(request: Request): string {
+  const url = request.url
+  const start = url.indexOf('/', url.indexOf('//') + 2)
+  if (start < 0) return '/'
+  const query = url.indexOf('?', start)
+  return query < 0 ? url.slice(start) : url.slice(start, query)
+}
+
+/** The request body was larger than the route accepts. */
+export class PayloadTooLargeError extends Error {
+  override name = 'PayloadTooLargeError'
+  constructor(readonly limitBytes: number) {
+    super(`body must be at most ${limitBytes} bytes`)
+  }
+}
+
+/** The request body was not valid JSON. */
+export class InvalidJsonError extends Error {
+  override name = 'InvalidJsonError'
+}
+
+/**
+ * Reads a JSON body whatever its content type (beacons send text/plain to avoid a CORS
+ * preflight), refusing bodies over `limitBytes` before buffering more than that.
+ */
+export async function readJsonBody(request: Request, limitBytes: number): Promise<unknown> {
+  const declared = Number(request.headers.get('content-length') ?? Number.NaN)
+  if (declared > limitBytes) throw new PayloadTooLargeError(limitBytes)
+  let bytes: Uint8Array
+  if (Number.isFinite(declared)) {
+    bytes = new Uint8Array(await request.arrayBuffer())
+  } else {
+    // No Content-Length (chunked): count while reading.
+    const chunks: Uint8Array[] = []
+    let size = 0
+    for await (const chunk of request.body ?? []) {
+      size += chunk.byteLength
+      if (size > limitBytes) throw new PayloadTooLargeError(limitBytes)
+      chunks.push(chunk)
+    }
+    bytes = Buffer.concat(chunks)
+  }
+  if (bytes.byteLength > limitBytes) throw new PayloadTooLargeError(limitBytes)
+  let text: string
+  try {
+    text = new TextDecoder('utf-8', { fatal: true }).decode(bytes)
+  } catch {
+    throw new InvalidJsonError('body must be UTF-8 encoded JSON')
+  }
+  try {
+    return JSON.parse(text)
+  } catch {
+    throw new InvalidJsonError('body must be valid JSON')
+  }
+}

@@ -1,0 +1,131 @@
+import { sql } from 'drizzle-orm'
+import type { Db } from '../../drizzle/client'
+import { ingestLedger, ingestRefusals } from '../../drizzle/schema'
+import { errorFields, type Logger } from '../../lib/log'
+
+/**
+ * The API's half of the ingestion ledger: accepted and refused counts are gathered in memory and
+ * added to Postgres about once a second, so the request path never waits on the database. A crash
+ * loses at most that second of counts (never events); a database outage keeps them in memory.
+ */
+export interface LedgerRecorder {
+  accepted(siteId: string, count: number): void
+  refused(siteId: string, reasons: string[]): void
+  flush(): Promise<void>
+}
+
+const FLUSH_DELAY_MS = 1_000
+// Counts for more sites than this are dropped (and logged) while the database stays unreachable.
+const MAX_TRACKED_KEYS = 100_000
+
+/** Reason keys must stay few: a sentence naming a client-chosen field collapses into one key. */
+export function refusalReason(detail: string): string {
+  return detail.endsWith(' is not a known field') ? 'unknown field' : detail.slice(0, 200)
+}
+
+export function createLedgerRecorder(db: Db, log: Logger): LedgerRecorder {
+  let accepted = new Map<string, number>()
+  let refusedEvents = new Map<string, number>()
+  let refusals = new Map<string, { siteId: string; reason: string; count: number }>()
+  let timer: ReturnType<typeof setTimeout> | undefined
+
+  const add = (map: Map<string, number>, key: string, count: number) => map.set(key, (map.get(key) ?? 0) + count)
+
+  function schedule() {
+    if (timer) return
+    timer = setTimeout(() => void flush(), FLUSH_DELAY_MS)
+    timer.unref()
+  }
+
+  async function flush() {
+    clearTimeout(timer)
+    timer = undefined
+    if (accepted.size === 0 && refusals.size === 0) return
+    const [acceptedNow, refusedNow, refusalsNow] = [accepted, refusedEvents, refusals]
+    accepted = new Map()
+    refusedEvents = new Map()
+    refusals = new Map()
+    const sites = [...new Set([...acceptedNow.keys(), ...refusedNow.keys()])].sort()
+    const ledgerRows = sites.map((site) => ({ site_id: site, accepted: acceptedNow.get(site) ?? 0, refused: refusedNow.get(site) ?? 0 }))
+    const refusalRows = [...refusalsNow.values()]
+      .sort((a, b) => (a.siteId === b.siteId ? (a.reason < b.reason ? -1 : 1) : a.siteId < b.siteId ? -1 : 1))
+      .map((row) => ({ site_id: row.siteId, reason: row.reason, count: row.count }))
+    try {
+      await db.transaction(async (tx) => {
+        await tx.execute(sql`
+          insert into ${ingestLedger} (site_id, accepted, refused)
+          select site_id, accepted, refused from json_to_recordset(${JSON.stringify(ledgerRows)}::json)
+            as rows(site_id text, accepted bigint, refused bigint)
+          order by site_id
+          on conflict (site_id) do update set
+            accepted = ${ingestLedger.accepted} + excluded.accepted,
+            refused = ${ingestLedger.refused} + excluded.refused,
+            updated_at = now()`)
+        if (refusalRows.length === 0) return
+        await tx.execute(sql`
+          insert into ${ingestRefusals} (site_id, reason, count)
+          select site_id, reason, count from json_to_recordset(${JSON.stringify(refusalRows)}::json)
+            as rows(site_id text, reason text, count bigint)
+          order by site_id, reason
+          on conflict (site_id, reason) do update set count = ${ingestRefusals.count} + excluded.count`)
+      })
+    } catch (error) {
+      log.warn('ledger flush failed; counts kept for the next try', errorFields(error))
+      for (const [site, count] of acceptedNow) add(accepted, site, count)
+      for (const [site, count] of refusedNow) add(refusedEvents, site, count)
+      for (const [key, row] of refusalsNow) {
+        const current = refusals.get(key)
+        if (current) current.count += row.count
+        else refusals.set(key, row)
+      }
+      if (accepted.size + refusals.size > MAX_TRACKED_KEYS) {
+        log.error('ledger counts dropped: database unreachable for too long', { sites: accepted.size, refusalKeys: refusals.size })
+        accepted.clear()
+        refusedEvents.clear()
+        refusals.clear()
+        return
+      }
+      schedule()
+    }
+  }
+
+  return {
+    accepted(siteId, count) {
+      add(accepted, siteId, count)
+      schedule()
+    },
+    refused(siteId, reasons) {
+      add(refusedEvents, siteId, 1)
+      for (const reason of new Set(reasons.map(refusalReason))) {
+        const key = `${siteId}\u0000${reason}`
+        const current = refusals.get(key)
+        if (current) current.count += 1
+        else refusals.set(key, { siteId, reason, count: 1 })
+      }
+      schedule()
+    },
+    flush,
+  }
+}
+
+export type SiteLedger = {
+  site_id: string
+  accepted: number
+  refused: number
+  written: number
+  duplicates: number
+  refused_by_reason: { reason: string; count: number }[]
+}
+
+/** The ledger of one site, or of every site when siteId is undefined. */
+export async function getIngestLedger(db: Db, siteId?: string): Promise<SiteLedger[]> {
+  const filter = siteId === undefined ? sql`true` : sql`l.site_id = ${siteId}`
+  return db.execute<SiteLedger>(sql`
+    select l.site_id, l.accepted::float8 as accepted, l.refused::float8 as refused,
+           l.written::float8 as written, l.duplicates::float8 as duplicates,
+           coalesce((select json_agg(json_build_object('reason', r.reason, 'count', r.count::float8) order by r.count desc, r.reason)
+                       from ${ingestRefusals} r where r.site_id = l.site_id), '[]'::json) as refused_by_reason
+      from ${ingestLedger} l
+     where ${filter}
+     order by l.site_id`)
+}
