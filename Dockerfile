@@ -1,0 +1,20 @@
+# One image for the API and the worker; the command picks the process.
+FROM oven/bun:1.4.5-slim AS deps
+WORKDIR /app
+COPY package.json bun.lock bunfig.toml ./
+RUN bun install --frozen-lockfile
+
+FROM deps AS build
+COPY . .
+RUN bun run build:dashboard
+
+FROM oven/bun:1.4.5-slim
+WORKDIR /app
+ENV NODE_ENV=production
+COPY --from=deps --chown=bun:bun /app/node_modules ./node_modules
+COPY --from=build --chown=bun:bun /app/dashboard/dist ./dashboard/dist
+COPY --chown=bun:bun . .
+# The image's non-root user; nothing in the app needs root.
+USER bun
+EXPOSE 4000
+CMD ["bun", "server/index.ts"]
