@@ -2,9 +2,11 @@
 FROM oven/bun:1.4.5-slim AS deps
 WORKDIR /app
 COPY package.json bun.lock bunfig.toml ./
-RUN bun install --frozen-lockfile
+RUN bun install --frozen-lockfile --production
 
+# Building the dashboard needs the dev dependencies (Vite); the runtime image does not.
 FROM deps AS build
+RUN bun install --frozen-lockfile
 COPY . .
 RUN bun run build:dashboard
 

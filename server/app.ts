@@ -12,6 +12,7 @@ import { createLedgerRecorder } from './ingest/ledger'
 import { createIngestPipeline, type IngestLimits } from './ingest/queue'
 import { INGEST_PATHS, ingestRoutes, siteOf } from './ingest/routes'
 import { statsRoutes } from './stats/routes'
+import { trackerRoutes } from './tracker/routes'
 
 export interface AppDeps {
   database: Database
@@ -36,6 +37,7 @@ export async function createApp(deps: AppDeps) {
     .use(healthRoutes({ redis: deps.redis, sql: deps.database.sql }))
     .use(ingestRoutes({ enqueue: pipeline.enqueue, ledger, db: deps.database.db }))
     .use(statsRoutes({ db: deps.database.db }))
+    .use(trackerRoutes())
     .use(await adminRoutes({ queues: [deps.queue], credentials: deps.admin }))
     .use(dashboardRoutes({ distDir: deps.dashboardDir }))
 

@@ -1,0 +1,81 @@
+/**
+ * The browser tracker, served as GET /script.js (routes.ts strips its types once at startup).
+ * A site embeds it as
+ *
+ *   <script defer src="https://analytics.example/script.js" data-site="my-site"></script>
+ *
+ * and may add data-api="https://collect.example" to send events to another origin than the one
+ * the script was loaded from. It sends a page_view on load and on each single-page-app
+ * navigation, and exposes window.analytics.track(eventType, path?) for custom events.
+ *
+ * It runs inside pages we do not own, as a classic script: everything lives in this function
+ * (window.analytics is the only global) and nothing it does may throw into the host page.
+ */
+;(() => {
+  let endpoint = ''
+  let site = ''
+  let lastPath: string | undefined
+
+  function newEventId(): string {
+    // randomUUID only exists in secure contexts; plain-http sites get 128 random bits in hex.
+    if (crypto.randomUUID) return crypto.randomUUID()
+    return Array.from(crypto.getRandomValues(new Uint8Array(16)), (byte) => byte.toString(16).padStart(2, '0')).join('')
+  }
+
+  // The path is location.pathname without the query string or fragment: those often carry
+  // personal data (e-mail addresses, reset tokens) and campaign tags that would split one page
+  // into many rows of the top paths.
+  function track(eventType: string, path = location.pathname): void {
+    try {
+      if (!endpoint) return
+      // A fresh event_id per event (not per attempt), so a browser retry cannot count twice.
+      const json = JSON.stringify({ site_id: site, event_type: eventType, path, timestamp: new Date().toISOString(), event_id: newEventId() })
+      // text/plain is a CORS-safelisted type, so neither way sends a preflight. sendBeacon
+      // survives the page being closed; it returns false when the browser will not queue it.
+      if (!navigator.sendBeacon?.(endpoint, new Blob([json], { type: 'text/plain' }))) {
+        fetch(endpoint, { method: 'POST', body: json, keepalive: true, headers: { 'content-type': 'text/plain' } }).catch(() => {})
+      }
+    } catch {
+      // Analytics must never break the page it measures.
+    }
+  }
+
+  // A navigation that keeps the path (a query-only pushState, a replaceState normalising the
+  // URL, a hash change followed by back) is no new page view.
+  function pageView(): void {
+    if (location.pathname === lastPath) return
+    lastPath = location.pathname
+    track('page_view')
+  }
+
+  try {
+    // Defined first and even when tracking is off, so the host's calls never fail.
+    Object.assign(window, { analytics: { track } })
+    // currentScript is null when the tracker is loaded as a module or by some tag managers.
+    const script = (document.currentScript ?? document.querySelector('script[data-site]')) as HTMLScriptElement | null
+    site = script?.dataset.site ?? ''
+    // Do Not Track is honoured (nothing at all is sent): it is an explicit request from the
+    // visitor, and the few browsers that still send it are a negligible share of traffic.
+    if (!script || !site || navigator.doNotTrack === '1') return
+    endpoint = new URL('/event', script.dataset.api || script.src).href
+
+    for (const method of ['pushState', 'replaceState'] as const) {
+      const original = history[method]
+      history[method] = function (this: History, ...args: Parameters<History['pushState']>) {
+        // The host's own errors (e.g. a cross-origin URL) are its to see, so they propagate.
+        original.apply(this, args)
+        pageView()
+      }
+    }
+    addEventListener('popstate', pageView)
+
+    // Chrome may prerender a page the visitor never opens: count it only once it is shown.
+    if ((document as Document & { prerendering?: boolean }).prerendering) {
+      document.addEventListener('prerenderingchange', pageView, { once: true })
+    } else {
+      pageView()
+    }
+  } catch {
+    // As in track(): a page where the tracker cannot start simply goes unmeasured.
+  }
+})()
