@@ -100,13 +100,19 @@ export interface Stack {
 }
 
 /** The API (listening on a free port) and a worker, both in this process, on their own queue and database. */
-export async function startStack(label: string, options: { ingestLimits?: Partial<IngestLimits> } = {}): Promise<Stack> {
+export interface StackOptions {
+  ingestLimits?: Partial<IngestLimits>
+  /** A built dashboard to serve at `/` (none by default). */
+  dashboardDir?: string
+}
+
+export async function startStack(label: string, options: StackOptions = {}): Promise<Stack> {
   const database = await createTestDatabase(label)
   const location: QueueLocation = { name: uniqueName(label), prefix: uniqueName('testq') }
   const producer = createProducerConnection(testEnv.redisUrl)
   const queue = createIngestQueue(producer, location)
   const admin = { user: 'admin', password: uniqueName('pw') }
-  const { app, flush, shutdown } = await createApp({ database, redis: producer, queue, admin, dashboardDir: '/nonexistent', ingestLimits: { ...DEFAULT_INGEST_LIMITS, ...options.ingestLimits }, log: silentLogger })
+  const { app, flush, shutdown } = await createApp({ database, redis: producer, queue, admin, dashboardDir: options.dashboardDir ?? '/nonexistent', ingestLimits: { ...DEFAULT_INGEST_LIMITS, ...options.ingestLimits }, log: silentLogger })
   app.listen(0)
   const baseUrl = `http://127.0.0.1:${app.server!.port}`
 
