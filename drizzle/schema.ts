@@ -1,5 +1,5 @@
 import { sql } from 'drizzle-orm'
-import { bigint, bigserial, index, pgTable, primaryKey, text, timestamp, uniqueIndex } from 'drizzle-orm/pg-core'
+import { bigint, bigserial, bit, date, index, integer, pgTable, primaryKey, text, timestamp, uniqueIndex } from 'drizzle-orm/pg-core'
 
 /**
  * Raw events, one row per accepted event. `event_id` (client-chosen or a UUIDv7 made by the API)
@@ -57,4 +57,132 @@ export const ingestRefusals = pgTable(
     count: counter('count'),
   },
   (table) => [primaryKey({ columns: [table.siteId, table.reason] })],
+)
+
+/**
+ * Sites and their reporting timezone. `timezone` is what the site asked for; `rollupTimezone`
+ * is the zone the rollups are currently bucketed in. They differ only while a rebuild runs.
+ */
+export const sites = pgTable('sites', {
+  siteId: text('site_id').primaryKey(),
+  timezone: text('timezone').notNull().default('UTC'),
+  rollupTimezone: text('rollup_timezone').notNull().default('UTC'),
+  firstEventAt: timestamp('first_event_at', { withTimezone: true, mode: 'date' }),
+  lastEventAt: timestamp('last_event_at', { withTimezone: true, mode: 'date' }),
+  createdAt: timestamp('created_at', { withTimezone: true, mode: 'date' }).notNull().defaultNow(),
+})
+
+/*
+ * Rollups (GoatCounter's pattern): the worker adds to them in the same transaction as the
+ * insert, from the rows that insert wrote; /stats reads only them. Hours are the instants that
+ * start an hour in the site's rollup timezone; days are that zone's calendar days.
+ */
+const count = (name: string) => integer(name).notNull().default(0)
+
+export const rollupHours = pgTable(
+  'rollup_hours',
+  {
+    siteId: text('site_id').notNull(),
+    hour: timestamp('hour', { withTimezone: true, mode: 'date' }).notNull(),
+    views: count('views'),
+    events: count('events'),
+    /** Distinct non-null users with any event in this hour. */
+    users: count('users'),
+  },
+  (table) => [primaryKey({ columns: [table.siteId, table.hour] })],
+)
+
+export const rollupDays = pgTable(
+  'rollup_days',
+  {
+    siteId: text('site_id').notNull(),
+    day: date('day', { mode: 'string' }).notNull(),
+    views: count('views'),
+    events: count('events'),
+    users: count('users'),
+  },
+  (table) => [primaryKey({ columns: [table.siteId, table.day] })],
+)
+
+export const rollupHourPaths = pgTable(
+  'rollup_hour_paths',
+  {
+    siteId: text('site_id').notNull(),
+    hour: timestamp('hour', { withTimezone: true, mode: 'date' }).notNull(),
+    path: text('path').notNull(),
+    views: count('views'),
+  },
+  (table) => [primaryKey({ columns: [table.siteId, table.hour, table.path] })],
+)
+
+export const rollupDayPaths = pgTable(
+  'rollup_day_paths',
+  {
+    siteId: text('site_id').notNull(),
+    day: date('day', { mode: 'string' }).notNull(),
+    path: text('path').notNull(),
+    views: count('views'),
+  },
+  (table) => [primaryKey({ columns: [table.siteId, table.day, table.path] })],
+)
+
+export const rollupHourTypes = pgTable(
+  'rollup_hour_types',
+  {
+    siteId: text('site_id').notNull(),
+    hour: timestamp('hour', { withTimezone: true, mode: 'date' }).notNull(),
+    eventType: text('event_type').notNull(),
+    events: count('events'),
+  },
+  (table) => [primaryKey({ columns: [table.siteId, table.hour, table.eventType] })],
+)
+
+export const rollupDayTypes = pgTable(
+  'rollup_day_types',
+  {
+    siteId: text('site_id').notNull(),
+    day: date('day', { mode: 'string' }).notNull(),
+    eventType: text('event_type').notNull(),
+    events: count('events'),
+  },
+  (table) => [primaryKey({ columns: [table.siteId, table.day, table.eventType] })],
+)
+
+/**
+ * One row per user per month of the rollup timezone: `days` has bit d set when the user had an
+ * event on day d + 1, `hours` bit h (from the left) when they had one in the h-th hour after the
+ * month began. Distinct users over any range of whole hours are an index scan of a site's rows
+ * for the months it touches: the table grows with users, not with user-days.
+ */
+export const userMonths = pgTable(
+  'user_months',
+  {
+    siteId: text('site_id').notNull(),
+    month: date('month', { mode: 'string' }).notNull(),
+    userId: text('user_id').notNull(),
+    days: integer('days').notNull().default(0),
+    hours: bit('hours', { dimensions: 768 }).notNull().default(sql`repeat('0', 768)::bit(768)`),
+  },
+  (table) => [primaryKey({ columns: [table.siteId, table.month, table.userId] })],
+)
+
+/** Per-minute counts and users for the realtime view; only the last hours are kept. */
+export const rollupMinutes = pgTable(
+  'rollup_minutes',
+  {
+    siteId: text('site_id').notNull(),
+    minute: timestamp('minute', { withTimezone: true, mode: 'date' }).notNull(),
+    events: count('events'),
+  },
+  (table) => [primaryKey({ columns: [table.siteId, table.minute] })],
+)
+
+export const minuteUsers = pgTable(
+  'minute_users',
+  {
+    siteId: text('site_id').notNull(),
+    minute: timestamp('minute', { withTimezone: true, mode: 'date' }).notNull(),
+    userId: text('user_id').notNull(),
+  },
+  (table) => [primaryKey({ columns: [table.siteId, table.minute, table.userId] })],
 )

@@ -11,6 +11,7 @@ import { healthRoutes } from './health/routes'
 import { createLedgerRecorder } from './ingest/ledger'
 import { createIngestPipeline, type IngestLimits } from './ingest/queue'
 import { INGEST_PATHS, ingestRoutes, siteOf } from './ingest/routes'
+import { sitesRoutes } from './sites/routes'
 import { statsRoutes } from './stats/routes'
 import { trackerRoutes } from './tracker/routes'
 
@@ -35,8 +36,9 @@ export async function createApp(deps: AppDeps) {
   const app = new Elysia({ normalize: false })
     .use(errorHandler(deps.log, onBodyRefused))
     .use(healthRoutes({ redis: deps.redis, sql: deps.database.sql }))
-    .use(ingestRoutes({ enqueue: pipeline.enqueue, ledger, db: deps.database.db }))
+    .use(ingestRoutes({ enqueue: pipeline.enqueue, ledger, db: deps.database.db, queue: deps.queue }))
     .use(statsRoutes({ db: deps.database.db }))
+    .use(sitesRoutes({ db: deps.database.db, queue: deps.queue }))
     .use(trackerRoutes())
     .use(await adminRoutes({ queues: [deps.queue], credentials: deps.admin }))
     .use(dashboardRoutes({ distDir: deps.dashboardDir }))

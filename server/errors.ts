@@ -93,6 +93,11 @@ export function validationDetails(error: Pick<ValidationError, 'value' | 'all'>,
   return details.length > 0 ? details : ['body does not match the expected shape']
 }
 
+/** A request the API understood but refuses; answered 400 with the message. */
+export class BadRequestError extends Error {
+  override name = 'BadRequestError'
+}
+
 export const RETRY_AFTER_SECONDS = 5
 
 // postgres.js connection errors and the server's "shutting down / starting up" SQLSTATEs.
@@ -137,6 +142,10 @@ export function errorHandler(log: Logger, onBodyRefused: (path: string, body: un
         set.status = 401
         return { error: 'Invalid session' }
       default:
+        if (error instanceof BadRequestError) {
+          set.status = 400
+          return { error: error.message }
+        }
         if (isDatabaseUnavailable(error)) {
           log.error('database unavailable', { path, ...errorFields(error) })
           set.status = 503

@@ -2,7 +2,6 @@
  * Test harness on real services: every test file gets its own Postgres database (migrated, then
  * dropped) and its own BullMQ queue name and prefix (obliterated afterwards).
  */
-import type { Worker } from 'bullmq'
 import type IORedis from 'ioredis'
 import postgres from 'postgres'
 import { createDb, type Database } from '../drizzle/client'
@@ -10,9 +9,8 @@ import { migrateDatabase } from '../drizzle/migrate'
 import { silentLogger } from '../lib/log'
 import { createApp, type App } from '../server/app'
 import { DEFAULT_INGEST_LIMITS, type IngestLimits } from '../server/ingest/queue'
-import type { BatchWriteResult } from '../worker/jobs/ingest'
-import { createIngestQueue, createProducerConnection, createWorkerConnection, type IngestJobData, type IngestQueue, type QueueLocation } from '../worker/queues'
-import { createIngestWorker } from '../worker/worker'
+import { createIngestQueue, createProducerConnection, createWorkerConnection, type IngestQueue, type QueueLocation } from '../worker/queues'
+import { createIngestWorker, type AnalyticsWorker } from '../worker/worker'
 import { loadTestEnv } from './env'
 
 export const testEnv = loadTestEnv()
@@ -51,7 +49,7 @@ export class JobTracker {
   private failed = new Map<string, Error>()
   private waiters = new Set<() => void>()
 
-  constructor(worker: Worker<IngestJobData, BatchWriteResult>) {
+  constructor(worker: AnalyticsWorker) {
     worker.on('completed', (job) => this.settle(() => this.completed.add(job.id!)))
     worker.on('failed', (job, error) => {
       if (job && job.attemptsMade >= (job.opts.attempts ?? 1)) this.settle(() => this.failed.set(job.id!, error))
@@ -91,7 +89,7 @@ export interface Stack {
   location: QueueLocation
   admin: { user: string; password: string }
   jobs: JobTracker
-  worker: Worker<IngestJobData, BatchWriteResult>
+  worker: AnalyticsWorker
   producer: IORedis
   /** POST a JSON body (or a raw string) to the API. */
   post(path: string, body: unknown, headers?: Record<string, string>): Promise<Response>

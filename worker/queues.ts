@@ -7,8 +7,10 @@ import IORedis, { type RedisOptions } from 'ioredis'
 
 export const DEFAULT_QUEUE_PREFIX = 'bull'
 
-/** Job kinds. One job carries a batch of events, so one Redis round trip serves many events. */
+/** Job kinds. An ingest job carries a batch of events, so one Redis round trip serves many. */
 export const INGEST_JOB = 'ingest-batch'
+/** Recomputes a site's rollups from raw events (after a timezone change, or on demand). */
+export const REBUILD_JOB = 'rebuild-rollups'
 
 /** An event as it travels through Redis: validated, normalised, with its idempotency key. */
 export interface QueuedEvent {
@@ -27,6 +29,15 @@ export interface IngestJobData {
   events: QueuedEvent[]
 }
 
+export interface RebuildJobData {
+  siteId: string
+  /** Inclusive dates in the site's rollup timezone; all time when absent. */
+  range?: { from: string; to: string }
+}
+
+export type JobName = typeof INGEST_JOB | typeof REBUILD_JOB
+export type JobData = IngestJobData | RebuildJobData
+
 export const ingestJobOptions: JobsOptions = {
   // Exponential backoff from 1 s over 12 attempts rides out a Postgres outage of about an hour;
   // after that the job stays in the failed set, visible and retryable in Bull Board.
@@ -36,7 +47,7 @@ export const ingestJobOptions: JobsOptions = {
   removeOnFail: { count: 10_000 },
 }
 
-export type IngestQueue = Queue<IngestJobData, void, typeof INGEST_JOB>
+export type IngestQueue = Queue<JobData, unknown, JobName>
 
 export interface QueueLocation {
   name: string
@@ -57,7 +68,7 @@ export function createWorkerConnection(url: string, options: RedisOptions = {}):
 }
 
 export function createIngestQueue(connection: IORedis, location: QueueLocation): IngestQueue {
-  return new Queue<IngestJobData, void, typeof INGEST_JOB>(location.name, {
+  return new Queue<JobData, unknown, JobName>(location.name, {
     connection,
     prefix: location.prefix ?? DEFAULT_QUEUE_PREFIX,
     defaultJobOptions: ingestJobOptions,

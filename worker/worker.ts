@@ -2,8 +2,8 @@ import { Worker } from 'bullmq'
 import type IORedis from 'ioredis'
 import type { Db } from '../drizzle/client'
 import { errorFields, type Logger } from '../lib/log'
-import { createIngestProcessor, type BatchWriteResult } from './jobs/ingest'
-import { DEFAULT_QUEUE_PREFIX, type IngestJobData, type QueueLocation } from './queues'
+import { createProcessor } from './jobs'
+import { DEFAULT_QUEUE_PREFIX, type JobData, type JobName, type QueueLocation } from './queues'
 
 export interface IngestWorkerDeps {
   connection: IORedis
@@ -13,8 +13,10 @@ export interface IngestWorkerDeps {
   log: Logger
 }
 
-export function createIngestWorker(deps: IngestWorkerDeps): Worker<IngestJobData, BatchWriteResult> {
-  const worker = new Worker<IngestJobData, BatchWriteResult>(deps.location.name, createIngestProcessor(deps.db, deps.log), {
+export type AnalyticsWorker = Worker<JobData, unknown, JobName>
+
+export function createIngestWorker(deps: IngestWorkerDeps): AnalyticsWorker {
+  const worker = new Worker<JobData, unknown, JobName>(deps.location.name, createProcessor(deps.db, deps.log), {
     connection: deps.connection,
     prefix: deps.location.prefix ?? DEFAULT_QUEUE_PREFIX,
     concurrency: deps.concurrency,

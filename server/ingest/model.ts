@@ -83,3 +83,6 @@ export const SiteLedger = t.Object({
 })
 
 export const LedgerResponse = t.Object({ sites: t.Array(SiteLedger) })
+
+export const QueueHealth = t.Object({ waiting: t.Integer(), active: t.Integer(), delayed: t.Integer(), failed: t.Integer() })
+export type QueueCounts = typeof QueueHealth.static

@@ -1,12 +1,12 @@
 import { Elysia } from 'elysia'
 import { TypeCompiler } from '@sinclair/typebox/compiler'
 import type { Db } from '../../drizzle/client'
-import type { QueuedEvent } from '../../worker/queues'
+import type { IngestQueue, QueuedEvent } from '../../worker/queues'
 import { ErrorResponse, InvalidPayloadResponse, UnavailableResponse, validationDetails } from '../errors'
 import { isStorableText } from '../formats'
 import { pathOf, readJsonBody } from '../http'
 import { getIngestLedger, type LedgerRecorder } from './ledger'
-import { BatchAccepted, BatchBody, BatchRefused, EventAccepted, EventBody, LedgerQuery, LedgerResponse, LIMITS, type BatchItemResult } from './model'
+import { BatchAccepted, BatchBody, BatchRefused, EventAccepted, EventBody, LedgerQuery, LedgerResponse, LIMITS, QueueHealth, type BatchItemResult, type QueueCounts } from './model'
 import { IngestUnavailableError, type Enqueue } from './queue'
 
 export const INGEST_PATHS = new Set(['/event', '/events'])
@@ -37,6 +37,7 @@ export interface IngestDeps {
   enqueue: Enqueue
   ledger: LedgerRecorder
   db: Db
+  queue: IngestQueue
   makeId?: () => string
 }
 
@@ -130,6 +131,10 @@ export function ingestRoutes(deps: IngestDeps) {
         },
       },
     )
+    .get('/ingest/queue', () => deps.queue.getJobCounts('waiting', 'active', 'delayed', 'failed') as Promise<QueueCounts>, {
+      response: { 200: QueueHealth },
+      detail: { summary: 'Jobs waiting, running, delayed for a retry, and failed', tags: ['ingest'] },
+    })
     .get('/ingest/ledger', async ({ query }) => ({ sites: await getIngestLedger(deps.db, query.site_id) }), {
       query: LedgerQuery,
       response: { 200: LedgerResponse, 400: ErrorResponse },

@@ -1,15 +1,24 @@
 import { t } from 'elysia'
 import { CALENDAR_DATE } from '../formats'
 
+const day = (name: string) =>
+  t.String({ format: CALENDAR_DATE, error: `${name} must be a calendar date in YYYY-MM-DD format`, examples: ['2025-11-14'] })
+const siteId = t.String({ minLength: 1, error: 'site_id query parameter is required' })
+const tz = t.String({ minLength: 1, error: 'tz must be an IANA timezone name such as Europe/Paris', description: "IANA timezone; default: the site's" })
+
 export const StatsQuery = t.Object({
-  site_id: t.String({ minLength: 1, error: 'site_id query parameter is required' }),
-  date: t.Optional(
-    t.String({ format: CALENDAR_DATE, error: 'date must be a calendar date in YYYY-MM-DD format', examples: ['2025-11-14'] }),
-  ),
+  site_id: siteId,
+  date: t.Optional(day('date')),
+  from: t.Optional(day('from')),
+  to: t.Optional(day('to')),
+  tz: t.Optional(tz),
+  limit: t.Optional(t.String({ pattern: '^[0-9]{1,3}$', error: 'limit must be a whole number from 1 to 100' })),
 })
 
 export const PathViews = t.Object({ path: t.String(), views: t.Integer() })
+export const EventTypeCount = t.Object({ event_type: t.String(), count: t.Integer() })
 
+/** The original answer: one UTC day (or the site's zone), exactly these fields. */
 export const DailyStats = t.Object({
   site_id: t.String(),
   date: t.String({ format: CALENDAR_DATE }),
@@ -17,4 +26,43 @@ export const DailyStats = t.Object({
   unique_users: t.Integer(),
   top_paths: t.Array(PathViews),
 })
-export type DailyStats = typeof DailyStats.static
+
+/** The answer when any of from/to/tz/limit is used. */
+export const RangeStats = t.Object({
+  site_id: t.String(),
+  from: t.String({ format: CALENDAR_DATE }),
+  to: t.String({ format: CALENDAR_DATE }),
+  timezone: t.String(),
+  total_views: t.Integer(),
+  unique_users: t.Integer(),
+  top_paths: t.Array(PathViews),
+  event_types: t.Array(EventTypeCount),
+})
+
+export const TimeseriesQuery = t.Object({
+  site_id: siteId,
+  from: day('from'),
+  to: day('to'),
+  interval: t.Optional(
+    t.Union([t.Literal('hour'), t.Literal('day'), t.Literal('week'), t.Literal('month')], { error: 'interval must be one of hour, day, week, month' }),
+  ),
+  tz: t.Optional(tz),
+})
+
+export const Timeseries = t.Object({
+  site_id: t.String(),
+  from: t.String({ format: CALENDAR_DATE }),
+  to: t.String({ format: CALENDAR_DATE }),
+  interval: t.String(),
+  timezone: t.String(),
+  buckets: t.Array(t.Object({ start: t.String({ description: 'ISO 8601 instant the bucket starts' }), views: t.Integer(), unique_users: t.Integer() })),
+})
+
+export const RealtimeQuery = t.Object({ site_id: siteId })
+
+export const Realtime = t.Object({
+  site_id: t.String(),
+  now: t.String(),
+  last_5_minutes: t.Object({ events: t.Integer(), unique_users: t.Integer() }),
+  per_minute: t.Array(t.Object({ minute: t.String(), events: t.Integer() }), { description: 'The last 30 minutes, oldest first' }),
+})

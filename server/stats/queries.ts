@@ -1,43 +1,239 @@
-import { sql } from 'drizzle-orm'
+import { sql, type SQL } from 'drizzle-orm'
 import type { Db } from '../../drizzle/client'
-import type { DailyStats } from './model'
+import { BadRequestError } from '../errors'
+import {
+  rollupDayPaths,
+  rollupDays,
+  rollupDayTypes,
+  rollupHourPaths,
+  rollupHours,
+  rollupHourTypes,
+  sites,
+  userMonths,
+} from '../../drizzle/schema'
 
-export const TOP_PATHS_LIMIT = 10
+/*
+ * Every answer here is read from the rollups the worker keeps (never from raw events). A question
+ * is a set of buckets [start, end) in the asker's timezone; each is answered from the whole days
+ * of the rollup timezone it contains plus the rollup hours at its edges. That is exact when every
+ * bucket boundary is the start of a rollup hour, which holds for the site's own zone and for any
+ * zone whose offset differs from it by whole hours; other questions are refused (see
+ * InexactTimezoneError).
+ */
 
 /** Today's date in UTC as YYYY-MM-DD. */
 export function todayUtc(now: Date = new Date()): string {
   return now.toISOString().slice(0, 10)
 }
 
-/** [start, end) of a UTC calendar day given as YYYY-MM-DD. */
-function utcDayBounds(day: string): [string, string] {
-  const start = new Date(`${day}T00:00:00Z`)
-  return [start.toISOString(), new Date(start.getTime() + 86_400_000).toISOString()]
+export const TOP_PATHS_DEFAULT = 10
+
+export type Interval = 'hour' | 'day' | 'week' | 'month'
+
+/** The question cannot be answered exactly from rollups bucketed in the site's zone. */
+export class InexactTimezoneError extends BadRequestError {
+  override name = 'InexactTimezoneError'
+}
+
+export interface SiteZones {
+  /** The zone answers default to: the zone the rollups are bucketed in. */
+  rollupTimezone: string
+  timezone: string
+}
+
+/** A site's zones; sites with no events yet are UTC. */
+export async function getSiteZones(db: Db, siteId: string): Promise<SiteZones> {
+  const [row] = await db.execute<{ timezone: string; rollup_timezone: string }>(
+    sql`select timezone, rollup_timezone from ${sites} where site_id = ${siteId}`,
+  )
+  return row ? { timezone: row.timezone, rollupTimezone: row.rollup_timezone } : { timezone: 'UTC', rollupTimezone: 'UTC' }
+}
+
+export interface Question {
+  siteId: string
+  /** Inclusive calendar dates in `tz`. */
+  from: string
+  to: string
+  /** The asker's timezone (IANA). */
+  tz: string
+  /** The site's rollup timezone. */
+  rollupTz: string
+}
+
+const INTERVAL_STEP: Record<Interval, string> = { hour: '1 hour', day: '1 day', week: '1 week', month: '1 month' }
+
+/**
+ * Buckets as (idx, b0, b1): the whole range for `null`, else one per interval. Day, week and
+ * month buckets start at local midnight in `tz` (weeks on Mondays); hour buckets every hour.
+ */
+function bucketsOf(q: Question, interval: Interval | null): SQL {
+  const start = sql`(${q.from}::date::timestamp at time zone ${q.tz})`
+  const end = sql`((${q.to}::date + 1)::timestamp at time zone ${q.tz})`
+  if (interval === null) return sql`select 0 as idx, ${start} as b0, ${end} as b1`
+  if (interval === 'hour') {
+    return sql`select (row_number() over (order by h) - 1)::int as idx, h as b0, h + interval '1 hour' as b1
+                 from generate_series(${start}, ${end} - interval '1 hour', interval '1 hour') h`
+  }
+  // Local dates first, then their instants, so DST days are 23 or 25 hours long.
+  const first = interval === 'day' ? sql`${q.from}::date` : sql`date_trunc(${interval}, ${q.from}::date)::date`
+  return sql`select (row_number() over (order by d) - 1)::int as idx,
+                    greatest(d::timestamp at time zone ${q.tz}, ${start}) as b0,
+                    least((d + ${INTERVAL_STEP[interval]}::interval)::timestamp at time zone ${q.tz}, ${end}) as b1
+               from generate_series(${first}::timestamp, ${q.to}::date::timestamp, ${INTERVAL_STEP[interval]}::interval) d`
 }
 
 /**
- * Views, distinct users and the top paths of one site on one UTC day. Ties in top paths are
- * broken by path in byte order (COLLATE "C"), which does not depend on the server's locale.
+ * CTEs shared by every question: `buckets`, and `hm` with one row per rollup hour of each bucket:
+ * its rollup day and month, its positions in the user bitmaps, and whether its whole rollup day
+ * lies inside the bucket (then the day's rollup row answers for it).
  */
-export async function getDailyStats(db: Db, siteId: string, day: string): Promise<DailyStats> {
-  const [start, end] = utcDayBounds(day)
-  const [totals] = await db.execute<{ total_views: number; unique_users: number }>(sql`
-    select count(*) filter (where event_type = 'page_view')::int as total_views,
-           count(distinct user_id)::int as unique_users
-      from events
-     where site_id = ${siteId} and timestamp >= ${start}::timestamptz and timestamp < ${end}::timestamptz`)
-  const topPaths = await db.execute<{ path: string; views: number }>(sql`
-    select path, count(*)::int as views
-      from events
-     where site_id = ${siteId} and event_type = 'page_view' and timestamp >= ${start}::timestamptz and timestamp < ${end}::timestamptz
-     group by path
-     order by views desc, path collate "C" asc
-     limit ${TOP_PATHS_LIMIT}`)
+function plan(q: Question, interval: Interval | null): SQL {
+  const rt = q.rollupTz
+  return sql`
+    buckets as (${bucketsOf(q, interval)}),
+    hours as (
+      select b.idx, h from buckets b, generate_series(b.b0, b.b1 - interval '1 hour', interval '1 hour') h
+    ),
+    hm as (
+      select idx, h,
+             (h at time zone ${rt})::date as day,
+             (date_trunc('month', h, ${rt}) at time zone ${rt})::date as month,
+             (extract(epoch from h - date_trunc('month', h, ${rt})) / 3600)::int as hour_index,
+             extract(day from h at time zone ${rt})::int - 1 as day_index,
+             ((h at time zone ${rt})::date::timestamp at time zone ${rt}) >= b0
+               and (((h at time zone ${rt})::date + 1)::timestamp at time zone ${rt}) <= b1 as full_day
+        from hours join buckets using (idx)
+    )`
+}
+
+/** Refuses questions whose bucket boundaries fall inside a rollup hour. */
+async function assertExact(db: Db, q: Question, interval: Interval | null): Promise<void> {
+  const [row] = await db.execute<{ misaligned: string | null }>(sql`
+    with buckets as (${bucketsOf(q, interval)})
+    select to_char(min(b) at time zone ${q.tz}, 'YYYY-MM-DD HH24:MI') as misaligned
+      from (select b0 as b from buckets union all select b1 from buckets) boundaries
+     where date_trunc('hour', b, ${q.rollupTz}) <> b`)
+  if (row?.misaligned) {
+    throw new InexactTimezoneError(
+      `tz ${q.tz} cannot be answered exactly: its boundary ${row.misaligned} falls inside an hour of ${q.rollupTz}, ` +
+        `the timezone this site's rollups are kept in. Use a zone whose offset differs from ${q.rollupTz} by whole hours, ` +
+        `or set the site's timezone (PUT /sites/:id).`,
+    )
+  }
+}
+
+/** Rollup rows that make up each bucket: whole days from a day table, edge hours from an hour table. */
+function parts(siteId: string, dayTable: SQL, hourTable: SQL, columns: SQL): SQL {
+  return sql`
+    select fd.idx, ${columns} from (select distinct idx, day from hm where full_day) fd
+      join ${dayTable} r on r.site_id = ${siteId} and r.day = fd.day
+    union all
+    select hm.idx, ${columns} from hm
+      join ${hourTable} r on r.site_id = ${siteId} and r.hour = hm.h
+     where not hm.full_day`
+}
+
+interface BucketTotals {
+  idx: number
+  start: string
+  views: number
+  events: number
+  unique_users: number
+}
+
+/** Views, events and distinct users per bucket. */
+async function bucketTotals(db: Db, q: Question, interval: Interval | null): Promise<BucketTotals[]> {
+  const totals = await db.execute<{ idx: number; start: string; views: number; events: number; simple_users: number | null; needs_bitmap: boolean }>(sql`
+    with ${plan(q, interval)},
+    counted as (
+      select idx, sum(views)::int as views, sum(events)::int as events
+        from (${parts(q.siteId, sql`${rollupDays}`, sql`${rollupHours}`, sql`r.views, r.events`)}) p group by idx
+    ),
+    shape as (
+      -- A bucket that is exactly one rollup hour or one whole rollup day has its users counted already.
+      select idx, count(*) as hours, count(distinct day) filter (where full_day) as full_days, bool_and(full_day) as all_full,
+             min(h) as first_hour, min(day) as first_day
+        from hm group by idx
+    )
+    select b.idx, to_json(b.b0) #>> '{}' as start, coalesce(c.views, 0) as views, coalesce(c.events, 0) as events,
+           case when s.hours = 1 then coalesce((select users from ${rollupHours} where site_id = ${q.siteId} and hour = s.first_hour), 0)
+                when s.all_full and s.full_days = 1 then coalesce((select users from ${rollupDays} where site_id = ${q.siteId} and day = s.first_day), 0)
+           end as simple_users,
+           not (s.hours = 1 or (s.all_full and s.full_days = 1)) as needs_bitmap
+      from buckets b left join counted c using (idx) left join shape s using (idx)
+     order by b.idx`)
+
+  const needBitmap = totals.filter((row) => row.needs_bitmap && (row.events > 0 || row.views > 0))
+  const bitmapUsers = new Map<number, number>()
+  if (needBitmap.length > 0) {
+    // Distinct users over several hours or days: users whose bitmap has a bit in the bucket.
+    const rows = await db.execute<{ idx: number; users: number }>(sql`
+      with ${plan(q, interval)},
+      masks as (
+        select idx, month,
+               coalesce(bit_or(1 << day_index) filter (where full_day), 0) as day_mask,
+               bit_or(B'1'::bit(768) >> hour_index) filter (where not full_day) as hour_mask
+          from hm where idx = any(${`{${needBitmap.map((row) => row.idx).join(',')}}`}::int[])
+         group by idx, month
+      )
+      select m.idx, count(distinct u.user_id)::int as users
+        from masks m join ${userMonths} u on u.site_id = ${q.siteId} and u.month = m.month
+       where (u.days & m.day_mask) <> 0 or (m.hour_mask is not null and bit_count(u.hours & m.hour_mask) > 0)
+       group by m.idx`)
+    for (const row of rows) bitmapUsers.set(row.idx, row.users)
+  }
+  return totals.map((row) => ({
+    idx: row.idx,
+    start: row.start,
+    views: row.views,
+    events: row.events,
+    unique_users: row.simple_users ?? bitmapUsers.get(row.idx) ?? 0,
+  }))
+}
+
+export interface RangeStats {
+  total_views: number
+  unique_users: number
+  top_paths: { path: string; views: number }[]
+  event_types: { event_type: string; count: number }[]
+}
+
+/**
+ * Views, distinct users, top paths and event types of one site over [from, to] in `tz`. Ties in
+ * top paths are broken by path in byte order (COLLATE "C"), whatever the server's locale.
+ */
+export async function getRangeStats(db: Db, q: Question, limit: number = TOP_PATHS_DEFAULT): Promise<RangeStats> {
+  await assertExact(db, q, null)
+  const [[totals], topPaths, eventTypes] = await Promise.all([
+    bucketTotals(db, q, null),
+    db.execute<{ path: string; views: number }>(sql`
+      with ${plan(q, null)}
+      select path, sum(views)::int as views
+        from (${parts(q.siteId, sql`${rollupDayPaths}`, sql`${rollupHourPaths}`, sql`r.path, r.views`)}) p
+       group by path order by views desc, path collate "C" asc limit ${limit}`),
+    db.execute<{ event_type: string; count: number }>(sql`
+      with ${plan(q, null)}
+      select event_type, sum(events)::int as count
+        from (${parts(q.siteId, sql`${rollupDayTypes}`, sql`${rollupHourTypes}`, sql`r.event_type, r.events`)}) p
+       group by event_type order by count desc, event_type collate "C" asc`),
+  ])
   return {
-    site_id: siteId,
-    date: day,
-    total_views: totals?.total_views ?? 0,
+    total_views: totals?.views ?? 0,
     unique_users: totals?.unique_users ?? 0,
     top_paths: topPaths.map((row) => ({ path: row.path, views: row.views })),
+    event_types: eventTypes.map((row) => ({ event_type: row.event_type, count: row.count })),
   }
+}
+
+export interface TimeseriesBucket {
+  start: string
+  views: number
+  unique_users: number
+}
+
+/** Every bucket of the range, empty ones as zeros. */
+export async function getTimeseries(db: Db, q: Question, interval: Interval): Promise<TimeseriesBucket[]> {
+  await assertExact(db, q, interval)
+  const buckets = await bucketTotals(db, q, interval)
+  return buckets.map((bucket) => ({ start: new Date(bucket.start).toISOString(), views: bucket.views, unique_users: bucket.unique_users }))
 }

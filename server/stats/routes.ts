@@ -1,17 +1,64 @@
-import { Elysia } from 'elysia'
+import { Elysia, t } from 'elysia'
 import type { Db } from '../../drizzle/client'
-import { ErrorResponse } from '../errors'
-import { DailyStats, StatsQuery } from './model'
-import { getDailyStats, todayUtc } from './queries'
+import { BadRequestError, ErrorResponse } from '../errors'
+import { DailyStats, RangeStats, Realtime, RealtimeQuery, StatsQuery, Timeseries, TimeseriesQuery } from './model'
+import { getRangeStats, getTimeseries, TOP_PATHS_DEFAULT } from './queries'
+import { createZoneCheck, daysBetween, resolveQuestion } from './question'
+import { getRealtimeStats } from './realtime'
+
+function parseLimit(raw: string | undefined): number {
+  if (raw === undefined) return TOP_PATHS_DEFAULT
+  const limit = Number(raw)
+  if (limit < 1 || limit > 100) throw new BadRequestError('limit must be a whole number from 1 to 100')
+  return limit
+}
 
 export function statsRoutes(deps: { db: Db }) {
-  return new Elysia({ name: 'stats', prefix: '/stats' }).get(
-    '',
-    ({ query }) => getDailyStats(deps.db, query.site_id, query.date ?? todayUtc()),
-    {
-      query: StatsQuery,
-      response: { 200: DailyStats, 400: ErrorResponse },
-      detail: { summary: 'Views, unique users and top paths of one site on one UTC day', tags: ['stats'] },
-    },
-  )
+  const { db } = deps
+  const checkZone = createZoneCheck(db)
+  return new Elysia({ name: 'stats', prefix: '/stats' })
+    .get(
+      '',
+      async ({ query }) => {
+        const limit = parseLimit(query.limit)
+        const question = await resolveQuestion(db, checkZone, query)
+        const stats = await getRangeStats(db, question, limit)
+        // Requests with only the original parameters get exactly the original answer.
+        const extended = query.from !== undefined || query.tz !== undefined || query.limit !== undefined
+        if (!extended) {
+          const { event_types: _, ...original } = stats
+          return { site_id: query.site_id, date: question.from, ...original }
+        }
+        return { site_id: query.site_id, from: question.from, to: question.to, timezone: question.tz, ...stats }
+      },
+      {
+        query: StatsQuery,
+        response: { 200: t.Union([DailyStats, RangeStats]), 400: ErrorResponse },
+        detail: {
+          summary: 'Views, unique users, top paths and event types of one site for a day or a range of days',
+          description:
+            'With only site_id and date, the original answer for one day (UTC, or the site timezone). With from/to, tz or limit, the extended answer.',
+          tags: ['stats'],
+        },
+      },
+    )
+    .get(
+      '/timeseries',
+      async ({ query }) => {
+        const interval = query.interval ?? (daysBetween(query.from, query.to) <= 2 ? 'hour' : 'day')
+        const question = await resolveQuestion(db, checkZone, query, interval)
+        const buckets = await getTimeseries(db, question, interval)
+        return { site_id: query.site_id, from: question.from, to: question.to, interval, timezone: question.tz, buckets }
+      },
+      {
+        query: TimeseriesQuery,
+        response: { 200: Timeseries, 400: ErrorResponse },
+        detail: { summary: 'Views and unique users per hour, day, week or month; every bucket, empty ones as zeros', tags: ['stats'] },
+      },
+    )
+    .get('/realtime', async ({ query }) => ({ site_id: query.site_id, ...(await getRealtimeStats(db, query.site_id)) }), {
+      query: RealtimeQuery,
+      response: { 200: Realtime, 400: ErrorResponse },
+      detail: { summary: 'Events and users of the last 5 minutes, and events per minute for the last 30', tags: ['stats'] },
+    })
 }

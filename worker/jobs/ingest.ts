@@ -1,7 +1,8 @@
 import type { Job } from 'bullmq'
 import { sql } from 'drizzle-orm'
 import type { Db } from '../../drizzle/client'
-import { events, ingestLedger } from '../../drizzle/schema'
+import { events, ingestLedger, sites } from '../../drizzle/schema'
+import { applyRollups, bucketColumns, lockSites, type WrittenEvent } from './rollups'
 import type { Logger } from '../../lib/log'
 import type { IngestJobData, QueuedEvent } from '../queues'
 
@@ -11,22 +12,31 @@ export interface BatchWriteResult {
 }
 
 /**
- * Writes a batch in one statement and one transaction. The whole batch travels as one JSON
- * parameter expanded by json_to_recordset, so the statement is the same for any batch size and
- * never meets Postgres's bind-parameter limit. Rows whose (site_id, event_id) already exist are
- * skipped, so a retried job or a repeated client event_id is stored once.
+ * Writes a batch in one transaction: the raw rows, then the rollups and the ledger from the rows
+ * that insert actually wrote. The whole batch travels as one JSON parameter expanded by
+ * json_to_recordset, so the statement is the same for any batch size and never meets Postgres's
+ * bind-parameter limit. Rows whose (site_id, event_id) already exist are skipped, so a retried
+ * job or a repeated client event_id is stored, and counted, once.
  */
-export async function writeEventBatch(db: Db, batch: QueuedEvent[]): Promise<BatchWriteResult> {
+export async function writeEventBatch(db: Db, batch: QueuedEvent[], now: Date = new Date()): Promise<BatchWriteResult> {
   if (batch.length === 0) return { inserted: 0, duplicates: 0 }
   const inserted = await db.transaction(async (tx) => {
-    const written = await tx.execute<{ site_id: string }>(sql`
-      insert into ${events} (site_id, event_id, event_type, path, user_id, timestamp, received_at)
-      select "siteId", "eventId", "eventType", "path", "userId", "timestamp", "receivedAt"
-        from json_to_recordset(${JSON.stringify(batch)}::json) as batch(
-          "siteId" text, "eventId" text, "eventType" text, "path" text, "userId" text,
-          "timestamp" timestamptz, "receivedAt" timestamptz)
-      on conflict (site_id, event_id) do nothing
-      returning site_id`)
+    await lockSites(tx, batch.map((event) => event.siteId))
+    const written = await tx.execute<WrittenEvent>(sql`
+      with written as (
+        insert into ${events} (site_id, event_id, event_type, path, user_id, timestamp, received_at)
+        select "siteId", "eventId", "eventType", "path", "userId", "timestamp", "receivedAt"
+          from json_to_recordset(${JSON.stringify(batch)}::json) as batch(
+            "siteId" text, "eventId" text, "eventType" text, "path" text, "userId" text,
+            "timestamp" timestamptz, "receivedAt" timestamptz)
+        on conflict (site_id, event_id) do nothing
+        returning site_id, event_type, path, user_id, timestamp)
+      select w.site_id, w.event_type, w.path, w.user_id,
+             to_json(w.timestamp) #>> '{}' as timestamp,
+             date_trunc('minute', w.timestamp)::text as minute,
+             ${bucketColumns(sql`w.timestamp`, sql`s.rollup_timezone`)}
+        from written w join ${sites} s using (site_id)`)
+    await applyRollups(tx, written, now)
     await tx.execute(sql`
       insert into ${ingestLedger} (site_id, written, duplicates)
       select site_id, written, duplicates from json_to_recordset(${JSON.stringify(ledgerCounts(batch, written))}::json)
@@ -58,12 +68,10 @@ function ledgerCounts(batch: QueuedEvent[], written: readonly { site_id: string 
   return [...counts.values()]
 }
 
-export function createIngestProcessor(db: Db, log: Logger) {
-  return async (job: Job<IngestJobData>): Promise<BatchWriteResult> => {
-    const batch = job.data.events
-    log.info('processing batch', { jobId: job.id, events: batch.length, attempt: job.attemptsMade + 1 })
-    const result = await writeEventBatch(db, batch)
-    log.info('batch inserted', { jobId: job.id, ...result })
-    return result
-  }
+export async function processIngestJob(db: Db, log: Logger, job: Job<IngestJobData>): Promise<BatchWriteResult> {
+  const batch = job.data.events
+  log.info('processing batch', { jobId: job.id, events: batch.length, attempt: job.attemptsMade + 1 })
+  const result = await writeEventBatch(db, batch)
+  log.info('batch inserted', { jobId: job.id, ...result })
+  return result
 }

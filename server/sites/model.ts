@@ -1,0 +1,27 @@
+import { t } from 'elysia'
+
+export const Site = t.Object({
+  site_id: t.String(),
+  timezone: t.String({ description: 'IANA timezone the site reports in' }),
+  rollup_timezone: t.String({ description: 'Timezone the rollups are bucketed in; differs from timezone only while a rebuild runs' }),
+  first_event_at: t.Union([t.String(), t.Null()]),
+  last_event_at: t.Union([t.String(), t.Null()]),
+  total_events: t.Integer(),
+  total_views: t.Integer(),
+})
+
+export const SiteList = t.Object({ sites: t.Array(Site) })
+
+export const SiteParams = t.Object({ id: t.String({ minLength: 1, maxLength: 128, error: 'the site id must be 1 to 128 characters' }) })
+
+export const SiteUpdate = t.Object(
+  { timezone: t.String({ minLength: 1, error: 'timezone must be an IANA timezone name such as Europe/Paris' }) },
+  { additionalProperties: false },
+)
+
+export const SiteUpdated = t.Object({
+  site_id: t.String(),
+  timezone: t.String(),
+  rebuild: t.Literal('queued'),
+  jobId: t.String(),
+})

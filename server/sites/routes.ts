@@ -1,0 +1,32 @@
+import { Elysia } from 'elysia'
+import type { Db } from '../../drizzle/client'
+import { REBUILD_JOB, type IngestQueue } from '../../worker/queues'
+import { ErrorResponse, UnavailableResponse } from '../errors'
+import { createZoneCheck } from '../stats/question'
+import { SiteList, SiteParams, SiteUpdate, SiteUpdated } from './model'
+import { getSites, setSiteTimezone } from './queries'
+
+export function sitesRoutes(deps: { db: Db; queue: IngestQueue }) {
+  const checkZone = createZoneCheck(deps.db)
+  return new Elysia({ name: 'sites', prefix: '/sites' })
+    .get('', async () => ({ sites: await getSites(deps.db) }), {
+      response: { 200: SiteList },
+      detail: { summary: 'Known sites with timezone, first and last event, and totals', tags: ['sites'] },
+    })
+    .put(
+      '/:id',
+      async ({ params, body, status }) => {
+        await checkZone(body.timezone)
+        await setSiteTimezone(deps.db, params.id, body.timezone)
+        // The rebuild runs in the worker; until it finishes, answers stay in the previous zone.
+        const job = await deps.queue.add(REBUILD_JOB, { siteId: params.id })
+        return status(202, { site_id: params.id, timezone: body.timezone, rebuild: 'queued' as const, jobId: job.id! })
+      },
+      {
+        params: SiteParams,
+        body: SiteUpdate,
+        response: { 202: SiteUpdated, 400: ErrorResponse, 503: UnavailableResponse },
+        detail: { summary: "Set a site's IANA timezone (admin); its rollups are rebuilt in the background", tags: ['sites'] },
+      },
+    )
+}

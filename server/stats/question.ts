@@ -1,0 +1,68 @@
+import { sql } from 'drizzle-orm'
+import type { Db } from '../../drizzle/client'
+import { BadRequestError } from '../errors'
+import { getSiteZones, type Interval, type Question } from './queries'
+
+/** Longest range one request may ask about, and the most hourly buckets. */
+export const MAX_RANGE_DAYS = 400
+export const MAX_HOUR_BUCKETS_DAYS = 31
+
+const DAY_MS = 86_400_000
+
+/** Today's date in `tz`, as YYYY-MM-DD. */
+export function todayIn(tz: string, now: Date = new Date()): string {
+  return new Intl.DateTimeFormat('en-CA', { timeZone: tz, year: 'numeric', month: '2-digit', day: '2-digit' }).format(now)
+}
+
+export function daysBetween(from: string, to: string): number {
+  return Math.round((Date.parse(`${to}T00:00:00Z`) - Date.parse(`${from}T00:00:00Z`)) / DAY_MS) + 1
+}
+
+/** Timezone names Postgres knows (it does the bucketing), read once per process. */
+export function createZoneCheck(db: Db) {
+  let zones: Promise<Set<string>> | undefined
+  return async (tz: string): Promise<void> => {
+    zones ??= db
+      .execute<{ name: string }>(sql`select name from pg_timezone_names`)
+      .then((rows) => new Set(rows.map((row) => row.name)))
+      .catch((error) => {
+        zones = undefined // try again on the next request
+        throw error
+      })
+    if (!(await zones).has(tz)) throw new BadRequestError(`tz must be an IANA timezone name such as Europe/Paris; "${tz}" is not one`)
+  }
+}
+
+export interface RangeParams {
+  site_id: string
+  date?: string
+  from?: string
+  to?: string
+  tz?: string
+}
+
+/**
+ * Turns query parameters into a question: the range (date, or from and to), the asker's zone
+ * (default: the site's), checked and bounded.
+ */
+export async function resolveQuestion(
+  db: Db,
+  checkZone: (tz: string) => Promise<void>,
+  params: RangeParams,
+  interval: Interval | null = null,
+): Promise<Question> {
+  if (params.date !== undefined && (params.from !== undefined || params.to !== undefined)) {
+    throw new BadRequestError('use either date or from and to, not both')
+  }
+  if ((params.from === undefined) !== (params.to === undefined)) throw new BadRequestError('from and to must be given together')
+  if (params.tz !== undefined) await checkZone(params.tz)
+  const zones = await getSiteZones(db, params.site_id)
+  const tz = params.tz ?? zones.rollupTimezone
+  const from = params.from ?? params.date ?? todayIn(tz)
+  const to = params.to ?? from
+  if (from > to) throw new BadRequestError('from must not be after to')
+  const days = daysBetween(from, to)
+  const maxDays = interval === 'hour' ? MAX_HOUR_BUCKETS_DAYS : MAX_RANGE_DAYS
+  if (days > maxDays) throw new BadRequestError(`the range must be at most ${maxDays} days${interval === 'hour' ? ' for hourly buckets' : ''}; it is ${days}`)
+  return { siteId: params.site_id, from, to, tz, rollupTz: zones.rollupTimezone }
+}

@@ -1,0 +1,112 @@
+import { sql } from 'drizzle-orm'
+import type { Db } from '../../drizzle/client'
+import {
+  rollupDayPaths,
+  rollupDays,
+  rollupDayTypes,
+  rollupHourPaths,
+  rollupHours,
+  rollupHourTypes,
+  sites,
+  userMonths,
+} from '../../drizzle/schema'
+import { bucketColumns } from './rollups'
+
+export interface RebuildRange {
+  /** Inclusive calendar dates in the site's rollup timezone. */
+  from: string
+  to: string
+}
+
+export interface RebuildResult {
+  siteId: string
+  timezone: string
+  /** The whole months (of the rollup timezone) that were recomputed, or null for all time. */
+  months: { from: string; to: string } | null
+  events: number
+}
+
+/**
+ * Recomputes a site's rollups from its raw events, idempotently. It holds the site's exclusive
+ * lock, which waits for the jobs writing that site and holds back new ones, so ingestion can go on
+ * and nothing is counted twice or missed. A range is widened to whole months (the user bitmaps
+ * are per month); without one, everything is rebuilt in the site's configured timezone, which
+ * is how a timezone change takes effect.
+ */
+export async function rebuildRollups(db: Db, siteId: string, range?: RebuildRange): Promise<RebuildResult> {
+  return db.transaction(async (tx) => {
+    await tx.execute(sql`select pg_advisory_xact_lock(hashtext(${siteId}))`)
+    const [site] = await tx.execute<{ timezone: string; rollup_timezone: string }>(
+      sql`select timezone, rollup_timezone from ${sites} where site_id = ${siteId} for update`,
+    )
+    if (!site) throw new Error(`unknown site ${siteId}`)
+    // A partial rebuild keeps the zone the other months are bucketed in.
+    const tz = range ? site.rollup_timezone : site.timezone
+
+    let window = sql`true`
+    let months: RebuildResult['months'] = null
+    let dayFilter = sql`true`
+    let hourFilter = sql`true`
+    let monthFilter = sql`true`
+    if (range) {
+      const [bounds] = await tx.execute<{ first_month: string; last_month: string; start: string; end: string }>(sql`
+        select date_trunc('month', ${range.from}::date)::date::text as first_month,
+               date_trunc('month', ${range.to}::date)::date::text as last_month,
+               (date_trunc('month', ${range.from}::date)::timestamp at time zone ${tz})::text as start,
+               ((date_trunc('month', ${range.to}::date) + interval '1 month')::timestamp at time zone ${tz})::text as end`)
+      months = { from: bounds!.first_month, to: bounds!.last_month }
+      window = sql`timestamp >= ${bounds!.start}::timestamptz and timestamp < ${bounds!.end}::timestamptz`
+      hourFilter = sql`hour >= ${bounds!.start}::timestamptz and hour < ${bounds!.end}::timestamptz`
+      dayFilter = sql`day >= ${bounds!.first_month}::date and day < (${bounds!.last_month}::date + interval '1 month')`
+      monthFilter = sql`month >= ${bounds!.first_month}::date and month <= ${bounds!.last_month}::date`
+    }
+
+    for (const [table, filter] of [
+      [rollupHours, hourFilter],
+      [rollupHourPaths, hourFilter],
+      [rollupHourTypes, hourFilter],
+      [rollupDays, dayFilter],
+      [rollupDayPaths, dayFilter],
+      [rollupDayTypes, dayFilter],
+      [userMonths, monthFilter],
+    ] as const) {
+      await tx.execute(sql`delete from ${table} where site_id = ${siteId} and ${filter}`)
+    }
+
+    const source = sql`(select event_type, path, user_id, ${bucketColumns(sql`timestamp`, tz)}
+                          from events where site_id = ${siteId} and ${window}) e`
+    const [{ events } = { events: 0 }] = await tx.execute<{ events: number }>(sql`
+      with inserted as (
+        insert into ${rollupHours} (site_id, hour, views, events, users)
+        select ${siteId}, hour, count(*) filter (where event_type = 'page_view'), count(*), count(distinct user_id)
+          from ${source} group by hour
+        returning events)
+      select coalesce(sum(events), 0)::int as events from inserted`)
+    await tx.execute(sql`
+      insert into ${rollupDays} (site_id, day, views, events, users)
+      select ${siteId}, day, count(*) filter (where event_type = 'page_view'), count(*), count(distinct user_id)
+        from ${source} group by day`)
+    await tx.execute(sql`
+      insert into ${rollupHourPaths} (site_id, hour, path, views)
+      select ${siteId}, hour, path, count(*) from ${source} where event_type = 'page_view' group by hour, path`)
+    await tx.execute(sql`
+      insert into ${rollupDayPaths} (site_id, day, path, views)
+      select ${siteId}, day, path, count(*) from ${source} where event_type = 'page_view' group by day, path`)
+    await tx.execute(sql`
+      insert into ${rollupHourTypes} (site_id, hour, event_type, events)
+      select ${siteId}, hour, event_type, count(*) from ${source} group by hour, event_type`)
+    await tx.execute(sql`
+      insert into ${rollupDayTypes} (site_id, day, event_type, events)
+      select ${siteId}, day, event_type, count(*) from ${source} group by day, event_type`)
+    await tx.execute(sql`
+      insert into ${userMonths} (site_id, month, user_id, days, hours)
+      select ${siteId}, month, user_id, bit_or(1 << day_index), bit_or(B'1'::bit(768) >> hour_index)
+        from ${source} where user_id is not null group by month, user_id`)
+    await tx.execute(sql`
+      update ${sites} set rollup_timezone = ${tz},
+             first_event_at = (select min(timestamp) from events where site_id = ${siteId}),
+             last_event_at = (select max(timestamp) from events where site_id = ${siteId})
+       where site_id = ${siteId}`)
+    return { siteId, timezone: tz, months, events }
+  })
+}

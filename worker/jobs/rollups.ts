@@ -1,0 +1,216 @@
+import { sql } from 'drizzle-orm'
+import type { Db } from '../../drizzle/client'
+import {
+  minuteUsers,
+  rollupDayPaths,
+  rollupDays,
+  rollupDayTypes,
+  rollupHourPaths,
+  rollupHours,
+  rollupHourTypes,
+  rollupMinutes,
+  sites,
+  userMonths,
+} from '../../drizzle/schema'
+
+type Tx = Parameters<Parameters<Db['transaction']>[0]>[0]
+
+/** A row the insert wrote, with its rollup buckets as Postgres computed them in the site's zone. */
+export type WrittenEvent = {
+  site_id: string
+  event_type: string
+  path: string
+  user_id: string | null
+  /** Instant that starts the event's hour in the rollup timezone (Postgres text). */
+  hour: string
+  /** Calendar day and month (first day) in the rollup timezone, YYYY-MM-DD. */
+  day: string
+  month: string
+  /** Hours elapsed since the month began, and day of the month - 1: the user bitmap positions. */
+  hour_index: number
+  day_index: number
+  /** UTC minute, for the realtime view. */
+  minute: string
+  timestamp: string
+}
+
+/** How far back (and ahead) an event may be and still count in the realtime view. */
+export const REALTIME_WINDOW_MS = 60 * 60 * 1000
+
+/**
+ * SQL that turns an event timestamp into its rollup buckets; the worker and the rebuild both use
+ * it, so live and rebuilt rollups are the same.
+ */
+export const bucketColumns = (timestamp: unknown, tz: unknown) => sql`
+  date_trunc('hour', ${timestamp}, ${tz}) as hour,
+  (date_trunc('hour', ${timestamp}, ${tz}) at time zone ${tz})::date as day,
+  (date_trunc('month', ${timestamp}, ${tz}) at time zone ${tz})::date as month,
+  (extract(epoch from date_trunc('hour', ${timestamp}, ${tz}) - date_trunc('month', ${timestamp}, ${tz})) / 3600)::int as hour_index,
+  (extract(day from date_trunc('hour', ${timestamp}, ${tz}) at time zone ${tz}))::int - 1 as day_index`
+
+/**
+ * Takes the sites' shared locks (a rebuild takes them exclusively, so it never races a job) in a
+ * fixed order, and registers sites seen for the first time.
+ */
+export async function lockSites(tx: Tx, siteIds: string[]): Promise<void> {
+  const sorted = JSON.stringify([...new Set(siteIds)].sort())
+  await tx.execute(sql`
+    select pg_advisory_xact_lock_shared(hashtext(site_id))
+      from json_array_elements_text(${sorted}::json) as s(site_id) order by site_id`)
+  await tx.execute(sql`
+    insert into ${sites} (site_id)
+    select site_id from json_array_elements_text(${sorted}::json) as s(site_id) order by site_id
+    on conflict (site_id) do nothing`)
+}
+
+const key = (...parts: (string | number)[]) => parts.join('\u0000')
+
+function bump<T extends object>(map: Map<string, T>, k: string, make: () => T): T {
+  let entry = map.get(k)
+  if (!entry) {
+    entry = make()
+    map.set(k, entry)
+  }
+  return entry
+}
+
+/** Rows sorted by their key, so concurrent jobs lock rollup rows in the same order. */
+const sortedRows = <T>(map: Map<string, T>) => JSON.stringify([...map.entries()].sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0)).map(([, row]) => row))
+
+/** Adds the written rows to every rollup. Runs inside the insert's transaction. */
+export async function applyRollups(tx: Tx, written: readonly WrittenEvent[], now: Date): Promise<void> {
+  if (written.length === 0) return
+  const hours = new Map<string, { site_id: string; hour: string; views: number; events: number; users: number }>()
+  const days = new Map<string, { site_id: string; day: string; views: number; events: number; users: number }>()
+  const hourPaths = new Map<string, { site_id: string; hour: string; path: string; views: number }>()
+  const dayPaths = new Map<string, { site_id: string; day: string; path: string; views: number }>()
+  const hourTypes = new Map<string, { site_id: string; hour: string; event_type: string; events: number }>()
+  const dayTypes = new Map<string, { site_id: string; day: string; event_type: string; events: number }>()
+  const users = new Map<string, { site_id: string; month: string; user_id: string; hours: number[]; days: number[] }>()
+  const hourAt = new Map<string, string>() // (site, month, hour_index) -> hour
+  const dayAt = new Map<string, string>() // (site, month, day_index) -> day
+  const minutes = new Map<string, { site_id: string; minute: string; events: number }>()
+  const minuteUserRows = new Map<string, { site_id: string; minute: string; user_id: string }>()
+  const recentFrom = now.getTime() - REALTIME_WINDOW_MS
+  const recentTo = now.getTime() + REALTIME_WINDOW_MS
+
+  for (const row of written) {
+    const isView = row.event_type === 'page_view' ? 1 : 0
+    const hour = bump(hours, key(row.site_id, row.hour), () => ({ site_id: row.site_id, hour: row.hour, views: 0, events: 0, users: 0 }))
+    hour.views += isView
+    hour.events += 1
+    const day = bump(days, key(row.site_id, row.day), () => ({ site_id: row.site_id, day: row.day, views: 0, events: 0, users: 0 }))
+    day.views += isView
+    day.events += 1
+    if (isView) {
+      bump(hourPaths, key(row.site_id, row.hour, row.path), () => ({ site_id: row.site_id, hour: row.hour, path: row.path, views: 0 })).views += 1
+      bump(dayPaths, key(row.site_id, row.day, row.path), () => ({ site_id: row.site_id, day: row.day, path: row.path, views: 0 })).views += 1
+    }
+    bump(hourTypes, key(row.site_id, row.hour, row.event_type), () => ({ site_id: row.site_id, hour: row.hour, event_type: row.event_type, events: 0 })).events += 1
+    bump(dayTypes, key(row.site_id, row.day, row.event_type), () => ({ site_id: row.site_id, day: row.day, event_type: row.event_type, events: 0 })).events += 1
+    if (row.user_id !== null) {
+      const user = bump(users, key(row.site_id, row.month, row.user_id), () => ({ site_id: row.site_id, month: row.month, user_id: row.user_id!, hours: [], days: [] }))
+      if (!user.hours.includes(row.hour_index)) user.hours.push(row.hour_index)
+      if (!user.days.includes(row.day_index)) user.days.push(row.day_index)
+      hourAt.set(key(row.site_id, row.month, row.hour_index), row.hour)
+      dayAt.set(key(row.site_id, row.month, row.day_index), row.day)
+    }
+    const at = Date.parse(row.timestamp)
+    if (at >= recentFrom && at <= recentTo) {
+      bump(minutes, key(row.site_id, row.minute), () => ({ site_id: row.site_id, minute: row.minute, events: 0 })).events += 1
+      if (row.user_id !== null) minuteUserRows.set(key(row.site_id, row.minute, row.user_id), { site_id: row.site_id, minute: row.minute, user_id: row.user_id })
+    }
+  }
+
+  if (users.size > 0) {
+    // A user counts once per hour and per day: only bits that were not set yet add a user to
+    // that hour's and day's rollup. Rows are created first so that the locking read below sees
+    // every one of them, whichever job created it.
+    const userRows = sortedRows(users)
+    await tx.execute(sql`
+      insert into ${userMonths} (site_id, month, user_id)
+      select site_id, month, user_id from json_to_recordset(${userRows}::json) as u(site_id text, month date, user_id text)
+      on conflict do nothing`)
+    const fresh = await tx.execute<{ site_id: string; month: string; new_hours: number[]; new_days: number[] }>(sql`
+      with batch as (
+        select * from json_to_recordset(${userRows}::json) as u(site_id text, month date, user_id text, hours int[], days int[])
+      ), current as (
+        select m.site_id, m.month, m.user_id, m.hours, m.days
+          from ${userMonths} m join batch b using (site_id, month, user_id)
+         order by m.site_id, m.month, m.user_id
+           for update of m
+      ), fresh as (
+        select b.site_id, b.month, b.user_id,
+               array(select h from unnest(b.hours) h where get_bit(c.hours, h) = 0) as new_hours,
+               array(select d from unnest(b.days) d where (c.days >> d) & 1 = 0) as new_days
+          from batch b join current c using (site_id, month, user_id)
+      ), changed as (
+        update ${userMonths} m
+           set hours = m.hours | (select bit_or(B'1'::bit(768) >> h) from unnest(f.new_hours) h),
+               days = m.days | coalesce((select bit_or(1 << d) from unnest(f.new_days) d), 0)
+          from fresh f
+         where m.site_id = f.site_id and m.month = f.month and m.user_id = f.user_id and cardinality(f.new_hours) > 0
+      )
+      select site_id, month::text as month, new_hours, new_days from fresh where cardinality(new_hours) > 0`)
+    for (const row of fresh) {
+      for (const h of row.new_hours) hours.get(key(row.site_id, hourAt.get(key(row.site_id, row.month, h))!))!.users += 1
+      for (const d of row.new_days) days.get(key(row.site_id, dayAt.get(key(row.site_id, row.month, d))!))!.users += 1
+    }
+  }
+
+  await tx.execute(sql`
+    insert into ${rollupHours} (site_id, hour, views, events, users)
+    select * from json_to_recordset(${sortedRows(hours)}::json) as r(site_id text, hour timestamptz, views int, events int, users int)
+    on conflict (site_id, hour) do update set views = ${rollupHours.views} + excluded.views,
+      events = ${rollupHours.events} + excluded.events, users = ${rollupHours.users} + excluded.users`)
+  await tx.execute(sql`
+    insert into ${rollupDays} (site_id, day, views, events, users)
+    select * from json_to_recordset(${sortedRows(days)}::json) as r(site_id text, day date, views int, events int, users int)
+    on conflict (site_id, day) do update set views = ${rollupDays.views} + excluded.views,
+      events = ${rollupDays.events} + excluded.events, users = ${rollupDays.users} + excluded.users`)
+  if (hourPaths.size > 0) {
+    await tx.execute(sql`
+      insert into ${rollupHourPaths} (site_id, hour, path, views)
+      select * from json_to_recordset(${sortedRows(hourPaths)}::json) as r(site_id text, hour timestamptz, path text, views int)
+      on conflict (site_id, hour, path) do update set views = ${rollupHourPaths.views} + excluded.views`)
+    await tx.execute(sql`
+      insert into ${rollupDayPaths} (site_id, day, path, views)
+      select * from json_to_recordset(${sortedRows(dayPaths)}::json) as r(site_id text, day date, path text, views int)
+      on conflict (site_id, day, path) do update set views = ${rollupDayPaths.views} + excluded.views`)
+  }
+  await tx.execute(sql`
+    insert into ${rollupHourTypes} (site_id, hour, event_type, events)
+    select * from json_to_recordset(${sortedRows(hourTypes)}::json) as r(site_id text, hour timestamptz, event_type text, events int)
+    on conflict (site_id, hour, event_type) do update set events = ${rollupHourTypes.events} + excluded.events`)
+  await tx.execute(sql`
+    insert into ${rollupDayTypes} (site_id, day, event_type, events)
+    select * from json_to_recordset(${sortedRows(dayTypes)}::json) as r(site_id text, day date, event_type text, events int)
+    on conflict (site_id, day, event_type) do update set events = ${rollupDayTypes.events} + excluded.events`)
+  if (minutes.size > 0) {
+    await tx.execute(sql`
+      insert into ${rollupMinutes} (site_id, minute, events)
+      select * from json_to_recordset(${sortedRows(minutes)}::json) as r(site_id text, minute timestamptz, events int)
+      on conflict (site_id, minute) do update set events = ${rollupMinutes.events} + excluded.events`)
+  }
+  if (minuteUserRows.size > 0) {
+    await tx.execute(sql`
+      insert into ${minuteUsers} (site_id, minute, user_id)
+      select * from json_to_recordset(${sortedRows(minuteUserRows)}::json) as r(site_id text, minute timestamptz, user_id text)
+      on conflict do nothing`)
+  }
+  await tx.execute(sql`
+    update ${sites} s set first_event_at = least(s.first_event_at, r.first), last_event_at = greatest(s.last_event_at, r.last)
+      from (select site_id, min(timestamp::timestamptz) as first, max(timestamp::timestamptz) as last
+              from json_to_recordset(${JSON.stringify(written.map((row) => ({ site_id: row.site_id, timestamp: row.timestamp })))}::json)
+                as w(site_id text, timestamp text)
+             group by site_id order by site_id) r
+     where s.site_id = r.site_id
+       and (s.first_event_at is null or r.first < s.first_event_at or r.last > s.last_event_at)`)
+}
+
+/** Drops realtime rows older than the window; cheap, and run at most once a minute per worker. */
+export async function pruneRealtime(db: Db, now: Date): Promise<void> {
+  const before = new Date(now.getTime() - REALTIME_WINDOW_MS).toISOString()
+  await db.execute(sql`delete from ${rollupMinutes} where minute < ${before}::timestamptz`)
+  await db.execute(sql`delete from ${minuteUsers} where minute < ${before}::timestamptz`)
+}
