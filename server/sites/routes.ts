@@ -24,6 +24,7 @@ export function sitesRoutes(deps: { db: Db; queue: IngestQueue }) {
       },
       {
         params: SiteParams,
+        parse: 'json',
         body: SiteUpdate,
         response: { 202: SiteUpdated, 400: ErrorResponse, 503: UnavailableResponse },
         detail: { summary: "Set a site's IANA timezone (admin); its rollups are rebuilt in the background", tags: ['sites'] },
