@@ -2,11 +2,12 @@
  * The commands a newcomer runs, as real processes: `bun run start`, and the API and worker on
  * their own when a dependency is missing or the environment is wrong.
  */
-import { afterAll, describe, expect, test } from 'bun:test'
+import { afterAll, beforeAll, describe, expect, test } from 'bun:test'
 import { resolve } from 'node:path'
 import postgres from 'postgres'
 import { createProducerConnection, createIngestQueue } from '../worker/queues'
-import { testEnv, uniqueName } from './support'
+import { writeEventBatch } from '../worker/jobs/ingest'
+import { createTestDatabase, testEnv, uniqueName, type TestDatabase } from './support'
 
 const root = resolve(import.meta.dir, '..')
 const START_LIMIT_MS = 10_000
@@ -159,5 +160,32 @@ describe('bun run start', () => {
     await log.closed
     expect(log.seen('"api stopped"')).toBe(true)
     expect(log.seen('"worker stopped"')).toBe(true)
+  })
+})
+
+describe('bun run rollups:rebuild', () => {
+  let database: TestDatabase
+  beforeAll(async () => {
+    database = await createTestDatabase('rebuild_cli')
+  })
+  afterAll(() => database.drop())
+
+  test('recomputes a site, whole or by range, to the same rollups; bad arguments get usage', async () => {
+    const day = (d: number, h: number) => new Date(Date.UTC(2025, 10, d, h)).toISOString()
+    await writeEventBatch(database.db, [
+      { eventId: 'a', siteId: 'cli', eventType: 'page_view', path: '/', userId: 'u1', timestamp: day(3, 10), receivedAt: day(3, 10) },
+      { eventId: 'b', siteId: 'cli', eventType: 'click', path: '/x', userId: 'u2', timestamp: day(20, 23), receivedAt: day(20, 23) },
+    ])
+    const rollups = () => database.sql`select day::text, views, events, users from rollup_days where site_id = 'cli' order by day`
+    const before = await rollups()
+    await database.sql`delete from rollup_days where site_id = 'cli'` // damage, to be repaired
+    for (const args of [['--site', 'cli'], ['--site', 'cli', '--from', '2025-11-01', '--to', '2025-11-30'], []]) {
+      const { code } = await runToExit(['bun', 'scripts/rebuild-rollups.ts', ...args], { DATABASE_URL: database.url }, 30_000)
+      expect(code).toBe(0)
+      expect([...(await rollups())]).toEqual([...before])
+    }
+    const bad = await runToExit(['bun', 'scripts/rebuild-rollups.ts', '--from', '2025-11-01'], { DATABASE_URL: database.url })
+    expect(bad.code).toBe(2)
+    expect(bad.output).toContain('--from and --to go together')
   })
 })
