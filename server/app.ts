@@ -3,7 +3,9 @@ import type IORedis from 'ioredis'
 import type { Database } from '../drizzle/client'
 import type { Logger } from '../lib/log'
 import type { IngestQueue } from '../worker/queues'
-import { adminRoutes, type AdminCredentials } from './admin/board'
+import { openapi } from '@elysiajs/openapi'
+import { adminRoutes } from './admin/board'
+import { authRoutes, type AuthConfig } from './auth/routes'
 import { dashboardRoutes } from './dashboard'
 import { errorHandler } from './errors'
 import { registerFormats } from './formats'
@@ -20,7 +22,7 @@ export interface AppDeps {
   redis: IORedis
   queue: IngestQueue
   ingestLimits: IngestLimits
-  admin: AdminCredentials
+  auth: AuthConfig
   dashboardDir: string
   log: Logger
 }
@@ -35,12 +37,21 @@ export async function createApp(deps: AppDeps) {
   // Unknown body fields must reach validation (and be refused), not be silently stripped.
   const app = new Elysia({ normalize: false })
     .use(errorHandler(deps.log, onBodyRefused))
+    .use(
+      openapi({
+        path: '/openapi',
+        documentation: {
+          info: { title: 'Analytics API', version: '1.0.0', description: 'Event ingestion and reporting. Generated from the route schemas.' },
+        },
+      }),
+    )
+    .use(authRoutes(deps.auth))
     .use(healthRoutes({ redis: deps.redis, sql: deps.database.sql }))
     .use(ingestRoutes({ enqueue: pipeline.enqueue, ledger, db: deps.database.db, queue: deps.queue }))
     .use(statsRoutes({ db: deps.database.db }))
     .use(sitesRoutes({ db: deps.database.db, queue: deps.queue }))
     .use(trackerRoutes())
-    .use(await adminRoutes({ queues: [deps.queue], credentials: deps.admin }))
+    .use(await adminRoutes({ queues: [deps.queue] }))
     .use(dashboardRoutes({ distDir: deps.dashboardDir }))
 
   /** Sends batches still in flight and writes the buffered ledger counts. */

@@ -1,6 +1,7 @@
 import { Elysia } from 'elysia'
 import { existsSync } from 'node:fs'
 import { join, normalize } from 'node:path'
+import { HTML_SECURITY_HEADERS } from './http'
 
 /** Serves the built dashboard (dashboard/dist) at `/`, and its hashed assets under /assets. */
 export function dashboardRoutes(deps: { distDir: string }) {
@@ -10,7 +11,7 @@ export function dashboardRoutes(deps: { distDir: string }) {
       '/',
       ({ status }) => {
         if (!existsSync(index)) return status(503, 'The dashboard is not built yet: run `bun run build:dashboard`.')
-        return new Response(Bun.file(index), { headers: { 'content-type': 'text/html; charset=utf-8', 'cache-control': 'no-cache' } })
+        return new Response(Bun.file(index), { headers: { 'content-type': 'text/html; charset=utf-8', 'cache-control': 'no-cache', ...HTML_SECURITY_HEADERS } })
       },
       { detail: { hide: true } },
     )

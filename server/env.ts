@@ -12,6 +12,8 @@ export interface ServerEnv {
   adminPassword: string
   /** True when ADMIN_PASSWORD was not set and a one-off password was generated for this run. */
   adminPasswordGenerated: boolean
+  sessionSecret: string
+  statsApiKey: string | undefined
   dashboardDir: string
   ingestLimits: IngestLimits
 }
@@ -26,6 +28,9 @@ export function loadServerEnv(env: EnvSource = process.env): ServerEnv {
     adminUser: readString(env, 'ADMIN_USER', 'admin'),
     adminPassword: password ?? randomBytes(18).toString('base64url'),
     adminPasswordGenerated: password === undefined,
+    // Without a fixed secret, sessions end when the API restarts (and are not shared between APIs).
+    sessionSecret: readOptionalString(env, 'SESSION_SECRET') ?? randomBytes(32).toString('base64url'),
+    statsApiKey: readOptionalString(env, 'STATS_API_KEY'),
     dashboardDir: resolve(import.meta.dir, '../dashboard/dist'),
     ingestLimits: {
       ...DEFAULT_INGEST_LIMITS,

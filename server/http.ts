@@ -9,6 +9,14 @@ export function pathOf(request: Request): string {
   return query < 0 ? url.slice(start) : url.slice(start, query)
 }
 
+/** For the HTML pages the product serves itself (not Bull Board, which brings its own). */
+export const HTML_SECURITY_HEADERS = {
+  'content-security-policy': "default-src 'self'; img-src 'self' data:; style-src 'self' 'unsafe-inline'; frame-ancestors 'none'; base-uri 'self'; form-action 'self'",
+  'x-content-type-options': 'nosniff',
+  'x-frame-options': 'DENY',
+  'referrer-policy': 'same-origin',
+} as const
+
 /** The request body was larger than the route accepts. */
 export class PayloadTooLargeError extends Error {
   override name = 'PayloadTooLargeError'

@@ -21,7 +21,7 @@ try {
     database,
     redis,
     queue,
-    admin: { user: env.adminUser, password: env.adminPassword },
+    auth: { user: env.adminUser, password: env.adminPassword, sessionSecret: env.sessionSecret, statsApiKey: env.statsApiKey },
     dashboardDir: env.dashboardDir,
     ingestLimits: env.ingestLimits,
     log,
@@ -30,7 +30,9 @@ try {
   log.info('api listening', { url: `http://localhost:${app.server?.port}`, queue: env.queueName })
   if (env.adminPasswordGenerated) {
     // Printed once, to the console only: set ADMIN_PASSWORD to choose a lasting one.
-    console.log(`Bull Board: http://localhost:${app.server?.port}/admin/queues  user "${env.adminUser}", generated password "${env.adminPassword}" (set ADMIN_PASSWORD to fix it)`)
+    console.log(
+      `Dashboard http://localhost:${app.server?.port}/ and Bull Board /admin/queues: user "${env.adminUser}", generated password "${env.adminPassword}" (set ADMIN_PASSWORD to choose one)`,
+    )
   }
 
   let stopping = false

@@ -66,7 +66,7 @@ async function postAll(events: Event[]): Promise<void> {
 beforeAll(async () => {
   stack = await startStack('oracle')
   for (const [site, timezone] of Object.entries(SITES)) {
-    const response = await fetch(`${stack.baseUrl}/sites/${site}`, { method: 'PUT', body: JSON.stringify({ timezone }) })
+    const response = await fetch(`${stack.baseUrl}/sites/${site}`, { method: 'PUT', body: JSON.stringify({ timezone }), headers: stack.adminHeaders })
     expect(response.status).toBe(202)
     await stack.jobs.wait([((await response.json()) as { jobId: string }).jobId])
   }
@@ -263,7 +263,7 @@ describe('rebuilds', () => {
   })
 
   test('a timezone change rebuilds the site in its new zone; answers follow', async () => {
-    const response = await fetch(`${stack.baseUrl}/sites/o-utc`, { method: 'PUT', body: JSON.stringify({ timezone: 'Asia/Kolkata' }) })
+    const response = await fetch(`${stack.baseUrl}/sites/o-utc`, { method: 'PUT', body: JSON.stringify({ timezone: 'Asia/Kolkata' }), headers: stack.adminHeaders })
     expect(response.status).toBe(202)
     await stack.jobs.wait([((await response.json()) as { jobId: string }).jobId])
     const { body } = await stats('site_id=o-utc&from=2025-10-28&to=2025-11-02')
@@ -272,7 +272,7 @@ describe('rebuilds', () => {
   })
 
   test('PUT /sites refuses an unknown timezone and changes nothing', async () => {
-    const response = await fetch(`${stack.baseUrl}/sites/o-newyork`, { method: 'PUT', body: JSON.stringify({ timezone: 'Mars/Olympus' }) })
+    const response = await fetch(`${stack.baseUrl}/sites/o-newyork`, { method: 'PUT', body: JSON.stringify({ timezone: 'Mars/Olympus' }), headers: stack.adminHeaders })
     expect(response.status).toBe(400)
     expect(await response.json()).toEqual({ error: 'tz must be an IANA timezone name such as Europe/Paris; "Mars/Olympus" is not one' })
     const [row] = await stack.database.sql`select timezone from sites where site_id = 'o-newyork'`

@@ -139,10 +139,12 @@ describe('bun run start', () => {
     const baseUrl = (JSON.parse(await log.next('"api listening"')) as { url: string }).url
 
     expect((await fetch(`${baseUrl}/health`)).status).toBe(200)
-    const page = await fetch(`${baseUrl}/`)
+    const admin = { authorization: `Basic ${btoa('admin:start-test')}` }
+    expect((await fetch(`${baseUrl}/`)).status).toBe(401)
+    const page = await fetch(`${baseUrl}/`, { headers: admin })
     expect(page.status).toBe(200)
     expect(await page.text()).toContain('<div id="root">')
-    const board = await fetch(`${baseUrl}/admin/queues`, { headers: { authorization: `Basic ${btoa('admin:start-test')}` } })
+    const board = await fetch(`${baseUrl}/admin/queues`, { headers: admin })
     expect(board.status).toBe(200)
 
     const accepted = await fetch(`${baseUrl}/event`, {

@@ -88,6 +88,8 @@ export interface Stack {
   queue: IngestQueue
   location: QueueLocation
   admin: { user: string; password: string }
+  /** Headers that authenticate as the admin (HTTP Basic). */
+  adminHeaders: Record<string, string>
   jobs: JobTracker
   worker: AnalyticsWorker
   producer: IORedis
@@ -102,6 +104,8 @@ export interface StackOptions {
   ingestLimits?: Partial<IngestLimits>
   /** A built dashboard to serve at `/` (none by default). */
   dashboardDir?: string
+  /** Set to require a bearer key on stats reads. */
+  statsApiKey?: string
 }
 
 export async function startStack(label: string, options: StackOptions = {}): Promise<Stack> {
@@ -110,7 +114,8 @@ export async function startStack(label: string, options: StackOptions = {}): Pro
   const producer = createProducerConnection(testEnv.redisUrl)
   const queue = createIngestQueue(producer, location)
   const admin = { user: 'admin', password: uniqueName('pw') }
-  const { app, flush, shutdown } = await createApp({ database, redis: producer, queue, admin, dashboardDir: options.dashboardDir ?? '/nonexistent', ingestLimits: { ...DEFAULT_INGEST_LIMITS, ...options.ingestLimits }, log: silentLogger })
+  const auth = { ...admin, sessionSecret: uniqueName('secret'), statsApiKey: options.statsApiKey }
+  const { app, flush, shutdown } = await createApp({ database, redis: producer, queue, auth, dashboardDir: options.dashboardDir ?? '/nonexistent', ingestLimits: { ...DEFAULT_INGEST_LIMITS, ...options.ingestLimits }, log: silentLogger })
   app.listen(0)
   const baseUrl = `http://127.0.0.1:${app.server!.port}`
 
@@ -126,6 +131,7 @@ export async function startStack(label: string, options: StackOptions = {}): Pro
     queue,
     location,
     admin,
+    adminHeaders: { authorization: `Basic ${btoa(`${admin.user}:${admin.password}`)}` },
     jobs,
     worker,
     producer,

@@ -134,6 +134,8 @@ describe('routes and admin', () => {
 
   test('Bull Board refuses requests without credentials and serves with them', async () => {
     expect((await stack.get('/admin/queues')).status).toBe(401)
+    // The board is mounted: validation failures must still be the contract's 400, not a 500.
+    expect((await stack.post('/event', {})).status).toBe(400)
     const wrong = `Basic ${Buffer.from('admin:wrong').toString('base64')}`
     expect((await stack.get('/admin/queues', { authorization: wrong })).status).toBe(401)
     const right = `Basic ${Buffer.from(`${stack.admin.user}:${stack.admin.password}`).toString('base64')}`
