@@ -12,7 +12,7 @@ import { registerFormats } from './formats'
 import { healthRoutes } from './health/routes'
 import { createLedgerRecorder } from './ingest/ledger'
 import { createIngestPipeline, type IngestLimits } from './ingest/queue'
-import { INGEST_PATHS, ingestRoutes, siteOf } from './ingest/routes'
+import { INGEST_PATHS, ingestRoutes, siteOf, type IngestRateLimits } from './ingest/routes'
 import { sitesRoutes } from './sites/routes'
 import { statsRoutes } from './stats/routes'
 import { trackerRoutes } from './tracker/routes'
@@ -22,6 +22,7 @@ export interface AppDeps {
   redis: IORedis
   queue: IngestQueue
   ingestLimits: IngestLimits
+  rateLimits: IngestRateLimits
   auth: AuthConfig
   dashboardDir: string
   log: Logger
@@ -47,7 +48,7 @@ export async function createApp(deps: AppDeps) {
     )
     .use(authRoutes(deps.auth))
     .use(healthRoutes({ redis: deps.redis, sql: deps.database.sql }))
-    .use(ingestRoutes({ enqueue: pipeline.enqueue, ledger, db: deps.database.db, queue: deps.queue }))
+    .use(ingestRoutes({ rateLimits: deps.rateLimits, enqueue: pipeline.enqueue, ledger, db: deps.database.db, queue: deps.queue }))
     .use(statsRoutes({ db: deps.database.db }))
     .use(sitesRoutes({ db: deps.database.db, queue: deps.queue }))
     .use(trackerRoutes())

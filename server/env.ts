@@ -1,6 +1,7 @@
 import { randomBytes } from 'node:crypto'
 import { resolve } from 'node:path'
 import { DEFAULT_INGEST_LIMITS, type IngestLimits } from './ingest/queue'
+import type { IngestRateLimits } from './ingest/routes'
 import { readDatabaseUrl, readInteger, readOptionalString, readQueueName, readRedisUrl, readString, type EnvSource } from '../lib/config'
 
 export interface ServerEnv {
@@ -16,7 +17,10 @@ export interface ServerEnv {
   statsApiKey: string | undefined
   dashboardDir: string
   ingestLimits: IngestLimits
+  rateLimits: IngestRateLimits
 }
+
+const rate = (perSecond: number) => ({ rate: perSecond, burst: perSecond * 2 })
 
 export function loadServerEnv(env: EnvSource = process.env): ServerEnv {
   const password = readOptionalString(env, 'ADMIN_PASSWORD')
@@ -32,6 +36,12 @@ export function loadServerEnv(env: EnvSource = process.env): ServerEnv {
     sessionSecret: readOptionalString(env, 'SESSION_SECRET') ?? randomBytes(32).toString('base64url'),
     statsApiKey: readOptionalString(env, 'STATS_API_KEY'),
     dashboardDir: resolve(import.meta.dir, '../dashboard/dist'),
+    // Events per second with bursts of twice that; 0 turns a limit off (as the benchmarks do).
+    rateLimits: {
+      perIp: rate(readInteger(env, 'RATE_LIMIT_PER_IP', 1_000, 0, 10_000_000)),
+      perSite: rate(readInteger(env, 'RATE_LIMIT_PER_SITE', 20_000, 0, 10_000_000)),
+      trustProxy: readString(env, 'TRUST_PROXY', 'false') === 'true',
+    },
     ingestLimits: {
       ...DEFAULT_INGEST_LIMITS,
       maxBacklogEvents: readInteger(env, 'INGEST_MAX_BACKLOG_EVENTS', DEFAULT_INGEST_LIMITS.maxBacklogEvents, 1, 1_000_000_000),

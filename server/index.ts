@@ -24,6 +24,7 @@ try {
     auth: { user: env.adminUser, password: env.adminPassword, sessionSecret: env.sessionSecret, statsApiKey: env.statsApiKey },
     dashboardDir: env.dashboardDir,
     ingestLimits: env.ingestLimits,
+    rateLimits: env.rateLimits,
     log,
   })
   app.listen(env.port)

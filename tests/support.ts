@@ -9,6 +9,7 @@ import { migrateDatabase } from '../drizzle/migrate'
 import { silentLogger } from '../lib/log'
 import { createApp, type App } from '../server/app'
 import { DEFAULT_INGEST_LIMITS, type IngestLimits } from '../server/ingest/queue'
+import { NO_RATE_LIMITS, type IngestRateLimits } from '../server/ingest/routes'
 import { createIngestQueue, createProducerConnection, createWorkerConnection, type IngestQueue, type QueueLocation } from '../worker/queues'
 import { createIngestWorker, type AnalyticsWorker } from '../worker/worker'
 import { loadTestEnv } from './env'
@@ -106,6 +107,8 @@ export interface StackOptions {
   dashboardDir?: string
   /** Set to require a bearer key on stats reads. */
   statsApiKey?: string
+  /** Off unless given. */
+  rateLimits?: IngestRateLimits
 }
 
 export async function startStack(label: string, options: StackOptions = {}): Promise<Stack> {
@@ -115,7 +118,8 @@ export async function startStack(label: string, options: StackOptions = {}): Pro
   const queue = createIngestQueue(producer, location)
   const admin = { user: 'admin', password: uniqueName('pw') }
   const auth = { ...admin, sessionSecret: uniqueName('secret'), statsApiKey: options.statsApiKey }
-  const { app, flush, shutdown } = await createApp({ database, redis: producer, queue, auth, dashboardDir: options.dashboardDir ?? '/nonexistent', ingestLimits: { ...DEFAULT_INGEST_LIMITS, ...options.ingestLimits }, log: silentLogger })
+  const { app, flush, shutdown } = await createApp({ database, redis: producer, queue, auth, dashboardDir: options.dashboardDir ?? '/nonexistent', ingestLimits: { ...DEFAULT_INGEST_LIMITS, ...options.ingestLimits },
+    rateLimits: options.rateLimits ?? NO_RATE_LIMITS, log: silentLogger })
   app.listen(0)
   const baseUrl = `http://127.0.0.1:${app.server!.port}`
 

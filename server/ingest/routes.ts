@@ -1,4 +1,6 @@
 import { Elysia } from 'elysia'
+import type { Server } from 'bun'
+import { RateLimiter, type RateLimit } from './rate-limit'
 import { TypeCompiler } from '@sinclair/typebox/compiler'
 import type { Db } from '../../drizzle/client'
 import type { IngestQueue, QueuedEvent } from '../../worker/queues'
@@ -33,7 +35,17 @@ function bodyBytes(request: Request, limit: number): number {
   return Number(request.headers.get('content-length')) || limit
 }
 
+export interface IngestRateLimits {
+  perIp: RateLimit
+  perSite: RateLimit
+  /** Take the client IP from X-Forwarded-For (only behind a proxy that sets it). */
+  trustProxy: boolean
+}
+
+export const NO_RATE_LIMITS: IngestRateLimits = { perIp: { rate: 0, burst: 0 }, perSite: { rate: 0, burst: 0 }, trustProxy: false }
+
 export interface IngestDeps {
+  rateLimits: IngestRateLimits
   enqueue: Enqueue
   ledger: LedgerRecorder
   db: Db
@@ -53,6 +65,23 @@ export function ingestRoutes(deps: IngestDeps) {
     set.headers['retry-after'] = String(error.retryAfterSeconds)
     return { error: error.message, retryAfterSeconds: error.retryAfterSeconds }
   }
+  const perIp = new RateLimiter(deps.rateLimits.perIp)
+  const perSite = new RateLimiter(deps.rateLimits.perSite)
+  const clientIp = (request: Request, server: Server<unknown> | null) => {
+    const forwarded = deps.rateLimits.trustProxy ? request.headers.get('x-forwarded-for')?.split(',')[0]?.trim() : undefined
+    return forwarded || server?.requestIP(request)?.address || 'unknown'
+  }
+  /** Seconds to wait when the client or one of the sites is over its rate, else 0; refusals are counted. */
+  const overLimit = (ip: string, events: QueuedEvent[]) => {
+    const bySite = Map.groupBy(events, (event) => event.siteId)
+    const wait = Math.max(perIp.take(ip, events.length), ...[...bySite].map(([site, list]) => perSite.take(site, list.length)))
+    if (wait > 0) for (const [site, list] of bySite) for (const _ of list) deps.ledger.refused(site, ['rate limited'])
+    return wait
+  }
+  const tooMany = (wait: number, set: { headers: Record<string, string | number> }) => {
+    set.headers['retry-after'] = String(wait)
+    return { error: 'Too many events; slow down and retry later', retryAfterSeconds: wait }
+  }
 
   return new Elysia({ name: 'ingest' })
     .onRequest(({ request, set }) => {
@@ -67,8 +96,10 @@ export function ingestRoutes(deps: IngestDeps) {
     })
     .post(
       '/event',
-      async ({ body, request, status, set }) => {
+      async ({ body, request, server, status, set }) => {
         const event = toQueuedEvent(body, new Date(), makeId)
+        const wait = overLimit(clientIp(request, server), [event])
+        if (wait > 0) return status(429, tooMany(wait, set))
         try {
           const { jobId } = await deps.enqueue([event], bodyBytes(request, LIMITS.eventBodyBytes))
           deps.ledger.accepted(event.siteId, 1)
@@ -81,13 +112,13 @@ export function ingestRoutes(deps: IngestDeps) {
       {
         parse: ({ request }) => readJsonBody(request, LIMITS.eventBodyBytes),
         body: EventBody,
-        response: { 202: EventAccepted, 400: InvalidPayloadResponse, 413: InvalidPayloadResponse, 503: UnavailableResponse },
+        response: { 202: EventAccepted, 400: InvalidPayloadResponse, 413: InvalidPayloadResponse, 429: UnavailableResponse, 503: UnavailableResponse },
         detail: { summary: 'Record one event', tags: ['ingest'] },
       },
     )
     .post(
       '/events',
-      async ({ body, request, status, set }) => {
+      async ({ body, request, server, status, set }) => {
         const receivedAt = new Date()
         const results: BatchItemResult[] = []
         const accepted: QueuedEvent[] = []
@@ -105,6 +136,8 @@ export function ingestRoutes(deps: IngestDeps) {
         if (accepted.length === 0) {
           return status(400, { error: 'Invalid payload' as const, details: ['no event in the batch is valid'], results })
         }
+        const wait = overLimit(clientIp(request, server), accepted)
+        if (wait > 0) return status(429, tooMany(wait, set))
         try {
           const { jobId } = await deps.enqueue(accepted, bodyBytes(request, LIMITS.batchBodyBytes))
           const perSite = Map.groupBy(accepted, (event) => event.siteId)
@@ -124,7 +157,7 @@ export function ingestRoutes(deps: IngestDeps) {
       {
         parse: ({ request }) => readJsonBody(request, LIMITS.batchBodyBytes),
         body: BatchBody,
-        response: { 202: BatchAccepted, 400: BatchRefused, 413: InvalidPayloadResponse, 503: UnavailableResponse },
+        response: { 202: BatchAccepted, 400: BatchRefused, 413: InvalidPayloadResponse, 429: UnavailableResponse, 503: UnavailableResponse },
         detail: {
           summary: 'Record up to 1,000 events; valid ones are accepted even when others are refused',
           tags: ['ingest'],

@@ -1,0 +1,51 @@
+/**
+ * Token buckets per key (client IP, site): `rate` events per second with bursts up to `burst`.
+ * In memory, per API process; with several API processes each allows the full rate.
+ */
+export interface RateLimit {
+  /** Events per second; 0 turns the limit off. */
+  rate: number
+  burst: number
+}
+
+interface Bucket {
+  tokens: number
+  at: number
+}
+
+// Buckets idle long enough to be full again carry no information and are dropped.
+const MAX_KEYS = 100_000
+
+export class RateLimiter {
+  private buckets = new Map<string, Bucket>()
+
+  constructor(
+    private readonly limit: RateLimit,
+    private readonly now: () => number = Date.now,
+  ) {}
+
+  /** Takes `count` tokens for `key`; returns 0 when allowed, else the seconds to wait. */
+  take(key: string, count: number): number {
+    if (this.limit.rate <= 0) return 0
+    const now = this.now()
+    const bucket = this.buckets.get(key) ?? { tokens: this.limit.burst, at: now }
+    bucket.tokens = Math.min(this.limit.burst, bucket.tokens + ((now - bucket.at) / 1000) * this.limit.rate)
+    bucket.at = now
+    if (!this.buckets.has(key)) {
+      if (this.buckets.size >= MAX_KEYS) this.prune(now)
+      this.buckets.set(key, bucket)
+    }
+    if (bucket.tokens >= count) {
+      bucket.tokens -= count
+      return 0
+    }
+    return Math.max(1, Math.ceil((count - bucket.tokens) / this.limit.rate))
+  }
+
+  private prune(now: number) {
+    const refill = (this.limit.burst / this.limit.rate) * 1000
+    for (const [key, bucket] of this.buckets) if (now - bucket.at >= refill) this.buckets.delete(key)
+    // Still full of active keys: forget the oldest half rather than grow without bound.
+    if (this.buckets.size >= MAX_KEYS) [...this.buckets.keys()].slice(0, MAX_KEYS / 2).forEach((key) => this.buckets.delete(key))
+  }
+}
