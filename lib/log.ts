@@ -20,6 +20,9 @@ export const silentLogger: Logger = { info() {}, warn() {}, error() {} }
 
 export function errorFields(error: unknown): Fields {
   if (error instanceof Error) {
+    // Drizzle's query errors carry the statement and its parameters (event payloads) in their
+    // message; the driver's error underneath says what went wrong without them.
+    if (error.name === 'DrizzleQueryError' && error.cause instanceof Error) return { error: error.cause.message, errorName: error.cause.name }
     const cause = error.cause instanceof Error ? { cause: error.cause.message } : {}
     return { error: error.message, errorName: error.name, ...cause }
   }

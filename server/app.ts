@@ -14,6 +14,7 @@ import { createLedgerRecorder } from './ingest/ledger'
 import { createIngestPipeline, type IngestLimits } from './ingest/queue'
 import { INGEST_PATHS, ingestRoutes, siteOf, type IngestRateLimits } from './ingest/routes'
 import { sitesRoutes } from './sites/routes'
+import { countedLedger, createApiMetrics, metricsRoutes } from './metrics'
 import { statsRoutes } from './stats/routes'
 import { trackerRoutes } from './tracker/routes'
 
@@ -30,8 +31,9 @@ export interface AppDeps {
 
 export async function createApp(deps: AppDeps) {
   registerFormats()
-  const pipeline = createIngestPipeline({ queue: deps.queue, redis: deps.redis, limits: deps.ingestLimits, log: deps.log })
-  const ledger = createLedgerRecorder(deps.database.db, deps.log)
+  const metrics = createApiMetrics()
+  const pipeline = createIngestPipeline({ queue: deps.queue, redis: deps.redis, limits: deps.ingestLimits, log: deps.log, metrics })
+  const ledger = countedLedger(createLedgerRecorder(deps.database.db, deps.log), metrics)
   const onBodyRefused = (path: string, body: unknown, details: string[]) => {
     if (INGEST_PATHS.has(path)) ledger.refused(siteOf(body), details)
   }
@@ -47,6 +49,7 @@ export async function createApp(deps: AppDeps) {
       }),
     )
     .use(authRoutes(deps.auth))
+    .use(metricsRoutes({ metrics, queue: deps.queue, pendingEvents: () => pipeline.state().pendingEvents }))
     .use(healthRoutes({ redis: deps.redis, sql: deps.database.sql }))
     .use(ingestRoutes({ rateLimits: deps.rateLimits, enqueue: pipeline.enqueue, ledger, db: deps.database.db, queue: deps.queue }))
     .use(statsRoutes({ db: deps.database.db }))

@@ -16,6 +16,8 @@ try {
   redis.on('error', (error) => log.error('redis connection error', errorFields(error)))
   const queue = createIngestQueue(redis, { name: env.queueName })
   queue.on('error', (error) => log.error('queue error', errorFields(error)))
+  // Ingestion refuses events while Redis is not connected; connect before taking requests.
+  await queue.waitUntilReady()
 
   const { app, shutdown } = await createApp({
     database,

@@ -11,6 +11,7 @@ import { createApp, type App } from '../server/app'
 import { DEFAULT_INGEST_LIMITS, type IngestLimits } from '../server/ingest/queue'
 import { NO_RATE_LIMITS, type IngestRateLimits } from '../server/ingest/routes'
 import { createIngestQueue, createProducerConnection, createWorkerConnection, type IngestQueue, type QueueLocation } from '../worker/queues'
+import { createWorkerMetrics } from '../worker/metrics'
 import { createIngestWorker, type AnalyticsWorker } from '../worker/worker'
 import { loadTestEnv } from './env'
 
@@ -116,6 +117,7 @@ export async function startStack(label: string, options: StackOptions = {}): Pro
   const location: QueueLocation = { name: uniqueName(label), prefix: uniqueName('testq') }
   const producer = createProducerConnection(testEnv.redisUrl)
   const queue = createIngestQueue(producer, location)
+  await queue.waitUntilReady()
   const admin = { user: 'admin', password: uniqueName('pw') }
   const auth = { ...admin, sessionSecret: uniqueName('secret'), statsApiKey: options.statsApiKey }
   const { app, flush, shutdown } = await createApp({ database, redis: producer, queue, auth, dashboardDir: options.dashboardDir ?? '/nonexistent', ingestLimits: { ...DEFAULT_INGEST_LIMITS, ...options.ingestLimits },
@@ -124,7 +126,7 @@ export async function startStack(label: string, options: StackOptions = {}): Pro
   const baseUrl = `http://127.0.0.1:${app.server!.port}`
 
   const workerConnection = createWorkerConnection(testEnv.redisUrl)
-  const worker = createIngestWorker({ connection: workerConnection, location, db: database.db, concurrency: 4, log: silentLogger })
+  const worker = createIngestWorker({ metrics: createWorkerMetrics(), connection: workerConnection, location, db: database.db, concurrency: 4, log: silentLogger })
   const jobs = new JobTracker(worker)
 
   return {

@@ -5,6 +5,8 @@ export interface WorkerEnv {
   redisUrl: string
   queueName: string
   concurrency: number
+  /** Port of the worker's /metrics; 0 for none. */
+  metricsPort: number
 }
 
 export function loadWorkerEnv(env: EnvSource = process.env): WorkerEnv {
@@ -13,5 +15,6 @@ export function loadWorkerEnv(env: EnvSource = process.env): WorkerEnv {
     redisUrl: readRedisUrl(env),
     queueName: readQueueName(env),
     concurrency: readInteger(env, 'WORKER_CONCURRENCY', 5, 1, 256),
+    metricsPort: readInteger(env, 'WORKER_METRICS_PORT', 4001, 0, 65535),
   }
 }

@@ -3,9 +3,28 @@ import { createLogger, errorFields } from '../lib/log'
 import { checkPostgres, checkRedis } from '../lib/preflight'
 import { loadWorkerEnv } from './env'
 import { createWorkerConnection } from './queues'
+import { createWorkerMetrics } from './metrics'
 import { createIngestWorker } from './worker'
 
 const log = createLogger('worker')
+
+/** The worker's /metrics on 127.0.0.1; a port already taken (a second worker here) only costs the metrics. */
+function serveMetrics(port: number, render: () => string) {
+  if (port === 0) return undefined
+  try {
+    return Bun.serve({
+      port,
+      hostname: '127.0.0.1',
+      fetch: (request) =>
+        new URL(request.url).pathname === '/metrics'
+          ? new Response(render(), { headers: { 'content-type': 'text/plain; version=0.0.4; charset=utf-8' } })
+          : new Response('not found', { status: 404 }),
+    })
+  } catch (error) {
+    log.warn('worker metrics not served: set WORKER_METRICS_PORT to a free port, or 0', { port, ...errorFields(error) })
+    return undefined
+  }
+}
 
 try {
   const env = loadWorkerEnv()
@@ -13,7 +32,10 @@ try {
 
   const database = createDb(env.databaseUrl, { max: env.concurrency + 1 })
   const connection = createWorkerConnection(env.redisUrl)
+  const metrics = createWorkerMetrics()
+  const metricsServer = serveMetrics(env.metricsPort, () => metrics.registry.render())
   const worker = createIngestWorker({
+    metrics,
     connection,
     location: { name: env.queueName },
     db: database.db,
@@ -29,6 +51,7 @@ try {
     log.info('worker stopping', { signal })
     // close() stops taking jobs and waits for the active ones, so no batch is cut mid-transaction.
     await worker.close()
+    metricsServer?.stop()
     await Promise.all([connection.quit().catch(() => {}), database.close()])
     log.info('worker stopped')
     process.exit(0)

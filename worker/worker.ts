@@ -3,6 +3,7 @@ import type IORedis from 'ioredis'
 import type { Db } from '../drizzle/client'
 import { errorFields, type Logger } from '../lib/log'
 import { createProcessor } from './jobs'
+import type { WorkerMetrics } from './metrics'
 import { DEFAULT_QUEUE_PREFIX, type JobData, type JobName, type QueueLocation } from './queues'
 
 export interface IngestWorkerDeps {
@@ -11,12 +12,13 @@ export interface IngestWorkerDeps {
   db: Db
   concurrency: number
   log: Logger
+  metrics: WorkerMetrics
 }
 
 export type AnalyticsWorker = Worker<JobData, unknown, JobName>
 
 export function createIngestWorker(deps: IngestWorkerDeps): AnalyticsWorker {
-  const worker = new Worker<JobData, unknown, JobName>(deps.location.name, createProcessor(deps.db, deps.log), {
+  const worker = new Worker<JobData, unknown, JobName>(deps.location.name, createProcessor(deps.db, deps.log, deps.metrics), {
     connection: deps.connection,
     prefix: deps.location.prefix ?? DEFAULT_QUEUE_PREFIX,
     concurrency: deps.concurrency,

@@ -22,7 +22,7 @@ export type Access = 'public' | 'stats' | 'admin'
 export function accessOf(method: string, path: string): Access {
   if (path === '/' || path.startsWith('/assets/') || path === BOARD_PATH || path.startsWith(`${BOARD_PATH}/`)) return 'admin'
   if (path.startsWith('/sites/') && method !== 'GET') return 'admin'
-  if (path === '/stats' || path.startsWith('/stats/') || path === '/sites' || path.startsWith('/ingest/')) return 'stats'
+  if (path === '/stats' || path.startsWith('/stats/') || path === '/sites' || path.startsWith('/ingest/') || path === '/metrics') return 'stats'
   return 'public'
 }
 

@@ -1,6 +1,7 @@
 import type IORedis from 'ioredis'
 import { errorFields, type Logger } from '../../lib/log'
 import { INGEST_JOB, type IngestQueue, type QueuedEvent } from '../../worker/queues'
+import type { ApiMetrics } from '../metrics'
 import { BufferFullError, createGroupCommit, type GroupCommitLimits, type GroupCommitStats } from './group-commit'
 
 /** The event could not be queued; the client should retry after `retryAfterSeconds`. */
@@ -46,27 +47,30 @@ export interface IngestPipeline {
  * not connected (instead of requests hanging), and backpressure once the queue's backlog passes
  * its limit, so a stalled worker cannot make Redis run out of memory.
  */
-export function createIngestPipeline(deps: { queue: IngestQueue; redis: IORedis; limits: IngestLimits; log: Logger }): IngestPipeline {
-  const { queue, redis, limits, log } = deps
+export function createIngestPipeline(deps: { queue: IngestQueue; redis: IORedis; limits: IngestLimits; log: Logger; metrics: ApiMetrics }): IngestPipeline {
+  const { queue, redis, limits, log, metrics } = deps
   const groupCommit = createGroupCommit(async (events) => {
+    const started = performance.now()
     const job = await queue.add(INGEST_JOB, { events })
+    metrics.enqueueSeconds.observe((performance.now() - started) / 1000)
+    metrics.batchEvents.observe(events.length)
     return job.id!
   }, limits)
 
   // The backlog is counted in jobs by Redis; jobs hold batches, so it is converted to events with
-  // the average batch size this process has sent. Refreshed lazily, off the request path.
+  // the average batch size this process has sent. Below the limit it is refreshed off the request
+  // path; above it, a stale figure is read again before refusing, so recovery is immediate.
   let backlogJobs = 0
   let refreshedAt = 0
-  let refreshing = false
+  let refreshing: Promise<void> | undefined
   const averageBatch = () => {
     const { batchesSent, eventsSent } = groupCommit.stats()
     return batchesSent === 0 ? 1 : eventsSent / batchesSent
   }
   const backlogEvents = () => Math.round(backlogJobs * averageBatch())
-  function refreshBacklog() {
-    if (refreshing || Date.now() - refreshedAt < limits.backlogRefreshMs) return
-    refreshing = true
-    queue
+  const stale = () => Date.now() - refreshedAt >= limits.backlogRefreshMs
+  function refreshBacklog(): Promise<void> {
+    refreshing ??= queue
       .getJobCounts('waiting', 'delayed', 'prioritized')
       .then((counts) => {
         backlogJobs = Object.values(counts).reduce((sum, n) => sum + n, 0)
@@ -74,8 +78,17 @@ export function createIngestPipeline(deps: { queue: IngestQueue; redis: IORedis;
       .catch((error) => log.warn('backlog check failed', errorFields(error)))
       .finally(() => {
         refreshedAt = Date.now()
-        refreshing = false
+        refreshing = undefined
       })
+    return refreshing
+  }
+  async function overBacklog(): Promise<boolean> {
+    if (backlogEvents() <= limits.maxBacklogEvents) {
+      if (stale()) void refreshBacklog()
+      return false
+    }
+    if (stale()) await refreshBacklog()
+    return backlogEvents() > limits.maxBacklogEvents
   }
 
   return {
@@ -83,8 +96,7 @@ export function createIngestPipeline(deps: { queue: IngestQueue; redis: IORedis;
       if (redis.status !== 'ready') {
         throw new IngestUnavailableError('Event queue is unavailable (Redis is not connected); retry later', 5)
       }
-      refreshBacklog()
-      if (backlogEvents() > limits.maxBacklogEvents) {
+      if (await overBacklog()) {
         throw new IngestUnavailableError('Event queue backlog is over its limit; retry later', 10)
       }
       try {

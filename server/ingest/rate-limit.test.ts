@@ -45,7 +45,7 @@ describe('over HTTP', () => {
     expect(statuses).toEqual(Array(12).fill(202))
     expect((await stack.post('/event', event('t6'), from('10.0.0.9'))).status).toBe(429)
     await stack.flush()
-    const ledger = (await (await stack.get('/ingest/ledger?site_id=t6')).json()) as { sites: { refused_by_reason: { reason: string }[] }[] }
+    const ledger = (await (await stack.get('/ingest/ledger?site_id=t6')).json()) as { sites: { refused_by_reason: { reason: string; count: number }[] }[] }
     expect(ledger.sites[0]!.refused_by_reason).toEqual([{ reason: 'rate limited', count: 1 }])
   })
 })
