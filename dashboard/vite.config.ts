@@ -6,7 +6,10 @@ const api = `http://localhost:${process.env.API_PORT ?? 4000}`
 export default defineConfig({
   root: import.meta.dirname,
   plugins: [react()],
-  build: { outDir: 'dist', emptyOutDir: true },
+  // The manifest tells report-size.ts which chunks load up front and which load on demand.
+  build: { outDir: 'dist', emptyOutDir: true, manifest: true },
   // `bun run dev:dashboard` serves the sources with hot reload and forwards API calls.
-  server: { proxy: { '/stats': api, '/health': api, '/event': api, '/events': api, '/admin': api, '/sites': api } },
+  server: {
+    proxy: Object.fromEntries(['/stats', '/sites', '/ingest', '/health', '/event', '/events', '/admin', '/login'].map((path) => [path, api])),
+  },
 })

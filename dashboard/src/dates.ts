@@ -1,0 +1,90 @@
+/**
+ * Calendar dates (YYYY-MM-DD) as the API takes them: local dates in the chosen time zone. They
+ * are added and compared as UTC midnights, which have no DST gaps.
+ */
+
+export const PRESETS = ['today', 'yesterday', '7d', '30d'] as const
+export type Preset = (typeof PRESETS)[number]
+
+export const PRESET_LABELS: Record<Preset, string> = { today: 'Today', yesterday: 'Yesterday', '7d': 'Last 7 days', '30d': 'Last 30 days' }
+
+/** What the person chose: a preset moves with the clock, a custom range does not. */
+export type RangeChoice = { preset: Preset } | { preset: 'custom'; from: string; to: string }
+
+export interface DateRange {
+  from: string
+  to: string
+}
+
+const DAY_MS = 86_400_000
+const CALENDAR_DATE = /^\d{4}-\d{2}-\d{2}$/
+
+/** True for a real calendar date in YYYY-MM-DD form (not 2025-02-30). */
+export function isCalendarDate(value: string): boolean {
+  return CALENDAR_DATE.test(value) && new Date(`${value}T00:00:00Z`).toISOString().startsWith(value)
+}
+
+/** True when the browser knows the IANA zone name. */
+export function isTimeZone(name: string): boolean {
+  try {
+    new Intl.DateTimeFormat('en', { timeZone: name })
+    return true
+  } catch {
+    return false
+  }
+}
+
+export function addDays(date: string, days: number): string {
+  return new Date(Date.parse(`${date}T00:00:00Z`) + days * DAY_MS).toISOString().slice(0, 10)
+}
+
+/** Days in a range, both ends included. */
+export function dayCount(range: DateRange): number {
+  return Math.round((Date.parse(`${range.to}T00:00:00Z`) - Date.parse(`${range.from}T00:00:00Z`)) / DAY_MS) + 1
+}
+
+/** The local date in `timeZone` at instant `now`. */
+export function todayIn(timeZone: string, now: Date = new Date()): string {
+  const parts = new Intl.DateTimeFormat('en', { timeZone, year: 'numeric', month: '2-digit', day: '2-digit' }).formatToParts(now)
+  const part = (type: Intl.DateTimeFormatPartTypes) => parts.find((p) => p.type === type)?.value
+  return `${part('year')}-${part('month')}-${part('day')}`
+}
+
+export function resolveRange(choice: RangeChoice, timeZone: string, now: Date = new Date()): DateRange {
+  if (choice.preset === 'custom') return { from: choice.from, to: choice.to }
+  const today = todayIn(timeZone, now)
+  switch (choice.preset) {
+    case 'today':
+      return { from: today, to: today }
+    case 'yesterday':
+      return { from: addDays(today, -1), to: addDays(today, -1) }
+    case '7d':
+      return { from: addDays(today, -6), to: today }
+    case '30d':
+      return { from: addDays(today, -29), to: today }
+  }
+}
+
+/** The range of equal length that ends the day before `range` starts. */
+export function previousPeriod(range: DateRange): DateRange {
+  const to = addDays(range.from, -1)
+  return { from: addDays(to, 1 - dayCount(range)), to }
+}
+
+/** Hours make a readable chart for a day or two; beyond that there are too many points. */
+export function intervalFor(range: DateRange): 'hour' | 'day' {
+  return dayCount(range) <= 2 ? 'hour' : 'day'
+}
+
+/** "the day before", "in the previous 7 days": how the headline names the period it compares with. */
+export function previousPeriodLabel(range: DateRange): string {
+  const days = dayCount(range)
+  return days === 1 ? 'the day before' : `in the previous ${days} days`
+}
+
+/** "14 Nov 2025" or "8 – 14 Nov 2025": a range for people. */
+export function formatRange(range: DateRange): string {
+  const format = new Intl.DateTimeFormat(undefined, { day: 'numeric', month: 'short', year: 'numeric', timeZone: 'UTC' })
+  const from = new Date(`${range.from}T00:00:00Z`)
+  return range.from === range.to ? format.format(from) : format.formatRange(from, new Date(`${range.to}T00:00:00Z`))
+}

@@ -1,0 +1,52 @@
+import { useEffect, useEffectEvent, useState } from 'react'
+import { errorMessage } from '../api'
+
+/** One API answer as a view sees it. `idle`: there is nothing to ask yet (e.g. no site chosen). */
+export type Remote<T> = { status: 'idle' } | { status: 'loading' } | { status: 'error'; message: string } | { status: 'ready'; data: T }
+
+/** The part of an Eden Treaty answer this hook reads (`data` of a failure is left out of inferring T). */
+export type Answer<T> = { data: T; error: null } | { data: unknown; error: { status: unknown; value: unknown } }
+
+/**
+ * Loads `load(params)` whenever `params` change (by value) and, given `refreshMs`, again on that
+ * period while the tab is visible: a hidden tab asks nothing and catches up as soon as it is shown.
+ * A refresh keeps showing the previous answer until the new one arrives, so numbers do not flicker.
+ */
+export function useRemote<P, T>(
+  params: P | null,
+  load: (params: P, signal: AbortSignal) => Promise<Answer<T>>,
+  refreshMs?: number,
+): Remote<T> {
+  const key = params === null ? null : JSON.stringify(params)
+  const [state, setState] = useState<{ key: string | null; remote: Remote<T> }>({ key: null, remote: { status: 'idle' } })
+  // The latest `load` and `params` without making them effect dependencies: `key` says when to reload.
+  const fetchAnswer = useEffectEvent((signal: AbortSignal) => load(params as P, signal))
+
+  useEffect(() => {
+    if (key === null) return
+    const controller = new AbortController()
+    let timer: ReturnType<typeof setTimeout> | undefined
+    let inFlight = false
+    const refresh = async () => {
+      if (inFlight) return
+      inFlight = true
+      clearTimeout(timer)
+      const answer = await fetchAnswer(controller.signal)
+      inFlight = false
+      if (controller.signal.aborted) return
+      setState({ key, remote: answer.error ? { status: 'error', message: errorMessage(answer.error) } : { status: 'ready', data: answer.data } })
+      if (refreshMs && !document.hidden) timer = setTimeout(refresh, refreshMs)
+    }
+    const onVisibilityChange = () => (document.hidden ? clearTimeout(timer) : void refresh())
+    void refresh()
+    if (refreshMs) document.addEventListener('visibilitychange', onVisibilityChange)
+    return () => {
+      controller.abort()
+      clearTimeout(timer)
+      document.removeEventListener('visibilitychange', onVisibilityChange)
+    }
+  }, [key, refreshMs])
+
+  if (key === null) return { status: 'idle' }
+  return state.key === key ? state.remote : { status: 'loading' }
+}

@@ -1,0 +1,30 @@
+import type { Treaty } from '@elysiajs/eden'
+import { api } from '../api'
+import { useRemote, type Answer } from './useRemote'
+
+/** The range answer; GET /stats also has a one-day answer for callers that send only a date. */
+export type RangeStats = Extract<Treaty.Data<typeof api.stats.get>, { event_types: unknown }>
+
+/** One site over local dates `from`..`to` (both included) in time zone `tz`. */
+export interface RangeQuery {
+  siteId: string
+  from: string
+  to: string
+  tz: string
+}
+
+/** Rows the top-paths table shows. */
+export const TOP_PATHS_LIMIT = 10
+
+async function loadStats({ siteId, from, to, tz }: RangeQuery, signal: AbortSignal): Promise<Answer<RangeStats>> {
+  const { data, error } = await api.stats.get({ query: { site_id: siteId, from, to, tz, limit: String(TOP_PATHS_LIMIT) }, fetch: { signal } })
+  if (error) return { data: null, error }
+  // Asked with from and to, the API gives the range answer; its type is a union of both answers.
+  if (!('event_types' in data)) return { data: null, error: { status: 200, value: 'The API gave a one-day answer to a range question' } }
+  return { data, error: null }
+}
+
+/** Totals, top paths and event types of a site over a date range. */
+export function useStats(query: RangeQuery | null) {
+  return useRemote(query, loadStats)
+}

@@ -1,0 +1,13 @@
+import type { Treaty } from '@elysiajs/eden'
+import { api } from '../api'
+import type { RangeQuery } from './useStats'
+import { useRemote } from './useRemote'
+
+export type Timeseries = Treaty.Data<typeof api.stats.timeseries.get>
+
+/** Views and unique users per hour or per day, every bucket of the range included. */
+export function useTimeseries(query: (RangeQuery & { interval: 'hour' | 'day' }) | null) {
+  return useRemote(query, ({ siteId, from, to, tz, interval }, signal) =>
+    api.stats.timeseries.get({ query: { site_id: siteId, from, to, tz, interval }, fetch: { signal } }),
+  )
+}

@@ -1,0 +1,429 @@
+/**
+ * The dashboard end to end: built with Vite, served by the API, driven in a real headless
+ * Chromium. Data goes in through POST /events (the real write path); every number the page shows
+ * is checked against the API's own answer to the query the page made.
+ */
+import { afterAll, beforeAll, describe, expect, test } from 'bun:test'
+import { mkdirSync } from 'node:fs'
+import { join, resolve } from 'node:path'
+import { chromium, type Browser, type BrowserContext, type Page, type Response } from 'playwright-core'
+import { startStack, uniqueName, type Stack } from './support'
+
+const root = resolve(import.meta.dir, '..')
+const artifacts = join(root, '.artifacts')
+
+let stack: Stack
+let browser: Browser
+
+/** A UTC site with a week of history and a week before it; a New York site with an event just now. */
+const shop = uniqueName('shop')
+const blog = uniqueName('blog')
+const LONG_PATH = '/blog/2025/11/a-rather-long-article-title-that-must-not-widen-the-page-on-a-phone'
+
+interface SeedEvent {
+  site_id: string
+  event_type: string
+  path: string
+  user_id?: string | null
+  timestamp: string
+}
+
+function shopEvents(): SeedEvent[] {
+  const events: SeedEvent[] = []
+  const add = (count: number, fields: Omit<SeedEvent, 'site_id' | 'timestamp'>, day: string, hour: number) => {
+    for (let i = 0; i < count; i++) events.push({ site_id: shop, timestamp: `${day}T${String(hour).padStart(2, '0')}:${String(i * 7).padStart(2, '0')}:00Z`, ...fields })
+  }
+  // The range 2025-11-10..14.
+  add(3, { event_type: 'page_view', path: '/', user_id: 'u1' }, '2025-11-10', 9)
+  add(2, { event_type: 'page_view', path: '/', user_id: 'u2' }, '2025-11-12', 14)
+  add(1, { event_type: 'page_view', path: '/', user_id: null }, '2025-11-14', 23)
+  add(3, { event_type: 'page_view', path: '/pricing', user_id: 'u3' }, '2025-11-13', 10)
+  add(2, { event_type: 'page_view', path: LONG_PATH, user_id: 'u1' }, '2025-11-14', 8)
+  add(4, { event_type: 'click', path: '/pricing', user_id: 'u4' }, '2025-11-13', 11)
+  add(1, { event_type: 'signup', path: '/signup', user_id: 'u5' }, '2025-11-14', 12)
+  // The five days before it, for the comparison.
+  add(2, { event_type: 'page_view', path: '/', user_id: 'u1' }, '2025-11-06', 9)
+  add(2, { event_type: 'page_view', path: '/', user_id: 'u6' }, '2025-11-08', 18)
+  return events
+}
+
+function blogEvents(now: Date): SeedEvent[] {
+  return [
+    // 03:00Z on the 14th is 22:00 on the 13th in New York.
+    { site_id: blog, event_type: 'page_view', path: '/late-night', user_id: 'b1', timestamp: '2025-11-14T03:00:00Z' },
+    { site_id: blog, event_type: 'page_view', path: '/morning', user_id: 'b2', timestamp: '2025-11-14T15:00:00Z' },
+    { site_id: blog, event_type: 'page_view', path: '/just-now', user_id: 'b3', timestamp: new Date(now.getTime() - 60_000).toISOString() },
+  ]
+}
+
+/** Posts events through POST /events and waits until the worker has written them. */
+async function postEvents(events: unknown[]): Promise<void> {
+  const response = await stack.post('/events', { events })
+  expect(response.status).toBe(202)
+  await stack.jobs.wait([((await response.json()) as { jobId: string }).jobId])
+}
+
+beforeAll(
+  async () => {
+    const build = Bun.spawn(['bun', 'run', 'build:dashboard'], { cwd: root, stdout: 'pipe', stderr: 'pipe' })
+    if ((await build.exited) !== 0) throw new Error(`dashboard build failed:\n${await new Response(build.stderr).text()}`)
+    stack = await startStack('dashboard', { dashboardDir: join(root, 'dashboard', 'dist') })
+    browser = await chromium.launch({
+      executablePath: '/usr/bin/chromium',
+      args: ['--headless', '--no-sandbox', '--disable-gpu', '--disable-quic', '--disable-background-networking', '--disable-component-update', '--disable-sync', '--no-first-run'],
+    })
+    const zone = await fetch(`${stack.baseUrl}/sites/${blog}`, {
+      method: 'PUT',
+      headers: { ...stack.adminHeaders, 'content-type': 'application/json' },
+      body: JSON.stringify({ timezone: 'America/New_York' }),
+    })
+    expect(zone.status).toBe(202)
+    await stack.jobs.wait([((await zone.json()) as { jobId: string }).jobId])
+    // One refused event (a bad timestamp) for the ledger's "refused by reason".
+    await postEvents([...shopEvents(), { site_id: shop, event_type: 'page_view', path: '/', timestamp: 'yesterday' }])
+    await postEvents(blogEvents(new Date()))
+    await stack.flush()
+    mkdirSync(artifacts, { recursive: true })
+  },
+  { timeout: 120_000 },
+)
+
+afterAll(async () => {
+  await browser?.close()
+  await stack?.close()
+})
+
+interface Visit {
+  context: BrowserContext
+  page: Page
+  /** Uncaught exceptions and console errors other than the browser's note on a refused request. */
+  problems: string[]
+}
+
+/** A signed-in browser context: the login form's session cookie rides along with the page's API calls. */
+async function visit(viewport = { width: 1280, height: 800 }): Promise<Visit> {
+  const context = await browser.newContext({ viewport, locale: 'en-US' })
+  const login = await context.request.post(`${stack.baseUrl}/login`, { form: stack.admin, maxRedirects: 0 })
+  expect(login.status()).toBe(303)
+  const page = await context.newPage()
+  const problems: string[] = []
+  page.on('pageerror', (error) => problems.push(`page error: ${error.message}`))
+  page.on('console', (message) => {
+    if (message.type() === 'error' && !message.text().startsWith('Failed to load resource')) problems.push(`console: ${message.text()}`)
+  })
+  return { context, page, problems }
+}
+
+/** Resolves with the next `count` responses to `pathname`, or rejects after `timeout` ms. */
+function nextResponses(page: Page, pathname: string, count: number, timeout = 10_000): Promise<Response[]> {
+  return new Promise((resolve, reject) => {
+    const seen: Response[] = []
+    const onResponse = (response: Response) => {
+      if (new URL(response.url()).pathname !== pathname) return
+      seen.push(response)
+      if (seen.length < count) return
+      clearTimeout(timer)
+      page.off('response', onResponse)
+      resolve(seen)
+    }
+    const timer = setTimeout(() => {
+      page.off('response', onResponse)
+      reject(new Error(`waited ${timeout} ms for ${count} responses to ${pathname}; saw ${seen.length}`))
+    }, timeout)
+    page.on('response', onResponse)
+  })
+}
+
+/** Until no panel shows a loading placeholder (bounded). */
+async function settled(page: Page): Promise<void> {
+  await page.waitForFunction(() => document.querySelectorAll('.skeleton').length === 0, null, { timeout: 10_000 })
+}
+
+/** The API's answer to the very query the page sent. */
+async function apiAnswer(url: string): Promise<{ status: number; body: Record<string, unknown> }> {
+  const { pathname, search } = new URL(url)
+  const response = await stack.get(pathname + search)
+  return { status: response.status, body: (await response.json()) as Record<string, unknown> }
+}
+
+const count = (text: string | null) => Number((text ?? '').replace(/[^\d]/g, ''))
+
+async function shownCount(page: Page, testId: string): Promise<number> {
+  return count(await page.getByTestId(testId).textContent())
+}
+
+/** [name, count] of each row of a share table, as shown. */
+async function shownRows(page: Page, testId: string): Promise<[string, number][]> {
+  return page.getByTestId(`${testId}-row`).evaluateAll(
+    (rows, id) => rows.map((row) => [row.querySelector(`[data-testid="${id}-name"]`)?.textContent ?? '', Number((row.querySelector(`[data-testid="${id}-count"]`)?.textContent ?? '').replace(/[^\d]/g, ''))] as [string, number]),
+    testId,
+  )
+}
+
+/** The page's two /stats queries: the range shown, and the period before it (which ends earlier). */
+function rangeQueries(responses: Response[]): { current: URL; previous: URL } {
+  const [current, previous] = responses.map((response) => new URL(response.url())).sort((a, b) => (b.searchParams.get('to') ?? '').localeCompare(a.searchParams.get('to') ?? ''))
+  return { current: current!, previous: previous! }
+}
+
+interface RangeAnswer {
+  from: string
+  to: string
+  total_views: number
+  unique_users: number
+  top_paths: { path: string; views: number }[]
+  event_types: { event_type: string; count: number }[]
+}
+
+/**
+ * Runs `action` (which makes the page ask for a range) and checks what the page then shows against
+ * the API's answers to the same two /stats queries: the range, and the period before it.
+ */
+async function expectRangeShown(page: Page, action: () => Promise<unknown>): Promise<{ current: URL; previous: URL }> {
+  const stats = nextResponses(page, '/stats', 2)
+  await action()
+  const { current, previous } = rangeQueries(await stats)
+  await settled(page)
+  const answer = (await apiAnswer(current.href)).body as unknown as RangeAnswer
+  const before = (await apiAnswer(previous.href)).body as unknown as RangeAnswer
+
+  expect(await shownCount(page, 'headline-views')).toBe(answer.total_views)
+  expect(await shownCount(page, 'headline-users')).toBe(answer.unique_users)
+  expect(await shownCount(page, 'headline-views-previous')).toBe(before.total_views)
+  expect(await shownCount(page, 'headline-users-previous')).toBe(before.unique_users)
+  expect(await shownRows(page, 'top-path')).toEqual(answer.top_paths.map((row) => [row.path, row.views]))
+  expect(await shownRows(page, 'event-type')).toEqual(answer.event_types.map((row) => [row.event_type, row.count]))
+  return { current, previous }
+}
+
+describe('the dashboard', () => {
+  test('shows the numbers of GET /stats for a shared custom range, compared with the period before', async () => {
+    const { context, page, problems } = await visit()
+    try {
+      const { current, previous } = await expectRangeShown(page, () => page.goto(`${stack.baseUrl}/?site=${shop}&from=2025-11-10&to=2025-11-14`))
+      // The site's zone (UTC: none was set) is asked for explicitly; the period before has the same 5 days.
+      expect(Object.fromEntries(current.searchParams)).toEqual({ site_id: shop, from: '2025-11-10', to: '2025-11-14', tz: 'UTC', limit: '10' })
+      expect(Object.fromEntries(previous.searchParams)).toMatchObject({ from: '2025-11-05', to: '2025-11-09', tz: 'UTC' })
+      // The seeded data, so a wrong query could not pass by showing the same zeros as the API.
+      expect(await shownCount(page, 'headline-views')).toBe(11)
+      expect(await shownCount(page, 'headline-users')).toBe(5)
+      expect(await shownCount(page, 'headline-views-previous')).toBe(4)
+      expect(await page.getByText('+175%').count()).toBe(1)
+      expect(await page.getByTestId('top-path-row').count()).toBe(3)
+      expect(problems).toEqual([])
+    } finally {
+      await context.close()
+    }
+  })
+
+  test('traffic: hourly buckets for a day, daily for longer ranges, in the chosen zone', async () => {
+    const { context, page, problems } = await visit()
+    try {
+      for (const [from, to, interval, label] of [
+        ['2025-11-14', '2025-11-14', 'hour', 'per hour'],
+        ['2025-11-10', '2025-11-14', 'day', 'per day'],
+      ] as const) {
+        const series = nextResponses(page, '/stats/timeseries', 1)
+        await page.goto(`${stack.baseUrl}/?site=${shop}&from=${from}&to=${to}`)
+        const [response] = await series
+        const url = new URL(response!.url())
+        expect(Object.fromEntries(url.searchParams)).toEqual({ site_id: shop, from, to, tz: 'UTC', interval })
+        await settled(page)
+        const answer = (await apiAnswer(url.href)).body as { buckets: { views: number }[] }
+        const views = answer.buckets.reduce((sum, bucket) => sum + bucket.views, 0)
+        const chart = page.getByRole('img', { name: /^Views and unique users/ })
+        expect(await chart.getAttribute('aria-label')).toContain(`per ${interval}`)
+        expect(await chart.getAttribute('aria-label')).toContain(`${views} views in all`)
+        expect(await chart.locator('canvas').count()).toBe(1)
+        expect(await page.getByText(`${label} · UTC`).count()).toBe(1)
+      }
+      expect(problems).toEqual([])
+    } finally {
+      await context.close()
+    }
+  })
+
+  test('changing site, range and zone updates the numbers and the URL; Back and reload restore the view', async () => {
+    const { context, page, problems } = await visit()
+    try {
+      await expectRangeShown(page, () => page.goto(`${stack.baseUrl}/?site=${shop}&from=2025-11-13&to=2025-11-13`))
+
+      // Another site: the range stays, the zone becomes that site's own.
+      const onBlog = await expectRangeShown(page, () => page.getByTestId('site-picker').selectOption(blog))
+      expect(Object.fromEntries(onBlog.current.searchParams)).toMatchObject({ site_id: blog, from: '2025-11-13', to: '2025-11-13', tz: 'America/New_York' })
+      expect(await shownRows(page, 'top-path')).toEqual([['/late-night', 1]])
+      expect(new URL(page.url()).search).toBe(`?site=${blog}&from=2025-11-13&to=2025-11-13`)
+
+      // Another zone: the same local date in UTC holds no event of that evening.
+      const inUtc = await expectRangeShown(page, () => page.getByTestId('tz-picker').selectOption('UTC'))
+      expect(inUtc.current.searchParams.get('tz')).toBe('UTC')
+      expect(await page.getByText('No page views in this period.').count()).toBe(1)
+      expect(new URL(page.url()).searchParams.get('tz')).toBe('UTC')
+
+      // A preset, then a custom range typed into the date inputs.
+      const today = await expectRangeShown(page, () => page.getByRole('radio', { name: 'Today' }).check())
+      expect(today.current.searchParams.get('from')).toBe(today.current.searchParams.get('to'))
+      expect(new URL(page.url()).searchParams.get('range')).toBe('today')
+      await page.getByRole('radio', { name: 'Custom' }).check()
+      await expectRangeShown(page, () => page.getByTestId('range-from').fill('2025-11-01'))
+      await expectRangeShown(page, () => page.getByTestId('range-to').fill('2025-11-14'))
+      expect(new URL(page.url()).search).toBe(`?site=${blog}&from=2025-11-01&to=2025-11-14&tz=UTC`)
+      expect(await shownCount(page, 'headline-views')).toBe(2)
+
+      // Back returns to the previous view, and a reload shows the same one.
+      const back = await expectRangeShown(page, () => page.goBack())
+      expect(Object.fromEntries(back.current.searchParams)).toMatchObject({ from: '2025-11-01', to: today.current.searchParams.get('to')! })
+      const reloaded = await expectRangeShown(page, () => page.reload())
+      expect(reloaded.current.href).toBe(back.current.href)
+      expect(await page.getByTestId('range-from').inputValue()).toBe('2025-11-01')
+      expect(problems).toEqual([])
+    } finally {
+      await context.close()
+    }
+  })
+
+  test('a zone the API cannot answer exactly shows the API’s reason', async () => {
+    const { context, page, problems } = await visit()
+    try {
+      const stats = nextResponses(page, '/stats', 2)
+      await page.goto(`${stack.baseUrl}/?site=${shop}&from=2025-11-10&to=2025-11-14&tz=Asia/Kolkata`)
+      const answer = await apiAnswer(rangeQueries(await stats).current.href)
+      expect(answer.status).toBe(400)
+      await settled(page)
+      // Said once, above the panels it empties.
+      expect(await page.getByRole('alert').allTextContents()).toEqual([answer.body.error as string])
+      expect(await page.getByText('Not available: see above.').count()).toBe(5)
+      expect(problems).toEqual([])
+    } finally {
+      await context.close()
+    }
+  })
+
+  test('a site without data shows empty states, not errors', async () => {
+    const { context, page, problems } = await visit()
+    try {
+      const nobody = uniqueName('nobody')
+      await expectRangeShown(page, () => page.goto(`${stack.baseUrl}/?site=${nobody}&range=30d`))
+      expect(await shownCount(page, 'headline-views')).toBe(0)
+      expect(await page.getByText('No page views in this period.').count()).toBe(1)
+      expect(await page.getByText('No events in this period.').count()).toBe(1)
+      expect(await page.getByText('No traffic in this period.').count()).toBe(1)
+      expect(await page.getByText('No events received for this site yet.').count()).toBe(1)
+      expect(await page.getByTestId('site-picker').inputValue()).toBe(nobody)
+      expect(await page.getByRole('alert').count()).toBe(0)
+      expect(problems).toEqual([])
+    } finally {
+      await context.close()
+    }
+  })
+
+  test('realtime: an event posted now shows up within a refresh, announced politely', async () => {
+    const { context, page, problems } = await visit()
+    try {
+      const live = uniqueName('live')
+      await page.goto(`${stack.baseUrl}/?site=${live}&range=today`)
+      await settled(page)
+      expect(await shownCount(page, 'realtime-events')).toBe(0)
+      expect(await page.getByTestId('realtime-events').evaluate((element) => element.closest('[aria-live]')?.getAttribute('aria-live'))).toBe('polite')
+
+      await postEvents([{ site_id: live, event_type: 'page_view', path: '/', user_id: 'r1', timestamp: new Date().toISOString() }])
+      // The panel asks again every 10 s: the new count must appear within two periods.
+      await page.waitForFunction(() => document.querySelector('[data-testid="realtime-events"]')?.textContent === '1', null, { timeout: 25_000 })
+      const answer = (await apiAnswer(`${stack.baseUrl}/stats/realtime?site_id=${live}`)).body as { last_5_minutes: { events: number; unique_users: number } }
+      expect(await shownCount(page, 'realtime-events')).toBe(answer.last_5_minutes.events)
+      expect(await shownCount(page, 'realtime-users')).toBe(answer.last_5_minutes.unique_users)
+      expect(problems).toEqual([])
+    } finally {
+      await context.close()
+    }
+  }, 60_000)
+
+  test('realtime asks nothing while the tab is hidden, and catches up when it is shown again', async () => {
+    const { context, page, problems } = await visit()
+    try {
+      // A fake clock runs the page's 10 s timer on demand, so no test time is spent waiting for it.
+      await page.clock.install()
+      const asked: string[] = []
+      page.on('request', (request) => {
+        if (new URL(request.url()).pathname === '/stats/realtime') asked.push(request.url())
+      })
+      await page.goto(`${stack.baseUrl}/?site=${shop}&range=today`)
+      await settled(page)
+      expect(asked).toHaveLength(1)
+
+      const setHidden = (hidden: boolean) =>
+        page.evaluate((value) => {
+          Object.defineProperty(document, 'hidden', { configurable: true, get: () => value })
+          document.dispatchEvent(new Event('visibilitychange'))
+        }, hidden)
+      await setHidden(true)
+      await page.clock.runFor(60_000)
+      expect(asked).toHaveLength(1)
+
+      const shown = nextResponses(page, '/stats/realtime', 1)
+      await setHidden(false)
+      await shown
+      const refreshed = nextResponses(page, '/stats/realtime', 1)
+      await page.clock.runFor(10_000)
+      await refreshed
+      expect(asked).toHaveLength(3)
+      expect(problems).toEqual([])
+    } finally {
+      await context.close()
+    }
+  })
+
+  test('ingestion health shows the site’s ledger and the queue as the API reports them', async () => {
+    const { context, page, problems } = await visit()
+    try {
+      await stack.flush()
+      await page.goto(`${stack.baseUrl}/?site=${shop}&from=2025-11-10&to=2025-11-14`)
+      await settled(page)
+      const ledger = ((await apiAnswer(`${stack.baseUrl}/ingest/ledger?site_id=${shop}`)).body as { sites: Record<string, number>[] }).sites[0]!
+      expect(ledger).toMatchObject({ accepted: 20, written: 20, duplicates: 0, refused: 1 })
+      for (const field of ['accepted', 'written', 'duplicates', 'refused']) expect(await shownCount(page, `ledger-${field}`)).toBe(ledger[field]!)
+      expect(await page.getByRole('list', { name: 'Refused, by reason' }).textContent()).toContain('timestamp must be a valid ISO 8601 date string')
+      const queue = (await apiAnswer(`${stack.baseUrl}/ingest/queue`)).body as Record<string, number>
+      for (const field of ['waiting', 'active', 'delayed', 'failed']) expect(await shownCount(page, `queue-${field}`)).toBe(queue[field]!)
+      expect(problems).toEqual([])
+    } finally {
+      await context.close()
+    }
+  })
+
+  test('a 401 from the API sends the browser to the login form, to come back here', async () => {
+    const { context, page } = await visit()
+    try {
+      await page.route('**/sites', (route) => route.fulfill({ status: 401, contentType: 'application/json', body: '{"error":"Not signed in"}' }))
+      const path = `/?site=${shop}&range=7d`
+      await page.goto(stack.baseUrl + path)
+      await page.waitForURL((url) => url.pathname === '/login', { timeout: 10_000 })
+      expect(new URL(page.url()).searchParams.get('next')).toBe(path)
+    } finally {
+      await context.close()
+    }
+  })
+
+  test('fits a 375 px phone in one column without sideways scrolling; screenshots of both sizes', async () => {
+    for (const [name, viewport] of [
+      ['dashboard-desktop.png', { width: 1280, height: 800 }],
+      ['dashboard-phone.png', { width: 375, height: 812 }],
+    ] as const) {
+      const { context, page, problems } = await visit(viewport)
+      try {
+        await page.goto(`${stack.baseUrl}/?site=${shop}&from=2025-11-10&to=2025-11-14`)
+        await settled(page)
+        const layout = await page.evaluate(() => ({
+          scrollWidth: document.documentElement.scrollWidth,
+          columns: getComputedStyle(document.querySelector('main.grid')!).gridTemplateColumns.split(' ').length,
+        }))
+        expect(layout.scrollWidth).toBeLessThanOrEqual(viewport.width)
+        expect(layout.columns).toBe(viewport.width < 700 ? 1 : 2)
+        await page.screenshot({ path: join(artifacts, name), fullPage: true })
+        expect(problems).toEqual([])
+      } finally {
+        await context.close()
+      }
+    }
+  })
+})
