@@ -1,7 +1,7 @@
 /**
  * Prints the gzipped size of every built JS asset and the total of those the page loads up front
  * (the entry chunks and everything they import statically), and exits 1 when that total is over
- * the budget. Run after `bun run build:dashboard`: `bun dashboard/report-size.ts`.
+ * the budget. `bun run build:dashboard` runs it after every build.
  */
 import { readdirSync, readFileSync } from 'node:fs'
 import { join } from 'node:path'

@@ -27,6 +27,9 @@ export async function buildDashboard(): Promise<void> {
     stderr: 'inherit',
   })
   if ((await build.exited) !== 0) throw new Error('dashboard build failed (see the Vite output above)')
+  // Prints the initial JavaScript's gzipped size and fails over its budget.
+  const size = Bun.spawn(['bun', join(dashboard, 'report-size.ts')], { cwd: root, stdout: 'inherit', stderr: 'inherit' })
+  if ((await size.exited) !== 0) throw new Error('the dashboard is over its JavaScript budget (see above)')
 }
 
 if (import.meta.main) {
