@@ -22,9 +22,8 @@ export const events = pgTable(
   },
   (table) => [
     uniqueIndex('events_site_event_id_key').on(table.siteId, table.eventId),
-    index('idx_events_site_date').on(table.siteId, sql`((${table.timestamp} AT TIME ZONE 'UTC')::date)`),
-    index('idx_events_site_path').on(table.siteId, table.path),
-    index('idx_events_site_user').on(table.siteId, table.userId),
+    // Rebuilds read a site's events by time. The original (site, date), (site, path) and
+    // (site, user) indexes served raw-event stats queries, which rollups answer now (migration 0003).
     index('idx_events_site_timestamp').on(table.siteId, table.timestamp),
   ],
 )
