@@ -100,6 +100,15 @@ export class BadRequestError extends Error {
 
 export const RETRY_AFTER_SECONDS = 5
 
+export const REQUEST_ID_HEADER = 'x-request-id'
+const REQUEST_ID = /^[A-Za-z0-9._-]{1,64}$/
+
+/** The caller's request id when it is a sane token (a proxy's, say), else a new one. */
+export function requestIdOf(request: Request): string {
+  const given = request.headers.get(REQUEST_ID_HEADER)
+  return given && REQUEST_ID.test(given) ? given : Bun.randomUUIDv7()
+}
+
 // postgres.js connection errors and the server's "shutting down / starting up" SQLSTATEs.
 const DATABASE_DOWN_CODES = new Set(['ECONNREFUSED', 'ECONNRESET', 'ETIMEDOUT', 'CONNECT_TIMEOUT', 'CONNECTION_CLOSED', 'CONNECTION_ENDED', 'CONNECTION_DESTROYED', '57P01', '57P02', '57P03', '08000', '08001', '08003', '08006'])
 
@@ -117,44 +126,49 @@ export function errorHandler(log: Logger, onBodyRefused: (path: string, body: un
     onBodyRefused(path, body, details)
     return { error: 'Invalid payload', details }
   }
-  return new Elysia({ name: 'error-handler' }).onError({ as: 'global' }, ({ code, error, set, path }) => {
-    switch (code) {
-      case 'VALIDATION':
-        set.status = 400
-        if (error.type === 'query') {
-          return { error: validationDetails(error, 'query')[0]! }
-        }
-        return refuse(path, error.value, validationDetails(error, 'body'))
-      case 'PARSE': {
-        // Errors thrown by a route's own parser arrive wrapped, with the original as the cause.
-        const cause = error.cause
-        if (cause instanceof PayloadTooLargeError) {
-          set.status = 413
-          return { ...refuse(path, undefined, [cause.message]), error: 'Payload too large' }
-        }
-        set.status = 400
-        return refuse(path, undefined, [cause instanceof InvalidJsonError ? cause.message : 'body must be valid JSON'])
-      }
-      case 'NOT_FOUND':
-        set.status = 404
-        return { error: `No route for ${path}` }
-      case 'INVALID_COOKIE_SIGNATURE':
-        set.status = 401
-        return { error: 'Invalid session' }
-      default:
-        if (error instanceof BadRequestError) {
+  return new Elysia({ name: 'error-handler' })
+    .onRequest(({ request, set }) => {
+      set.headers[REQUEST_ID_HEADER] = requestIdOf(request)
+    })
+    .onError({ as: 'global' }, ({ code, error, set, path }) => {
+      const requestId = set.headers[REQUEST_ID_HEADER]
+      switch (code) {
+        case 'VALIDATION':
           set.status = 400
-          return { error: error.message }
+          if (error.type === 'query') {
+            return { error: validationDetails(error, 'query')[0]! }
+          }
+          return refuse(path, error.value, validationDetails(error, 'body'))
+        case 'PARSE': {
+          // Errors thrown by a route's own parser arrive wrapped, with the original as the cause.
+          const cause = error.cause
+          if (cause instanceof PayloadTooLargeError) {
+            set.status = 413
+            return { ...refuse(path, undefined, [cause.message]), error: 'Payload too large' }
+          }
+          set.status = 400
+          return refuse(path, undefined, [cause instanceof InvalidJsonError ? cause.message : 'body must be valid JSON'])
         }
-        if (isDatabaseUnavailable(error)) {
-          log.error('database unavailable', { path, ...errorFields(error) })
-          set.status = 503
-          set.headers['retry-after'] = String(RETRY_AFTER_SECONDS)
-          return { error: 'Database is unavailable; retry later', retryAfterSeconds: RETRY_AFTER_SECONDS }
-        }
-        log.error('unhandled error', { path, code: String(code), ...errorFields(error) })
-        set.status = 500
-        return { error: 'Internal server error' }
-    }
-  })
+        case 'NOT_FOUND':
+          set.status = 404
+          return { error: `No route for ${path}` }
+        case 'INVALID_COOKIE_SIGNATURE':
+          set.status = 401
+          return { error: 'Invalid session' }
+        default:
+          if (error instanceof BadRequestError) {
+            set.status = 400
+            return { error: error.message }
+          }
+          if (isDatabaseUnavailable(error)) {
+            log.error('database unavailable', { requestId, path, ...errorFields(error) })
+            set.status = 503
+            set.headers['retry-after'] = String(RETRY_AFTER_SECONDS)
+            return { error: 'Database is unavailable; retry later', retryAfterSeconds: RETRY_AFTER_SECONDS }
+          }
+          log.error('unhandled error', { requestId, path, code: String(code), ...errorFields(error) })
+          set.status = 500
+          return { error: 'Internal server error' }
+      }
+    })
 }

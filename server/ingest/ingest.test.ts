@@ -165,3 +165,10 @@ describe('text Postgres cannot store is refused before it reaches the queue', ()
     expect([...rows]).toEqual([{ path }])
   })
 })
+
+test('every response carries a request id: the caller\'s when sane, else a new one', async () => {
+  const given = await stack.get('/health', { 'x-request-id': 'edge-7f3a' })
+  expect(given.headers.get('x-request-id')).toBe('edge-7f3a')
+  const made = await stack.post('/event', {}, { 'content-type': 'application/json', 'x-request-id': 'bad id with spaces' })
+  expect(made.headers.get('x-request-id')).toMatch(/^[0-9a-f-]{36}$/)
+})
