@@ -162,7 +162,12 @@ export const userMonths = pgTable(
     days: integer('days').notNull().default(0),
     hours: bit('hours', { dimensions: 768 }).notNull().default(sql`repeat('0', 768)::bit(768)`),
   },
-  (table) => [primaryKey({ columns: [table.siteId, table.month, table.userId] })],
+  (table) => [
+    primaryKey({ columns: [table.siteId, table.month, table.userId] }),
+    // Covers "users active on these days" as an index-only scan that skips the hour bitmaps.
+    // Only `days` is indexed, so an update that sets a new hour bit alone can stay HOT.
+    index('user_months_site_month_days').on(table.siteId, table.month, table.days, table.userId),
+  ],
 )
 
 /** Per-minute counts and users for the realtime view; only the last hours are kept. */

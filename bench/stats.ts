@@ -1,0 +1,246 @@
+/**
+ * Reporting benchmark: `bun bench/stats.ts [--events 10000000] [--duration 10] [--reuse]`.
+ *
+ * Loads events over 30 days (20 sites with skewed traffic, 1,000 paths with skewed popularity,
+ * 200,000 users) into its own database with SQL, builds the rollups with the product's own
+ * rebuild (the oracle tests show it produces exactly what the live write path does), then drives
+ * the API with wrk: /stats for one day, /stats over 30 days and a 30-day daily timeseries, on the
+ * busiest site and on random sites. It then times the original design's raw-event queries for
+ * the same questions (with the original (site, date) index in place) and prints the ratios, and
+ * the storage of rollups against the raw table.
+ */
+import { mkdtempSync, writeFileSync } from 'node:fs'
+import { tmpdir } from 'node:os'
+import { join, resolve } from 'node:path'
+import { parseArgs } from 'node:util'
+import postgres from 'postgres'
+import { createDb } from '../drizzle/client'
+import { migrateDatabase } from '../drizzle/migrate'
+import { rebuildRollups } from '../worker/jobs/rebuild'
+import { childEnv } from './env'
+import { freePort, ManagedProcess, waitUntil } from './processes'
+
+const { values } = parseArgs({
+  options: {
+    events: { type: 'string', default: '10000000' },
+    duration: { type: 'string', default: '10' },
+    reuse: { type: 'boolean', default: false },
+    'admin-url': { type: 'string', default: 'postgres://postgres@127.0.0.1:5432/postgres' },
+  },
+})
+const EVENTS = Number(values.events)
+const DURATION = Number(values.duration)
+const DB_NAME = 'analytics_stats_bench'
+const root = resolve(import.meta.dir, '..')
+const adminUrl = values['admin-url']!
+const dbUrl = (() => {
+  const url = new URL(adminUrl)
+  url.pathname = `/${DB_NAME}`
+  return url.toString()
+})()
+const FIRST_DAY = '2025-10-01'
+const DAYS = 30
+const work = mkdtempSync(join(tmpdir(), 'stats-bench-'))
+const say = (message: string) => console.log(`[stats-bench] ${message}`)
+
+async function load(): Promise<void> {
+  const admin = postgres(adminUrl, { max: 1, onnotice: () => {} })
+  await admin.unsafe(`drop database if exists ${DB_NAME} with (force)`)
+  await admin.unsafe(`create database ${DB_NAME}`)
+  await admin.end()
+  await migrateDatabase(dbUrl)
+  const sql = postgres(dbUrl, { max: 1, onnotice: () => {}, connection: { jit: 'off' } })
+  const chunk = 1_000_000
+  const started = performance.now()
+  // Skew: site = floor(20 r^2.5) gives the busiest site about a third of the traffic; paths
+  // floor(1000 r^3); users floor(200000 r^1.5), 15% anonymous; 75% page views.
+  for (let from = 0; from < EVENTS; from += chunk) {
+    await sql.unsafe(`
+      insert into events (site_id, event_id, event_type, path, user_id, timestamp, received_at)
+      select 'site-' || lpad(floor(20 * power(random(), 2.5))::int::text, 2, '0'),
+             'e' || i,
+             case when r < 0.75 then 'page_view' when r < 0.95 then 'click' else 'signup' end,
+             '/page/' || floor(1000 * power(random(), 3))::int,
+             case when random() < 0.15 then null else 'user-' || floor(200000 * power(random(), 1.5))::int end,
+             ts, ts
+        from (select i, random() as r, '${FIRST_DAY}'::timestamptz + random() * interval '${DAYS} days' as ts
+                from generate_series(${from + 1}, ${Math.min(from + chunk, EVENTS)}) i) g`)
+    say(`loaded ${Math.min(from + chunk, EVENTS).toLocaleString()} events (${((performance.now() - started) / 1000).toFixed(0)} s)`)
+  }
+  await sql`insert into sites (site_id) select distinct site_id from events on conflict do nothing`
+  await sql`vacuum analyze events`
+  await sql.end()
+  const database = createDb(dbUrl, { max: 2 })
+  const rebuildStarted = performance.now()
+  const ids = (await database.sql<{ site_id: string }[]>`select site_id from sites order by site_id`).map((row) => row.site_id)
+  // Two sites at a time: one per core.
+  const queue = [...ids]
+  await Promise.all(
+    [0, 1].map(async () => {
+      for (let site = queue.shift(); site; site = queue.shift()) await rebuildRollups(database.db, site)
+    }),
+  )
+  await database.sql`vacuum analyze`
+  await database.close()
+  say(`rollups rebuilt for ${ids.length} sites in ${((performance.now() - rebuildStarted) / 1000).toFixed(0)} s`)
+}
+
+interface Scenario {
+  name: string
+  target: { p99Ms: number }
+  /** HTTP paths to request. */
+  paths: string[]
+  /** The same questions over raw events, as the original design asked them. */
+  raw: { sql: string; params: (string | number)[] }[]
+}
+
+function day(offset: number): string {
+  return new Date(Date.parse(`${FIRST_DAY}T00:00:00Z`) + offset * 86_400_000).toISOString().slice(0, 10)
+}
+
+const rawDay = (site: string, date: string) => [
+  {
+    sql: `select count(*) filter (where event_type = 'page_view') as views, count(distinct user_id) as users
+            from events where site_id = $1 and (timestamp at time zone 'UTC')::date = $2::date`,
+    params: [site, date],
+  },
+  {
+    sql: `select path, count(*) as views from events where site_id = $1 and (timestamp at time zone 'UTC')::date = $2::date
+             and event_type = 'page_view' group by path order by views desc, path limit 10`,
+    params: [site, date],
+  },
+]
+const rawRange = (site: string, from: string, to: string) => [
+  {
+    sql: `select count(*) filter (where event_type = 'page_view') as views, count(distinct user_id) as users
+            from events where site_id = $1 and timestamp >= $2::timestamptz and timestamp < $3::timestamptz`,
+    params: [site, `${from}T00:00:00Z`, `${day(DAYS)}T00:00:00Z`],
+  },
+  {
+    sql: `select path, count(*) as views from events where site_id = $1 and timestamp >= $2::timestamptz and timestamp < $3::timestamptz
+             and event_type = 'page_view' group by path order by views desc, path limit 10`,
+    params: [site, `${from}T00:00:00Z`, `${day(DAYS)}T00:00:00Z`],
+  },
+]
+const rawSeries = (site: string) => [
+  {
+    sql: `select (timestamp at time zone 'UTC')::date as day, count(*) filter (where event_type = 'page_view') as views,
+                 count(distinct user_id) as users
+            from events where site_id = $1 and timestamp >= $2::timestamptz and timestamp < $3::timestamptz group by 1`,
+    params: [site, `${FIRST_DAY}T00:00:00Z`, `${day(DAYS)}T00:00:00Z`],
+  },
+]
+
+function scenarios(busiest: string, sites: string[]): Scenario[] {
+  const random = () => sites[Math.floor(Math.random() * sites.length)]!
+  const days = Array.from({ length: DAYS }, (_, i) => day(i))
+  const pick = <T>(items: T[]) => items[Math.floor(Math.random() * items.length)]!
+  const oneDay = (site: () => string) => Array.from({ length: 300 }, () => `/stats?site_id=${site()}&date=${pick(days)}`)
+  const month = (site: () => string) => Array.from({ length: 300 }, () => `/stats?site_id=${site()}&from=${days[0]}&to=${days[DAYS - 1]}`)
+  const series = (site: () => string) => Array.from({ length: 300 }, () => `/stats/timeseries?site_id=${site()}&from=${days[0]}&to=${days[DAYS - 1]}&interval=day`)
+  return [
+    { name: '/stats one day, busiest site', target: { p99Ms: 10 }, paths: oneDay(() => busiest), raw: rawDay(busiest, days[14]!) },
+    { name: '/stats one day, random sites', target: { p99Ms: 10 }, paths: oneDay(random), raw: rawDay(sites[sites.length - 1]!, days[14]!) },
+    { name: '/stats 30 days, busiest site', target: { p99Ms: 100 }, paths: month(() => busiest), raw: rawRange(busiest, days[0]!, days[DAYS - 1]!) },
+    { name: '/stats 30 days, random sites', target: { p99Ms: 100 }, paths: month(random), raw: rawRange(sites[sites.length - 1]!, days[0]!, days[DAYS - 1]!) },
+    { name: 'timeseries 30 days daily, busiest', target: { p99Ms: 100 }, paths: series(() => busiest), raw: rawSeries(busiest) },
+    { name: 'timeseries 30 days daily, random', target: { p99Ms: 100 }, paths: series(random), raw: rawSeries(sites[sites.length - 1]!) },
+  ]
+}
+
+async function wrk(baseUrl: string, scenario: Scenario): Promise<{ requests: number; p50: number; p99: number; errors: number }> {
+  const list = join(work, `${scenario.name.replace(/\W+/g, '-')}.txt`)
+  writeFileSync(list, `${scenario.paths.join('\n')}\n`)
+  const child = Bun.spawn(['wrk', '-t2', '-c8', `-d${DURATION}s`, '--timeout', '10s', '-s', join(import.meta.dir, 'wrk/stats.lua'), baseUrl, '--', list], {
+    stdout: 'pipe',
+    stderr: 'pipe',
+  })
+  const out = await new Response(child.stdout).text()
+  if ((await child.exited) !== 0) throw new Error(`wrk failed: ${await new Response(child.stderr).text()}`)
+  const line = out.split('\n').find((l) => l.startsWith('{"requests"'))
+  if (!line) throw new Error(`wrk printed no summary:\n${out}`)
+  const result = JSON.parse(line) as { requests: number; p50_us: number; p99_us: number; errors: number }
+  return { requests: result.requests, p50: result.p50_us / 1000, p99: result.p99_us / 1000, errors: result.errors }
+}
+
+/** The raw questions run one after another, 15 times (or for at most 60 s): p50 and p99 of the set. */
+async function timeRaw(sql: postgres.Sql, queries: Scenario['raw']): Promise<{ p50: number; p99: number; runs: number }> {
+  const times: number[] = []
+  const deadline = performance.now() + 60_000
+  while (times.length < 15 && performance.now() < deadline) {
+    const started = performance.now()
+    for (const query of queries) await sql.unsafe(query.sql, query.params)
+    times.push(performance.now() - started)
+  }
+  times.sort((a, b) => a - b)
+  return { p50: times[Math.floor(times.length / 2)]!, p99: times[Math.min(times.length - 1, Math.ceil(times.length * 0.99) - 1)]!, runs: times.length }
+}
+
+async function storage(sql: postgres.Sql) {
+  const [row] = await sql<{ raw: number; raw_table: number; rollups: number }[]>`
+    select pg_total_relation_size('events')::float8 as raw, pg_relation_size('events')::float8 as raw_table,
+           (select sum(pg_total_relation_size(c))::float8 from unnest(array['rollup_hours','rollup_days','rollup_hour_paths',
+              'rollup_day_paths','rollup_hour_types','rollup_day_types','user_months','rollup_minutes','minute_users']::regclass[]) c) as rollups`
+  return row!
+}
+
+const mb = (bytes: number) => `${(bytes / 1024 / 1024).toFixed(0)} MB`
+
+let api: ManagedProcess | undefined
+try {
+  if (!values.reuse) await load()
+  const sql = postgres(dbUrl, { max: 1, onnotice: () => {}, connection: { jit: 'off' } })
+  const [{ count } = { count: 0 }] = await sql<{ count: number }[]>`select count(*)::float8 as count from events`
+  const sites = (await sql<{ site_id: string; n: number }[]>`select site_id, sum(events)::float8 as n from rollup_days group by 1 order by 2 desc`)
+  say(`${count.toLocaleString()} events; busiest site ${sites[0]!.site_id} with ${sites[0]!.n.toLocaleString()}`)
+
+  const port = freePort()
+  api = ManagedProcess.start('api', ['bun', 'server/index.ts'], {
+    cwd: root,
+    env: childEnv({ DATABASE_URL: dbUrl, API_PORT: String(port), QUEUE_NAME: 'stats-bench', ADMIN_PASSWORD: 'bench', RATE_LIMIT_PER_IP: '0', RATE_LIMIT_PER_SITE: '0' }),
+    logPath: join(work, 'api.log'),
+  })
+  const baseUrl = `http://127.0.0.1:${port}`
+  await waitUntil('the API to listen', async () => (await fetch(`${baseUrl}/health`).catch(() => undefined))?.ok ?? false, 30_000, [api])
+
+  const store = await storage(sql)
+  // The original design's (site, date) index, so the raw queries are timed as they ran there.
+  await sql`create index if not exists bench_events_site_date on events (site_id, ((timestamp at time zone 'UTC')::date))`
+  await sql`analyze events`
+
+  const rows: string[][] = []
+  let allMet = true
+  for (const scenario of scenarios(sites[0]!.site_id, sites.map((s) => s.site_id))) {
+    await wrk(baseUrl, { ...scenario, paths: scenario.paths.slice(0, 20) }) // warm-up
+    const measured = await wrk(baseUrl, scenario)
+    const raw = await timeRaw(sql, scenario.raw)
+    const met = measured.p99 <= scenario.target.p99Ms && measured.errors === 0 && raw.p50 / measured.p50 >= 100
+    allMet &&= met
+    rows.push([
+      scenario.name,
+      `${(measured.requests / DURATION).toFixed(0)}/s`,
+      measured.p50.toFixed(2),
+      measured.p99.toFixed(2),
+      `<= ${scenario.target.p99Ms}`,
+      raw.p50.toFixed(1),
+      raw.p99.toFixed(1),
+      `${(raw.p50 / measured.p50).toFixed(0)}x`,
+      met ? 'yes' : 'NO',
+    ])
+  }
+  await sql`drop index if exists bench_events_site_date`
+  await sql.end()
+
+  const header = ['question', 'rate', 'p50 ms', 'p99 ms', 'target', 'raw p50 ms', 'raw p99 ms', 'raw/rollup p50', 'met']
+  const widths = header.map((h, i) => Math.max(h.length, ...rows.map((r) => r[i]!.length)))
+  const line = (cells: string[]) => cells.map((c, i) => c.padEnd(widths[i]!)).join('  ')
+  console.log(`\n${line(header)}\n${rows.map(line).join('\n')}`)
+  console.log(
+    `\nstorage: raw events ${mb(store.raw)} (table ${mb(store.raw_table)} + indexes), rollups ${mb(store.rollups)} = ` +
+      `${((store.rollups / store.raw) * 100).toFixed(0)}% of raw (target <= 60%)`,
+  )
+  console.log(`wrk: 2 threads, 8 connections, ${DURATION} s per question; raw queries: the same questions in SQL, one at a time`)
+  if (!allMet || store.rollups / store.raw > 0.6) process.exitCode = 1
+} finally {
+  await api?.stop()
+}

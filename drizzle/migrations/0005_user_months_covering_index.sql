@@ -1,0 +1,1 @@
+CREATE INDEX "user_months_site_month_days" ON "user_months" USING btree ("site_id","month","days","user_id");
