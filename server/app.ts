@@ -49,7 +49,7 @@ export async function createApp(deps: AppDeps) {
       }),
     )
     .use(authRoutes(deps.auth))
-    .use(metricsRoutes({ metrics, queue: deps.queue, pendingEvents: () => pipeline.state().pendingEvents }))
+    .use(metricsRoutes({ metrics, queue: deps.queue, pendingEvents: () => pipeline.state().pendingItems }))
     .use(healthRoutes({ redis: deps.redis, sql: deps.database.sql }))
     .use(ingestRoutes({ rateLimits: deps.rateLimits, enqueue: pipeline.enqueue, ledger, db: deps.database.db, queue: deps.queue }))
     .use(statsRoutes({ db: deps.database.db }))

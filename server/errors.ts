@@ -1,5 +1,6 @@
 import { Elysia, t, type ValidationError } from 'elysia'
 import { errorFields, type Logger } from '../lib/log'
+import { isDatabaseUnavailable } from '../lib/pg-errors'
 import { InvalidJsonError, PayloadTooLargeError } from './http'
 
 export const ErrorResponse = t.Object({ error: t.String() }, { description: 'A request the API refused, with the reason' })
@@ -107,14 +108,6 @@ const REQUEST_ID = /^[A-Za-z0-9._-]{1,64}$/
 export function requestIdOf(request: Request): string {
   const given = request.headers.get(REQUEST_ID_HEADER)
   return given && REQUEST_ID.test(given) ? given : Bun.randomUUIDv7()
-}
-
-// postgres.js connection errors and the server's "shutting down / starting up" SQLSTATEs.
-const DATABASE_DOWN_CODES = new Set(['ECONNREFUSED', 'ECONNRESET', 'ETIMEDOUT', 'CONNECT_TIMEOUT', 'CONNECTION_CLOSED', 'CONNECTION_ENDED', 'CONNECTION_DESTROYED', '57P01', '57P02', '57P03', '08000', '08001', '08003', '08006'])
-
-export function isDatabaseUnavailable(error: unknown): boolean {
-  const code = typeof error === 'object' && error !== null && 'code' in error ? String(error.code) : ''
-  return DATABASE_DOWN_CODES.has(code)
 }
 
 /**

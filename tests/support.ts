@@ -11,7 +11,7 @@ import { createApp, type App } from '../server/app'
 import { DEFAULT_INGEST_LIMITS, type IngestLimits } from '../server/ingest/queue'
 import { NO_RATE_LIMITS, type IngestRateLimits } from '../server/ingest/routes'
 import { createIngestQueue, createProducerConnection, createWorkerConnection, type IngestQueue, type QueueLocation } from '../worker/queues'
-import { createWorkerMetrics } from '../worker/metrics'
+import { createWorkerMetrics, type WorkerMetrics } from '../worker/metrics'
 import { createIngestWorker, type AnalyticsWorker } from '../worker/worker'
 import { loadTestEnv } from './env'
 
@@ -94,6 +94,7 @@ export interface Stack {
   adminHeaders: Record<string, string>
   jobs: JobTracker
   worker: AnalyticsWorker
+  workerMetrics: WorkerMetrics
   producer: IORedis
   /** POST a JSON body (or a raw string) to the API. */
   post(path: string, body: unknown, headers?: Record<string, string>): Promise<Response>
@@ -126,7 +127,8 @@ export async function startStack(label: string, options: StackOptions = {}): Pro
   const baseUrl = `http://127.0.0.1:${app.server!.port}`
 
   const workerConnection = createWorkerConnection(testEnv.redisUrl)
-  const worker = createIngestWorker({ metrics: createWorkerMetrics(), connection: workerConnection, location, db: database.db, concurrency: 4, log: silentLogger })
+  const workerMetrics = createWorkerMetrics()
+  const worker = createIngestWorker({ metrics: workerMetrics, connection: workerConnection, location, db: database.db, prefetch: 50, writer: { transactions: 2, maxBatchEvents: 5_000 }, log: silentLogger })
   const jobs = new JobTracker(worker)
 
   return {
@@ -140,6 +142,7 @@ export async function startStack(label: string, options: StackOptions = {}): Pro
     adminHeaders: { authorization: `Basic ${btoa(`${admin.user}:${admin.password}`)}` },
     jobs,
     worker,
+    workerMetrics,
     producer,
     post: (path, body, headers = { 'content-type': 'application/json' }) =>
       fetch(baseUrl + path, { method: 'POST', headers, body: typeof body === 'string' ? body : JSON.stringify(body) }),

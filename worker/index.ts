@@ -39,10 +39,11 @@ try {
     connection,
     location: { name: env.queueName },
     db: database.db,
-    concurrency: env.concurrency,
+    prefetch: env.prefetch,
+    writer: { transactions: env.concurrency, maxBatchEvents: env.batchEvents },
     log,
   })
-  log.info('worker started', { queue: env.queueName, concurrency: env.concurrency })
+  log.info('worker started', { queue: env.queueName, transactions: env.concurrency, prefetch: env.prefetch })
 
   let stopping = false
   const stop = async (signal: string) => {

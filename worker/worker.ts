@@ -2,7 +2,7 @@ import { Worker } from 'bullmq'
 import type IORedis from 'ioredis'
 import type { Db } from '../drizzle/client'
 import { errorFields, type Logger } from '../lib/log'
-import { createProcessor } from './jobs'
+import { createProcessor, type WriterOptions } from './jobs'
 import type { WorkerMetrics } from './metrics'
 import { DEFAULT_QUEUE_PREFIX, type JobData, type JobName, type QueueLocation } from './queues'
 
@@ -10,7 +10,9 @@ export interface IngestWorkerDeps {
   connection: IORedis
   location: QueueLocation
   db: Db
-  concurrency: number
+  /** Jobs held at once (BullMQ concurrency); their events are combined into shared transactions. */
+  prefetch: number
+  writer: WriterOptions
   log: Logger
   metrics: WorkerMetrics
 }
@@ -18,10 +20,10 @@ export interface IngestWorkerDeps {
 export type AnalyticsWorker = Worker<JobData, unknown, JobName>
 
 export function createIngestWorker(deps: IngestWorkerDeps): AnalyticsWorker {
-  const worker = new Worker<JobData, unknown, JobName>(deps.location.name, createProcessor(deps.db, deps.log, deps.metrics), {
+  const worker = new Worker<JobData, unknown, JobName>(deps.location.name, createProcessor(deps.db, deps.log, deps.metrics, deps.writer), {
     connection: deps.connection,
     prefix: deps.location.prefix ?? DEFAULT_QUEUE_PREFIX,
-    concurrency: deps.concurrency,
+    concurrency: deps.prefetch,
   })
   // Without an error listener a lost Redis connection would surface as an unhandled error.
   worker.on('error', (error) => deps.log.error('worker error', errorFields(error)))

@@ -2,7 +2,7 @@ import type IORedis from 'ioredis'
 import { errorFields, type Logger } from '../../lib/log'
 import { INGEST_JOB, type IngestQueue, type QueuedEvent } from '../../worker/queues'
 import type { ApiMetrics } from '../metrics'
-import { BufferFullError, createGroupCommit, type GroupCommitLimits, type GroupCommitStats } from './group-commit'
+import { BufferFullError, createGroupCommit, type GroupCommitStats } from '../../lib/group-commit'
 
 /** The event could not be queued; the client should retry after `retryAfterSeconds`. */
 export class IngestUnavailableError extends Error {
@@ -16,7 +16,13 @@ export class IngestUnavailableError extends Error {
   }
 }
 
-export interface IngestLimits extends GroupCommitLimits {
+export interface IngestLimits {
+  /** Most events in one job; a request's events are never split across jobs. */
+  maxBatchEvents: number
+  /** Most events held in the API (waiting for Redis or in flight) before new ones get 503. */
+  maxPendingEvents: number
+  /** Most request bytes held in the API before new ones get 503. */
+  maxPendingBytes: number
   /** Estimated events waiting in the queue above which new events get 503. */
   maxBacklogEvents: number
   /** How old the backlog figure may get before it is read from Redis again. */
@@ -49,13 +55,15 @@ export interface IngestPipeline {
  */
 export function createIngestPipeline(deps: { queue: IngestQueue; redis: IORedis; limits: IngestLimits; log: Logger; metrics: ApiMetrics }): IngestPipeline {
   const { queue, redis, limits, log, metrics } = deps
-  const groupCommit = createGroupCommit(async (events) => {
+  // One enqueue in flight: events arriving meanwhile make the next job (DESIGN §3).
+  const groupLimits = { maxBatchItems: limits.maxBatchEvents, maxPendingItems: limits.maxPendingEvents, maxPendingBytes: limits.maxPendingBytes, maxInFlight: 1 }
+  const groupCommit = createGroupCommit<QueuedEvent, string>(async (events) => {
     const started = performance.now()
     const job = await queue.add(INGEST_JOB, { events })
     metrics.enqueueSeconds.observe((performance.now() - started) / 1000)
     metrics.batchEvents.observe(events.length)
     return job.id!
-  }, limits)
+  }, groupLimits)
 
   // The backlog is counted in jobs by Redis; jobs hold batches, so it is converted to events with
   // the average batch size this process has sent. Below the limit it is refreshed off the request
@@ -64,8 +72,8 @@ export function createIngestPipeline(deps: { queue: IngestQueue; redis: IORedis;
   let refreshedAt = 0
   let refreshing: Promise<void> | undefined
   const averageBatch = () => {
-    const { batchesSent, eventsSent } = groupCommit.stats()
-    return batchesSent === 0 ? 1 : eventsSent / batchesSent
+    const { batchesSent, itemsSent } = groupCommit.stats()
+    return batchesSent === 0 ? 1 : itemsSent / batchesSent
   }
   const backlogEvents = () => Math.round(backlogJobs * averageBatch())
   const stale = () => Date.now() - refreshedAt >= limits.backlogRefreshMs

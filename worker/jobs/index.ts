@@ -1,38 +1,80 @@
 import type { Job } from 'bullmq'
 import type { Db } from '../../drizzle/client'
-import type { Logger } from '../../lib/log'
-import { INGEST_JOB, REBUILD_JOB, type IngestJobData, type JobData, type JobName, type RebuildJobData } from '../queues'
+import { createGroupCommit } from '../../lib/group-commit'
+import { errorFields, type Logger } from '../../lib/log'
+import { isDatabaseUnavailable } from '../../lib/pg-errors'
 import type { WorkerMetrics } from '../metrics'
-import { processIngestJob } from './ingest'
+import { INGEST_JOB, REBUILD_JOB, type IngestJobData, type JobData, type JobName, type QueuedEvent, type RebuildJobData } from '../queues'
+import { writeEventBatch, type BatchWriteResult } from './ingest'
 import { rebuildRollups } from './rebuild'
 import { pruneRealtime } from './rollups'
 
 const PRUNE_EVERY_MS = 60_000
 
-/** One processor for the queue: dispatches on the job's kind. */
-export function createProcessor(db: Db, log: Logger, metrics: WorkerMetrics) {
+export interface WriterOptions {
+  /** Transactions under way at once. */
+  transactions: number
+  /** Most events in one transaction. */
+  maxBatchEvents: number
+}
+
+/**
+ * One processor for the queue, dispatching on the job's kind. Ingest jobs do not write alone:
+ * the events of every job the worker holds go through a group commit, so the jobs that arrive
+ * while a transaction runs share the next one. Under load, many small jobs (one per API
+ * enqueue) then cost one transaction and one pass over the hot rollup rows. A job completes
+ * only once its transaction has committed.
+ */
+export function createProcessor(db: Db, log: Logger, metrics: WorkerMetrics, writer: WriterOptions) {
   let prunedAt = 0
+  const write = async (events: QueuedEvent[]): Promise<BatchWriteResult> => {
+    const started = performance.now()
+    const result = await writeEventBatch(db, events)
+    const committed = Date.now()
+    metrics.writeSeconds.observe((performance.now() - started) / 1000)
+    metrics.written.inc({}, result.inserted)
+    metrics.duplicates.inc({}, result.duplicates)
+    for (const event of events) metrics.lagSeconds.observe((committed - Date.parse(event.receivedAt)) / 1000)
+    log.info('batch inserted', { events: events.length, ...result, ms: Math.round(performance.now() - started) })
+    if (committed - prunedAt > PRUNE_EVERY_MS) {
+      prunedAt = committed
+      await pruneRealtime(db, new Date(committed))
+    }
+    return result
+  }
+  const groupCommit = createGroupCommit<QueuedEvent, BatchWriteResult>(write, {
+    maxBatchItems: writer.maxBatchEvents,
+    // Bounded by the jobs BullMQ hands this worker at once (WORKER_PREFETCH).
+    maxPendingItems: Number.POSITIVE_INFINITY,
+    maxPendingBytes: Number.POSITIVE_INFINITY,
+    maxInFlight: writer.transactions,
+  })
+
+  async function ingest(job: Job<IngestJobData>): Promise<BatchWriteResult> {
+    const events = job.data.events
+    log.info('processing batch', { jobId: job.id, events: events.length, attempt: job.attemptsMade + 1 })
+    try {
+      return await groupCommit.add(events, 0)
+    } catch (error) {
+      if (isDatabaseUnavailable(error)) throw error
+      // A statement failed for a reason other than an outage: write this job alone, so that
+      // one bad job fails (and is retried) by itself instead of with every job it was with.
+      log.warn('shared transaction failed; writing the job alone', { jobId: job.id, ...errorFields(error) })
+      return write(events)
+    }
+  }
+
   return async (job: Job<JobData, unknown, JobName>): Promise<unknown> => {
     switch (job.name) {
-      case INGEST_JOB: {
-        const ingest = job as Job<IngestJobData>
-        const started = performance.now()
-        const result = await processIngestJob(db, log, ingest).catch((error) => {
+      case INGEST_JOB:
+        try {
+          const result = await ingest(job as Job<IngestJobData>)
+          metrics.jobs.inc({ kind: INGEST_JOB, outcome: 'completed' })
+          return result
+        } catch (error) {
           metrics.jobs.inc({ kind: INGEST_JOB, outcome: 'failed' })
           throw error
-        })
-        const committed = Date.now()
-        metrics.writeSeconds.observe((performance.now() - started) / 1000)
-        metrics.jobs.inc({ kind: INGEST_JOB, outcome: 'completed' })
-        metrics.written.inc({}, result.inserted)
-        metrics.duplicates.inc({}, result.duplicates)
-        for (const event of ingest.data.events) metrics.lagSeconds.observe((committed - Date.parse(event.receivedAt)) / 1000)
-        if (Date.now() - prunedAt > PRUNE_EVERY_MS) {
-          prunedAt = Date.now()
-          await pruneRealtime(db, new Date())
         }
-        return result
-      }
       case REBUILD_JOB: {
         const { siteId, range } = (job as Job<RebuildJobData>).data
         log.info('rebuilding rollups', { jobId: job.id, siteId, ...range })

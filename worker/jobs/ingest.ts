@@ -1,10 +1,8 @@
-import type { Job } from 'bullmq'
 import { sql } from 'drizzle-orm'
 import type { Db } from '../../drizzle/client'
 import { events, ingestLedger, sites } from '../../drizzle/schema'
 import { applyRollups, bucketColumns, lockSites, type WrittenEvent } from './rollups'
-import type { Logger } from '../../lib/log'
-import type { IngestJobData, QueuedEvent } from '../queues'
+import type { QueuedEvent } from '../queues'
 
 export interface BatchWriteResult {
   inserted: number
@@ -66,12 +64,4 @@ function ledgerCounts(batch: QueuedEvent[], written: readonly { site_id: string 
     entry.duplicates -= 1
   }
   return [...counts.values()]
-}
-
-export async function processIngestJob(db: Db, log: Logger, job: Job<IngestJobData>): Promise<BatchWriteResult> {
-  const batch = job.data.events
-  log.info('processing batch', { jobId: job.id, events: batch.length, attempt: job.attemptsMade + 1 })
-  const result = await writeEventBatch(db, batch)
-  log.info('batch inserted', { jobId: job.id, ...result })
-  return result
 }
