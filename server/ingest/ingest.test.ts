@@ -172,3 +172,15 @@ test('every response carries a request id: the caller\'s when sane, else a new o
   const made = await stack.post('/event', {}, { 'content-type': 'application/json', 'x-request-id': 'bad id with spaces' })
   expect(made.headers.get('x-request-id')).toMatch(/^[0-9a-f-]{36}$/)
 })
+
+describe('timestamp window', () => {
+  const hours = (h: number) => new Date(Date.now() + h * 3600_000).toISOString().replace(/\.\d+Z$/, 'Z')
+  test('more than a day ahead, or more than ten years back, is refused with the reason', async () => {
+    await expectInvalid({ ...valid, timestamp: hours(25) }, ['timestamp must not be more than 24 hours in the future'])
+    await expectInvalid({ ...valid, timestamp: '2000-01-01T00:00:00Z' }, ['timestamp must not be more than 10 years in the past'])
+    const batch = await stack.post('/events', { events: [{ ...valid, timestamp: hours(48) }, { ...valid, site_id: 'window-ok', timestamp: hours(23) }] })
+    const body = (await batch.json()) as { accepted: number; results: unknown[] }
+    expect(body.accepted).toBe(1)
+    expect(body.results[0]).toEqual({ index: 0, status: 'refused', errors: ['timestamp must not be more than 24 hours in the future'] })
+  })
+})

@@ -14,7 +14,19 @@ export const LIMITS = {
   eventBodyBytes: 64 * 1024,
   /** Largest POST /events body. */
   batchBodyBytes: 4 * 1024 * 1024,
+  /** How far ahead of the server's clock a timestamp may be (clients' clocks drift). */
+  futureMs: 24 * 3600 * 1000,
+  /** How far back a timestamp may be (backfills of older history are refused). */
+  pastMs: 10 * 366 * 24 * 3600 * 1000,
 } as const
+
+/** Why a timestamp that is a valid date-time is still refused, if it is. */
+export function timestampProblem(timestamp: string, now: Date): string | undefined {
+  const at = Date.parse(timestamp)
+  if (at > now.getTime() + LIMITS.futureMs) return 'timestamp must not be more than 24 hours in the future'
+  if (at < now.getTime() - LIMITS.pastMs) return 'timestamp must not be more than 10 years in the past'
+  return undefined
+}
 
 /** A string field: length-limited, and only characters Postgres can store. */
 const text = (field: string, minLength: number, maxLength: number, description?: string) =>

@@ -8,7 +8,7 @@ import { ErrorResponse, InvalidPayloadResponse, UnavailableResponse, validationD
 import { isStorableText } from '../formats'
 import { pathOf, readJsonBody } from '../http'
 import { getIngestLedger, type LedgerRecorder } from './ledger'
-import { BatchAccepted, BatchBody, BatchRefused, EventAccepted, EventBody, LedgerQuery, LedgerResponse, LIMITS, QueueHealth, type BatchItemResult, type QueueCounts } from './model'
+import { BatchAccepted, BatchBody, BatchRefused, EventAccepted, EventBody, LedgerQuery, LedgerResponse, LIMITS, QueueHealth, timestampProblem, type BatchItemResult, type QueueCounts } from './model'
 import { IngestUnavailableError, type Enqueue } from './queue'
 
 export const INGEST_PATHS = new Set(['/event', '/events'])
@@ -97,7 +97,13 @@ export function ingestRoutes(deps: IngestDeps) {
     .post(
       '/event',
       async ({ body, request, server, status, set }) => {
-        const event = toQueuedEvent(body, new Date(), makeId)
+        const receivedAt = new Date()
+        const problem = timestampProblem(body.timestamp, receivedAt)
+        if (problem) {
+          deps.ledger.refused(siteOf(body), [problem])
+          return status(400, { error: 'Invalid payload' as const, details: [problem] })
+        }
+        const event = toQueuedEvent(body, receivedAt, makeId)
         const wait = overLimit(clientIp(request, server), [event])
         if (wait > 0) return status(429, tooMany(wait, set))
         try {
@@ -123,12 +129,13 @@ export function ingestRoutes(deps: IngestDeps) {
         const results: BatchItemResult[] = []
         const accepted: QueuedEvent[] = []
         body.events.forEach((item, index) => {
-          if (eventChecker.Check(item)) {
+          const problem = eventChecker.Check(item) ? timestampProblem(item.timestamp, receivedAt) : undefined
+          if (eventChecker.Check(item) && !problem) {
             const event = toQueuedEvent(item, receivedAt, makeId)
             accepted.push(event)
             results.push({ index, status: 'accepted', eventId: event.eventId })
           } else {
-            const errors = validationDetails({ value: item, all: [...eventChecker.Errors(item)] }, 'event')
+            const errors = problem ? [problem] : validationDetails({ value: item, all: [...eventChecker.Errors(item)] }, 'event')
             deps.ledger.refused(siteOf(item), errors)
             results.push({ index, status: 'refused', errors })
           }
