@@ -1,6 +1,7 @@
 import { afterAll, beforeAll, expect, test } from 'bun:test'
 import { countEvents, startStack, type Stack } from '../../tests/support'
 import { INGEST_JOB, type QueuedEvent } from '../queues'
+import { partitionOf } from '.'
 
 let stack: Stack
 beforeAll(async () => {
@@ -34,4 +35,11 @@ test('a job that cannot be written fails alone; the jobs it was combined with ar
   expect(await countEvents(stack.database, 'poison-neighbours')).toBe(15)
   await expect(stack.jobs.wait([bad.id!])).rejects.toThrow()
   expect(await countEvents(stack.database, 'poison')).toBe(0)
+})
+
+test('a site always goes to the same writer, and sites spread over all writers', () => {
+  const sites = Array.from({ length: 200 }, (_, i) => `site-${i}`)
+  const partitions = sites.map((site) => partitionOf(site, 5))
+  expect(sites.map((site) => partitionOf(site, 5))).toEqual(partitions)
+  expect(new Set(partitions)).toEqual(new Set([0, 1, 2, 3, 4]))
 })
