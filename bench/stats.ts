@@ -52,18 +52,21 @@ async function load(): Promise<void> {
   const sql = postgres(dbUrl, { max: 1, onnotice: () => {}, connection: { jit: 'off' } })
   const chunk = 1_000_000
   const started = performance.now()
-  // Skew: site = floor(20 r^2.5) gives the busiest site about a third of the traffic; paths
-  // floor(1000 r^3); users floor(200000 r^1.5), 15% anonymous; 75% page views.
+  // Each of the 200,000 users belongs to one site (user ids are a site's own); users are drawn
+  // with skew (floor(200000 r^1.5)) and mapped to sites with skew (floor(20 h^2.5) of a hash h),
+  // so the busiest site gets about a third of the traffic. Paths floor(1000 r^3); 15% of events
+  // anonymous (on a skewed random site); 75% page views.
   for (let from = 0; from < EVENTS; from += chunk) {
     await sql.unsafe(`
       insert into events (site_id, event_id, event_type, path, user_id, timestamp, received_at)
-      select 'site-' || lpad(floor(20 * power(random(), 2.5))::int::text, 2, '0'),
+      select 'site-' || lpad(floor(20 * power(case when anonymous then random() else ((u * 0.6180339887) - floor(u * 0.6180339887)) end, 2.5))::int::text, 2, '0'),
              'e' || i,
              case when r < 0.75 then 'page_view' when r < 0.95 then 'click' else 'signup' end,
              '/page/' || floor(1000 * power(random(), 3))::int,
-             case when random() < 0.15 then null else 'user-' || floor(200000 * power(random(), 1.5))::int end,
+             case when anonymous then null else 'user-' || u end,
              ts, ts
-        from (select i, random() as r, '${FIRST_DAY}'::timestamptz + random() * interval '${DAYS} days' as ts
+        from (select i, random() as r, random() < 0.15 as anonymous, floor(200000 * power(random(), 1.5))::int as u,
+                     '${FIRST_DAY}'::timestamptz + random() * interval '${DAYS} days' as ts
                 from generate_series(${from + 1}, ${Math.min(from + chunk, EVENTS)}) i) g`)
     say(`loaded ${Math.min(from + chunk, EVENTS).toLocaleString()} events (${((performance.now() - started) / 1000).toFixed(0)} s)`)
   }

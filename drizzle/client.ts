@@ -1,8 +1,10 @@
+import type { SQL } from 'drizzle-orm'
+import { PgDialect } from 'drizzle-orm/pg-core'
 import { drizzle, type PostgresJsDatabase } from 'drizzle-orm/postgres-js'
 import postgres from 'postgres'
 import * as schema from './schema'
 
-export type Db = PostgresJsDatabase<typeof schema>
+export type Db = PostgresJsDatabase<typeof schema> & { $client: postgres.Sql }
 
 export interface Database {
   db: Db
@@ -27,4 +29,16 @@ export function createDb(url: string, options: DatabaseOptions = {}): Database {
     connection: { jit: 'off' },
   })
   return { db: drizzle(sql, { schema }), sql, close: () => sql.end({ timeout: 5 }) }
+}
+
+const dialect = new PgDialect()
+
+/**
+ * Runs a query as a named prepared statement: Postgres parses and plans it once per connection
+ * instead of on every request (drizzle's execute() does not prepare). For the read path, whose
+ * statements are long but whose text never changes.
+ */
+export async function prepared<T>(db: Db, query: SQL): Promise<T[]> {
+  const { sql: text, params } = dialect.sqlToQuery(query)
+  return (await db.$client.unsafe(text, params as never[], { prepare: true })) as unknown as T[]
 }

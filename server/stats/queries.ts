@@ -1,5 +1,5 @@
 import { sql, type SQL } from 'drizzle-orm'
-import type { Db } from '../../drizzle/client'
+import { prepared, type Db } from '../../drizzle/client'
 import { BadRequestError } from '../errors'
 import {
   rollupDayPaths,
@@ -43,7 +43,7 @@ export interface SiteZones {
 
 /** A site's zones; sites with no events yet are UTC. */
 export async function getSiteZones(db: Db, siteId: string): Promise<SiteZones> {
-  const [row] = await db.execute<{ timezone: string; rollup_timezone: string }>(
+  const [row] = await prepared<{ timezone: string; rollup_timezone: string }>(db, 
     sql`select timezone, rollup_timezone from ${sites} where site_id = ${siteId}`,
   )
   return row ? { timezone: row.timezone, rollupTimezone: row.rollup_timezone } : { timezone: 'UTC', rollupTimezone: 'UTC' }
@@ -108,7 +108,7 @@ function plan(q: Question, interval: Interval | null): SQL {
 
 /** Refuses questions whose bucket boundaries fall inside a rollup hour. */
 async function assertExact(db: Db, q: Question, interval: Interval | null): Promise<void> {
-  const [row] = await db.execute<{ misaligned: string | null }>(sql`
+  const [row] = await prepared<{ misaligned: string | null }>(db, sql`
     with buckets as (${bucketsOf(q, interval)})
     select to_char(min(b) at time zone ${q.tz}, 'YYYY-MM-DD HH24:MI') as misaligned
       from (select b0 as b from buckets union all select b1 from buckets) boundaries
@@ -143,7 +143,7 @@ interface BucketTotals {
 
 /** Views, events and distinct users per bucket. */
 async function bucketTotals(db: Db, q: Question, interval: Interval | null): Promise<BucketTotals[]> {
-  const totals = await db.execute<{ idx: number; start: string; views: number; events: number; simple_users: number | null; needs_bitmap: boolean }>(sql`
+  const totals = await prepared<{ idx: number; start: string; views: number; events: number; simple_users: number | null; needs_bitmap: boolean }>(db, sql`
     with ${plan(q, interval)},
     counted as (
       select idx, sum(views)::int as views, sum(events)::int as events
@@ -164,31 +164,7 @@ async function bucketTotals(db: Db, q: Question, interval: Interval | null): Pro
      order by b.idx`)
 
   const needBitmap = totals.filter((row) => row.needs_bitmap && (row.events > 0 || row.views > 0))
-  const bitmapUsers = new Map<number, number>()
-  if (needBitmap.length > 0) {
-    // Distinct users over several hours or days: users whose bitmap has a bit in the bucket.
-    const rows = await db.execute<{ idx: number; users: number }>(sql`
-      with ${plan(q, interval)},
-      masks as (
-        select idx, month,
-               coalesce(bit_or(1 << day_index) filter (where full_day), 0) as day_mask,
-               bit_or(B'1'::bit(768) >> hour_index) filter (where not full_day) as hour_mask
-          from hm where idx = any(${`{${needBitmap.map((row) => row.idx).join(',')}}`}::int[])
-         group by idx, month
-      ),
-      spans as (select idx, count(*) as months from masks group by idx),
-      active as (
-        select m.idx, s.months, u.user_id
-          from masks m join spans s using (idx) join ${userMonths} u on u.site_id = ${q.siteId} and u.month = m.month
-         where (u.days & m.day_mask) <> 0 or (m.hour_mask is not null and bit_count(u.hours & m.hour_mask) > 0)
-      )
-      -- A user has one row per month, so within one month rows are users; across months a hash
-      -- of user ids is cheaper than count(distinct), which sorts.
-      select idx, count(*)::int as users from active where months = 1 group by idx
-      union all
-      select idx, count(*)::int from (select idx, user_id from active where months > 1 group by idx, user_id) d group by idx`)
-    for (const row of rows) bitmapUsers.set(row.idx, row.users)
-  }
+  const bitmapUsers = needBitmap.length > 0 ? await bitmapUsersPerBucket(db, q, interval, needBitmap.map((row) => row.idx)) : new Map<number, number>()
   return totals.map((row) => ({
     idx: row.idx,
     start: row.start,
@@ -196,6 +172,53 @@ async function bucketTotals(db: Db, q: Question, interval: Interval | null): Pro
     events: row.events,
     unique_users: row.simple_users ?? bitmapUsers.get(row.idx) ?? 0,
   }))
+}
+
+/**
+ * Distinct users per bucket from the user bitmaps: users with a bit inside the bucket. Whole
+ * days use the day masks, which an index-only scan answers; the 768-bit hour masks are read only
+ * when a bucket has partial days (a zone other than the site's).
+ */
+async function bitmapUsersPerBucket(db: Db, q: Question, interval: Interval | null, buckets: number[]): Promise<Map<number, number>> {
+  const masks = await prepared<{ idx: number; month: string; day_mask: number; hour_mask: string | null; months: number }>(
+    db,
+    sql`
+      with ${plan(q, interval)},
+      masks as (
+        select idx, month,
+               coalesce(bit_or(1 << day_index) filter (where full_day), 0) as day_mask,
+               (bit_or(B'1'::bit(768) >> hour_index) filter (where not full_day))::text as hour_mask
+          from hm where idx = any(${`{${buckets.join(',')}}`}::int[])
+         group by idx, month
+      )
+      select idx, month::text as month, day_mask, hour_mask, count(*) over (partition by idx)::int as months from masks`,
+  )
+  const json = JSON.stringify(masks)
+  // A user has one row per month: within one month rows are users; across months a hash of
+  // user ids is cheaper than count(distinct), which sorts.
+  const counted = masks.some((m) => m.hour_mask !== null)
+    ? sql`
+      with masks as (select * from json_to_recordset(${json}::json) as m(idx int, month date, day_mask int, hour_mask text, months int)),
+      active as (
+        select m.idx, m.months, u.user_id
+          from masks m join ${userMonths} u on u.site_id = ${q.siteId} and u.month = m.month
+         where (u.days & m.day_mask) <> 0 or (m.hour_mask is not null and bit_count(u.hours & m.hour_mask::bit(768)) > 0)
+      )
+      select idx, count(*)::int as users from active where months = 1 group by idx
+      union all
+      select idx, count(*)::int from (select idx, user_id from active where months > 1 group by idx, user_id) d group by idx`
+    : sql`
+      with masks as (select * from json_to_recordset(${json}::json) as m(idx int, month date, day_mask int, months int)),
+      active as (
+        select m.idx, m.months, u.user_id
+          from masks m join ${userMonths} u on u.site_id = ${q.siteId} and u.month = m.month
+         where (u.days & m.day_mask) <> 0
+      )
+      select idx, count(*)::int as users from active where months = 1 group by idx
+      union all
+      select idx, count(*)::int from (select idx, user_id from active where months > 1 group by idx, user_id) d group by idx`
+  const rows = await prepared<{ idx: number; users: number }>(db, counted)
+  return new Map(rows.map((row) => [row.idx, row.users]))
 }
 
 export interface RangeStats {
@@ -213,12 +236,12 @@ export async function getRangeStats(db: Db, q: Question, limit: number = TOP_PAT
   await assertExact(db, q, null)
   const [[totals], topPaths, eventTypes] = await Promise.all([
     bucketTotals(db, q, null),
-    db.execute<{ path: string; views: number }>(sql`
+    prepared<{ path: string; views: number }>(db, sql`
       with ${plan(q, null)}
       select path, sum(views)::int as views
         from (${parts(q.siteId, sql`${rollupDayPaths}`, sql`${rollupHourPaths}`, sql`r.path, r.views`)}) p
        group by path order by views desc, path collate "C" asc limit ${limit}`),
-    db.execute<{ event_type: string; count: number }>(sql`
+    prepared<{ event_type: string; count: number }>(db, sql`
       with ${plan(q, null)}
       select event_type, sum(events)::int as count
         from (${parts(q.siteId, sql`${rollupDayTypes}`, sql`${rollupHourTypes}`, sql`r.event_type, r.events`)}) p
