@@ -58,9 +58,29 @@ export async function readJsonBody(request: Request, limitBytes: number): Promis
   } catch {
     throw new InvalidJsonError('body must be UTF-8 encoded JSON')
   }
+  let value: unknown
   try {
-    return JSON.parse(text)
+    value = JSON.parse(text)
   } catch {
     throw new InvalidJsonError('body must be valid JSON')
   }
+  // Validation walks the value recursively; deep nesting would cost quadratic time or overflow.
+  if (nestingDepth(value, MAX_NESTING) > MAX_NESTING) throw new InvalidJsonError(`body must not nest deeper than ${MAX_NESTING} levels`)
+  return value
+}
+
+export const MAX_NESTING = 16
+
+/** Depth of arrays and objects in a parsed JSON value, counted without recursion, up to `limit + 1`. */
+export function nestingDepth(value: unknown, limit: number): number {
+  let deepest = 0
+  const stack: [unknown, number][] = [[value, 0]]
+  while (stack.length > 0) {
+    const [current, depth] = stack.pop()!
+    if (typeof current !== 'object' || current === null) continue
+    if (depth + 1 > deepest) deepest = depth + 1
+    if (deepest > limit) return deepest
+    for (const child of Array.isArray(current) ? current : Object.values(current)) stack.push([child, depth + 1])
+  }
+  return deepest
 }

@@ -24,6 +24,9 @@ export function createIngestWorker(deps: IngestWorkerDeps): AnalyticsWorker {
     connection: deps.connection,
     prefix: deps.location.prefix ?? DEFAULT_QUEUE_PREFIX,
     concurrency: deps.prefetch,
+    // A job interrupted by a worker crash (its lock expired) goes back to the queue; BullMQ's
+    // default of 1 would fail it for good at the second crash, with its events acknowledged.
+    maxStalledCount: 20,
   })
   // Without an error listener a lost Redis connection would surface as an unhandled error.
   worker.on('error', (error) => deps.log.error('worker error', errorFields(error)))

@@ -83,7 +83,9 @@ export const BatchRefused = t.Object({
   results: t.Array(BatchItemResult),
 })
 
-export const LedgerQuery = t.Object({ site_id: t.Optional(t.String({ minLength: 1 })) })
+export const LedgerQuery = t.Object({
+  site_id: t.Optional(t.String({ minLength: 1, maxLength: LIMITS.siteId, format: TEXT, error: 'site_id must be at most 128 characters without NUL characters or unpaired surrogates' })),
+})
 
 export const SiteLedger = t.Object({
   site_id: t.String(),

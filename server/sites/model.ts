@@ -1,4 +1,5 @@
 import { t } from 'elysia'
+import { TEXT } from '../formats'
 
 export const Site = t.Object({
   site_id: t.String(),
@@ -12,10 +13,12 @@ export const Site = t.Object({
 
 export const SiteList = t.Object({ sites: t.Array(Site) })
 
-export const SiteParams = t.Object({ id: t.String({ minLength: 1, maxLength: 128, error: 'the site id must be 1 to 128 characters' }) })
+export const SiteParams = t.Object({
+  id: t.String({ minLength: 1, maxLength: 128, format: TEXT, error: 'the site id must be 1 to 128 characters without NUL characters or unpaired surrogates' }),
+})
 
 export const SiteUpdate = t.Object(
-  { timezone: t.String({ minLength: 1, error: 'timezone must be an IANA timezone name such as Europe/Paris' }) },
+  { timezone: t.String({ minLength: 1, maxLength: 64, format: TEXT, error: 'timezone must be an IANA timezone name such as Europe/Paris' }) },
   { additionalProperties: false },
 )
 

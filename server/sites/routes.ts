@@ -2,6 +2,7 @@ import { Elysia } from 'elysia'
 import type { Db } from '../../drizzle/client'
 import { REBUILD_JOB, type IngestQueue } from '../../worker/queues'
 import { ErrorResponse, UnavailableResponse } from '../errors'
+import { readJsonBody } from '../http'
 import { createZoneCheck } from '../stats/question'
 import { SiteList, SiteParams, SiteUpdate, SiteUpdated } from './model'
 import { getSites, setSiteTimezone } from './queries'
@@ -24,7 +25,7 @@ export function sitesRoutes(deps: { db: Db; queue: IngestQueue }) {
       },
       {
         params: SiteParams,
-        parse: 'json',
+        parse: ({ request }) => readJsonBody(request, 4_096),
         body: SiteUpdate,
         response: { 202: SiteUpdated, 400: ErrorResponse, 503: UnavailableResponse },
         detail: { summary: "Set a site's IANA timezone (admin); its rollups are rebuilt in the background", tags: ['sites'] },

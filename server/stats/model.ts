@@ -1,10 +1,10 @@
 import { t } from 'elysia'
-import { CALENDAR_DATE } from '../formats'
+import { CALENDAR_DATE, TEXT } from '../formats'
 
 const day = (name: string) =>
   t.String({ format: CALENDAR_DATE, error: `${name} must be a calendar date in YYYY-MM-DD format`, examples: ['2025-11-14'] })
-const siteId = t.String({ minLength: 1, error: 'site_id query parameter is required' })
-const tz = t.String({ minLength: 1, error: 'tz must be an IANA timezone name such as Europe/Paris', description: "IANA timezone; default: the site's" })
+const siteId = t.String({ minLength: 1, maxLength: 128, format: TEXT, error: 'site_id must be at most 128 characters without NUL characters or unpaired surrogates' })
+const tz = t.String({ minLength: 1, maxLength: 64, format: TEXT, error: 'tz must be an IANA timezone name such as Europe/Paris', description: "IANA timezone; default: the site's" })
 
 export const StatsQuery = t.Object({
   site_id: siteId,
