@@ -1,0 +1,608 @@
+/**
+ * Fault-injection harness: private PostgreSQL and Redis instances owned by the test (so they can
+ * be killed and restarted without touching the machine's shared services), the API and the worker
+ * as real child processes, and the bounded waits and exactly-once checks the scenarios share.
+ *
+ * Nothing here sleeps for a fixed time and hopes: every wait is for a process exit, a log line, an
+ * HTTP answer or a database/queue state, always with a deadline that names what was awaited.
+ */
+import type { Subprocess } from 'bun'
+import { chownSync, mkdtempSync, rmSync } from 'node:fs'
+import { tmpdir } from 'node:os'
+import { join, resolve } from 'node:path'
+import IORedis from 'ioredis'
+import postgres from 'postgres'
+import { migrateDatabase } from '../../drizzle/migrate'
+import { createIngestQueue, type IngestQueue } from '../../worker/queues'
+
+export const ROOT = resolve(import.meta.dir, '../..')
+const PG_BIN = '/usr/lib/postgresql/15/bin'
+
+// ---------------------------------------------------------------------------------------------
+// Small utilities
+
+export function uniqueName(label: string): string {
+  return `${label}_${Date.now().toString(36)}_${Math.random().toString(36).slice(2, 8)}`.toLowerCase().replace(/[^a-z0-9_]/g, '_')
+}
+
+/** A TCP port nobody listens on right now (the kernel's choice for port 0). */
+export function freePort(): number {
+  const listener = Bun.listen({ hostname: '127.0.0.1', port: 0, socket: { data() {} } })
+  const port = listener.port
+  listener.stop(true)
+  return port
+}
+
+/** Rejects with `label` if `promise` has not settled within `ms`. */
+export async function withDeadline<T>(promise: Promise<T>, ms: number, label: string): Promise<T> {
+  let timer: ReturnType<typeof setTimeout> | undefined
+  const timeout = new Promise<never>((_, reject) => {
+    timer = setTimeout(() => reject(new Error(`timed out after ${ms} ms: ${label}`)), ms)
+  })
+  try {
+    return await Promise.race([promise, timeout])
+  } finally {
+    clearTimeout(timer)
+  }
+}
+
+const pause = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms))
+
+/** Thrown by a probe to end `pollUntil` at once (a condition that waiting cannot fix). */
+export class Fatal extends Error {
+  override name = 'Fatal'
+}
+
+/**
+ * Polls `probe` (each call awaited, never overlapping) until it returns a value other than
+ * undefined/false, or fails with `label` and the last value/error seen once `timeoutMs` passed.
+ * Errors thrown by the probe count as "not yet", except `Fatal`, which ends the wait.
+ */
+export async function pollUntil<T>(label: string, probe: () => Promise<T | undefined | false>, timeoutMs: number, intervalMs = 50): Promise<T> {
+  const deadline = Date.now() + timeoutMs
+  let last: unknown
+  for (;;) {
+    try {
+      const value = await probe()
+      if (value !== undefined && value !== false) return value
+      last = value
+    } catch (error) {
+      if (error instanceof Fatal) throw error
+      last = error
+    }
+    if (Date.now() > deadline) {
+      throw new Error(`timed out after ${timeoutMs} ms waiting for ${label}; last: ${last instanceof Error ? last.message : JSON.stringify(last)}`)
+    }
+    await pause(intervalMs)
+  }
+}
+
+// ---------------------------------------------------------------------------------------------
+// Child processes
+
+/** Every child started through this module; killed on the way out if a test forgot (or crashed). */
+const children = new Set<Subprocess>()
+const exitHooks = new Set<() => void>()
+process.on('exit', () => {
+  for (const hook of exitHooks) {
+    try {
+      hook()
+    } catch {}
+  }
+  for (const child of children) child.kill('SIGKILL')
+})
+
+/** Reads a stream line by line; tests await lines containing a text, from a given position on. */
+export class LineWatcher {
+  readonly lines: string[] = []
+  private waiters: { text: string; from: number; resolve(line: string): void; reject(error: Error): void }[] = []
+  private ended = false
+  readonly closed: Promise<void>
+
+  constructor(stream: ReadableStream<Uint8Array>, private readonly echo?: (line: string) => void) {
+    this.closed = (async () => {
+      let partial = ''
+      const decoder = new TextDecoder()
+      try {
+        for await (const chunk of stream) {
+          const parts = (partial + decoder.decode(chunk, { stream: true })).split('\n')
+          partial = parts.pop()!
+          for (const line of parts) this.add(line)
+        }
+      } catch {}
+      if (partial) this.add(partial)
+      this.ended = true
+      for (const waiter of this.waiters.splice(0)) waiter.reject(new Error(`output ended without a line containing ${waiter.text}`))
+    })()
+  }
+
+  private add(line: string) {
+    this.echo?.(line)
+    this.lines.push(line)
+    const index = this.lines.length - 1
+    for (const waiter of this.waiters.filter((w) => index >= w.from && line.includes(w.text))) {
+      this.waiters.splice(this.waiters.indexOf(waiter), 1)
+      waiter.resolve(line)
+    }
+  }
+
+  /** Position to pass to `next` to wait only for lines still to come. */
+  get position(): number {
+    return this.lines.length
+  }
+
+  count(text: string, from = 0): number {
+    let n = 0
+    for (let i = from; i < this.lines.length; i++) if (this.lines[i]!.includes(text)) n++
+    return n
+  }
+
+  seen(text: string, from = 0): boolean {
+    return this.count(text, from) > 0
+  }
+
+  /** The first line at or after `from` that contains `text` (already seen or still to come). */
+  next(text: string, from = 0): Promise<string> {
+    for (let i = from; i < this.lines.length; i++) if (this.lines[i]!.includes(text)) return Promise.resolve(this.lines[i]!)
+    if (this.ended) return Promise.reject(new Error(`output ended without a line containing ${text}`))
+    return new Promise((resolve, reject) => this.waiters.push({ text, from, resolve, reject }))
+  }
+
+  tail(n = 30): string {
+    return this.lines.slice(-n).join('\n')
+  }
+}
+
+export interface ManagedProcess {
+  name: string
+  proc: Subprocess<'ignore', 'pipe', 'pipe'>
+  /** stdout and stderr, interleaved by arrival. */
+  log: LineWatcher
+  stderr: LineWatcher
+  exited: Promise<number>
+  /** Sends `signal` and resolves with the exit code (or the signal's name) within `ms`. */
+  stop(signal?: NodeJS.Signals, ms?: number): Promise<number | string>
+}
+
+const managed: { seq: number; process: ManagedProcess; service: boolean }[] = []
+let spawnSeq = 0
+
+/** A mark to pass to `spawnedSince`. */
+export const spawnMark = () => spawnSeq
+
+/**
+ * Product processes (not the private services) started after `mark` and still running, for
+ * cleanup after a failure.
+ */
+export function spawnedSince(mark: number): ManagedProcess[] {
+  return managed.filter((m) => m.seq > mark && !m.service && m.process.proc.exitCode === null && m.process.proc.signalCode === null).map((m) => m.process)
+}
+
+export function spawnManaged(name: string, cmd: string[], env: Record<string, string>, service = false): ManagedProcess {
+  const proc = Bun.spawn(cmd, { cwd: ROOT, env: { ...process.env, ...env }, stdin: 'ignore', stdout: 'pipe', stderr: 'pipe' })
+  children.add(proc)
+  const echo = process.env.FAULTS_ECHO ? (line: string) => console.log(`[${name}] ${line}`) : undefined
+  const log = new LineWatcher(proc.stdout, echo)
+  const stderr = new LineWatcher(proc.stderr, echo)
+  const seq = ++spawnSeq
+  const exited = proc.exited.then((code) => {
+    children.delete(proc)
+    managed.splice(managed.findIndex((m) => m.seq === seq), 1)
+    return code
+  })
+  const child: ManagedProcess = {
+    name,
+    proc,
+    log,
+    stderr,
+    exited,
+    async stop(signal = 'SIGTERM', ms = 15_000) {
+      if (proc.exitCode === null && proc.signalCode === null) proc.kill(signal)
+      try {
+        await withDeadline(exited, ms, `${name} to exit after ${signal}`)
+      } catch (error) {
+        proc.kill('SIGKILL')
+        await exited
+        throw error
+      }
+      return proc.signalCode ?? proc.exitCode!
+    },
+  }
+  managed.push({ seq, process: child, service })
+  return child
+}
+
+/** Waits for a log line, failing fast (with the process's output) if the process exits first. */
+export async function awaitLine(child: ManagedProcess, text: string, ms: number, from = 0): Promise<string> {
+  const exitedFirst = child.exited.then((code) => {
+    throw new Error(`${child.name} exited (${code}) before logging ${text}:\n${child.log.tail()}\n${child.stderr.tail()}`)
+  })
+  try {
+    return await withDeadline(Promise.race([child.log.next(text, from), exitedFirst]), ms, `${child.name} to log ${text}\n${child.log.tail()}\n${child.stderr.tail()}`)
+  } finally {
+    exitedFirst.catch(() => {})
+  }
+}
+
+/** Runs a command to its end; throws with its output when it fails or outlives `ms`. */
+export async function run(cmd: string[], ms = 60_000, env: Record<string, string> = {}): Promise<string> {
+  const proc = Bun.spawn(cmd, { cwd: ROOT, env: { ...process.env, ...env }, stdin: 'ignore', stdout: 'pipe', stderr: 'pipe' })
+  children.add(proc)
+  const killer = setTimeout(() => proc.kill('SIGKILL'), ms)
+  try {
+    const [code, out, err] = await Promise.all([proc.exited, new Response(proc.stdout).text(), new Response(proc.stderr).text()])
+    if (code !== 0) throw new Error(`${cmd.join(' ')} exited ${proc.signalCode ?? code}:\n${out}\n${err}`)
+    return out + err
+  } finally {
+    clearTimeout(killer)
+    children.delete(proc)
+  }
+}
+
+// ---------------------------------------------------------------------------------------------
+// Private PostgreSQL
+
+/** A throwaway cluster on its own port, run by the postgres OS user (initdb refuses root). */
+export class PrivatePostgres {
+  private running = false
+  private readonly admins = new Set<postgres.Sql>()
+  private readonly exitHook = () => {
+    if (this.running) Bun.spawnSync(['runuser', '-u', 'postgres', '--', `${PG_BIN}/pg_ctl`, '-D', this.dataDir, '-m', 'immediate', '-w', 'stop'])
+    rmSync(this.baseDir, { recursive: true, force: true })
+  }
+
+  private constructor(
+    readonly baseDir: string,
+    readonly port: number,
+  ) {
+    exitHooks.add(this.exitHook)
+  }
+
+  get dataDir(): string {
+    return join(this.baseDir, 'data')
+  }
+
+  /** Superuser URL for `database` (trust authentication on loopback). */
+  url(database = 'postgres'): string {
+    return `postgres://postgres@127.0.0.1:${this.port}/${database}`
+  }
+
+  static async create(): Promise<PrivatePostgres> {
+    const baseDir = mkdtempSync(join(tmpdir(), 'faults-pg-'))
+    const uid = Number((await run(['id', '-u', 'postgres'])).trim())
+    const gid = Number((await run(['id', '-g', 'postgres'])).trim())
+    chownSync(baseDir, uid, gid)
+    const pg = new PrivatePostgres(baseDir, freePort())
+    try {
+      await run(['runuser', '-u', 'postgres', '--', `${PG_BIN}/initdb`, '-D', pg.dataDir, '-A', 'trust', '-U', 'postgres', '--no-sync', '-E', 'UTF8', '--locale', 'C'], 120_000)
+      await pg.start()
+    } catch (error) {
+      await pg.destroy()
+      throw error
+    }
+    return pg
+  }
+
+  async start(): Promise<void> {
+    const options = `-p ${this.port} -k ${this.baseDir} -c listen_addresses=127.0.0.1 -c fsync=off -c synchronous_commit=off -c full_page_writes=off -c max_connections=200`
+    await run(['runuser', '-u', 'postgres', '--', `${PG_BIN}/pg_ctl`, '-D', this.dataDir, '-l', join(this.baseDir, 'server.log'), '-o', options, '-w', '-t', '60', 'start'], 90_000)
+    this.running = true
+  }
+
+  /** `fast`: clean shutdown, aborting open transactions; `immediate`: like a crash. */
+  async stop(mode: 'fast' | 'immediate' = 'fast'): Promise<void> {
+    await run(['runuser', '-u', 'postgres', '--', `${PG_BIN}/pg_ctl`, '-D', this.dataDir, '-m', mode, '-w', '-t', '60', 'stop'], 90_000)
+    this.running = false
+  }
+
+  /** A connection pool for assertions; closed by destroy(). */
+  admin(database = 'postgres'): postgres.Sql {
+    const sql = postgres(this.url(database), { max: 2, onnotice: () => {}, connect_timeout: 5 })
+    this.admins.add(sql)
+    return sql
+  }
+
+  /** A new, migrated database. */
+  async createDatabase(label: string): Promise<{ name: string; url: string; sql: postgres.Sql }> {
+    const name = uniqueName(label)
+    const admin = postgres(this.url(), { max: 1, onnotice: () => {} })
+    try {
+      await admin.unsafe(`create database "${name}"`)
+    } finally {
+      await admin.end()
+    }
+    await migrateDatabase(this.url(name))
+    return { name, url: this.url(name), sql: this.admin(name) }
+  }
+
+  async destroy(): Promise<void> {
+    await Promise.all([...this.admins].map((sql) => sql.end({ timeout: 1 }).catch(() => {})))
+    this.admins.clear()
+    try {
+      if (this.running) await this.stop('immediate')
+    } finally {
+      rmSync(this.baseDir, { recursive: true, force: true })
+      exitHooks.delete(this.exitHook)
+    }
+  }
+}
+
+// ---------------------------------------------------------------------------------------------
+// Private Redis
+
+export class PrivateRedis {
+  readonly port = freePort()
+  private server: ManagedProcess | undefined
+
+  get url(): string {
+    return `redis://127.0.0.1:${this.port}`
+  }
+
+  /** Starts (or restarts, on the same port, empty) a server without persistence. */
+  async start(): Promise<void> {
+    const args = ['redis-server', '--port', String(this.port), '--bind', '127.0.0.1', '--save', '', '--appendonly', 'no', '--daemonize', 'no', '--protected-mode', 'no']
+    this.server = spawnManaged('redis', args, {}, true)
+    await awaitLine(this.server, 'Ready to accept connections', 30_000)
+  }
+
+  /** Kills the server (SIGKILL by default: an outage, not a shutdown) and waits for it to be gone. */
+  async kill(signal: NodeJS.Signals = 'SIGKILL'): Promise<void> {
+    await this.server?.stop(signal)
+    this.server = undefined
+  }
+
+  /** A client for the test's own checks; reconnects after an outage, never throws unhandled. */
+  client(): IORedis {
+    const redis = new IORedis(this.url, { maxRetriesPerRequest: 1, connectTimeout: 2_000, retryStrategy: (times) => Math.min(times * 50, 500) })
+    redis.on('error', () => {})
+    return redis
+  }
+
+  async destroy(): Promise<void> {
+    await this.kill().catch(() => {})
+  }
+}
+
+// ---------------------------------------------------------------------------------------------
+// The product's processes
+
+export interface StackEnv {
+  databaseUrl: string
+  redisUrl: string
+  queueName: string
+}
+
+/** `bun server/index.ts` on `port`; resolves once it logs that it listens. */
+export async function startApi(env: StackEnv, port: number, label = 'api', extraEnv: Record<string, string> = {}): Promise<ManagedProcess> {
+  const api = spawnManaged(label, ['bun', 'server/index.ts'], {
+    API_PORT: String(port),
+    DATABASE_URL: env.databaseUrl,
+    REDIS_URL: env.redisUrl,
+    QUEUE_NAME: env.queueName,
+    ADMIN_PASSWORD: 'faults-admin',
+    ...extraEnv,
+  })
+  await awaitLine(api, '"api listening"', 60_000).catch(async (error) => {
+    await api.stop('SIGKILL').catch(() => {})
+    throw error
+  })
+  return api
+}
+
+/** `bun worker/index.ts`; resolves once it logs that it started. */
+export async function startWorker(env: StackEnv, label = 'worker', concurrency = 4): Promise<ManagedProcess> {
+  const worker = spawnManaged(label, ['bun', 'worker/index.ts'], {
+    DATABASE_URL: env.databaseUrl,
+    REDIS_URL: env.redisUrl,
+    QUEUE_NAME: env.queueName,
+    WORKER_CONCURRENCY: String(concurrency),
+    // No metrics listener: several workers run at once here, and port 4001 may be anyone's.
+    WORKER_METRICS_PORT: '0',
+  })
+  await awaitLine(worker, '"worker started"', 60_000).catch(async (error) => {
+    await worker.stop('SIGKILL').catch(() => {})
+    throw error
+  })
+  return worker
+}
+
+/** Stops processes that may still run: SIGTERM, then SIGKILL if one does not exit in time. */
+export async function stopAll(processes: (ManagedProcess | undefined)[]): Promise<void> {
+  await Promise.all(processes.map((p) => p?.stop('SIGTERM', 15_000).catch(() => {})))
+}
+
+// ---------------------------------------------------------------------------------------------
+// Queue and database checks
+
+export class QueueProbe {
+  readonly redis: IORedis
+  readonly queue: IngestQueue
+
+  constructor(
+    redis: PrivateRedis,
+    readonly name: string,
+  ) {
+    this.redis = redis.client()
+    this.queue = createIngestQueue(this.redis, { name })
+    this.queue.on('error', () => {})
+  }
+
+  /** Jobs not finished yet (waiting, active, delayed, prioritized) and failed for good. */
+  async counts(): Promise<{ pending: number; failed: number; raw: Record<string, number> }> {
+    const raw = await this.queue.getJobCounts('waiting', 'active', 'delayed', 'prioritized', 'waiting-children', 'failed')
+    const pending = (raw.waiting ?? 0) + (raw.active ?? 0) + (raw.delayed ?? 0) + (raw.prioritized ?? 0) + (raw['waiting-children'] ?? 0)
+    return { pending, failed: raw.failed ?? 0, raw }
+  }
+
+  /** Reasons of jobs that failed for good, for error messages. */
+  async failedReasons(): Promise<string[]> {
+    const jobs = await this.queue.getFailed(0, 20)
+    return jobs.map((job) => `job ${job.id} (${job.data && 'events' in job.data ? job.data.events.length : '?'} events, ${job.attemptsMade} attempts): ${job.failedReason}`)
+  }
+
+  /** Removes the queue's keys (bounded: Redis may be down) and disconnects. */
+  async close(): Promise<void> {
+    await withDeadline(this.queue.obliterate({ force: true }), 10_000, 'obliterate').catch(() => {})
+    await withDeadline(this.queue.close(), 5_000, 'queue close').catch(() => {})
+    this.redis.disconnect()
+  }
+}
+
+/**
+ * Waits until the queue has nothing left to do and every acknowledged event is a row, then fails
+ * if any job failed for good. Each poll awaits its queries; nothing overlaps.
+ */
+export async function awaitDrained(
+  probe: QueueProbe,
+  sql: postgres.Sql,
+  siteId: string,
+  acknowledged: Set<string>,
+  timeoutMs: number,
+  alive: ManagedProcess[] = [],
+): Promise<void> {
+  const ids = [...acknowledged]
+  let lastState = ''
+  try {
+    await pollUntil(
+      'the queue to drain and every acknowledged event to be stored',
+      async () => {
+        assertAlive(alive)
+        const { pending, failed, raw } = await probe.counts()
+        if (failed > 0) throw new Fatal(`jobs failed for good: ${JSON.stringify(raw)}`)
+        const [row] = await sql<{ stored: number }[]>`select count(*)::int as stored from events where site_id = ${siteId} and event_id = any(${ids}::text[])`
+        lastState = `queue ${JSON.stringify(raw)}, ${row!.stored}/${ids.length} acknowledged events stored`
+        return pending === 0 && row!.stored === ids.length
+      },
+      timeoutMs,
+      100,
+    )
+  } catch (error) {
+    if (error instanceof Fatal && !error.message.startsWith('jobs failed')) throw error
+    const { failed } = await probe.counts().catch(() => ({ failed: 0 }))
+    const reasons = failed > 0 ? `\nfailed jobs:\n${(await probe.failedReasons()).join('\n')}` : ''
+    throw new Error(`${(error as Error).message}\nlast state: ${lastState}${reasons}`)
+  }
+}
+
+/** Throws, with its last output, if one of the processes has exited. */
+export function assertAlive(processes: ManagedProcess[]): void {
+  for (const p of processes) {
+    if (p.proc.exitCode !== null || p.proc.signalCode !== null) {
+      throw new Fatal(`${p.name} exited (${p.proc.signalCode ?? p.proc.exitCode}) unexpectedly:\n${p.log.tail(10)}\n${p.stderr.tail(20)}`)
+    }
+  }
+}
+
+/**
+ * After a worker is killed, BullMQ hands its active jobs to another worker only once their lock
+ * (30 s) has expired and two stalled checks (every 30 s, one per queue at a time) have seen them:
+ * up to about a minute. This makes Redis look as it will then (locks gone, jobs marked as stall
+ * candidates, check due), so the next worker's start-up check requeues them at once. Call it only
+ * while no worker runs: every active job is then the dead worker's. Returns the jobs requeued.
+ */
+export async function expireDeadWorkerLocks(probe: QueueProbe): Promise<string[]> {
+  const key = (suffix: string) => `bull:${probe.name}:${suffix}`
+  const active = await probe.redis.lrange(key('active'), 0, -1)
+  if (active.length > 0) {
+    await probe.redis.del(...active.map((id) => key(`${id}:lock`)))
+    await probe.redis.sadd(key('stalled'), ...active)
+  }
+  await probe.redis.del(key('stalled-check'))
+  return active
+}
+
+/** Waits until none of the jobs is waiting, delayed or running any more (completed jobs are removed). */
+export async function awaitJobsDone(probe: QueueProbe, ids: string[], ms: number): Promise<void> {
+  await pollUntil(
+    `interrupted jobs ${ids.join(', ')} to be processed again`,
+    async () => {
+      const states = await Promise.all(ids.map((id) => probe.queue.getJobState(id)))
+      if (states.includes('failed')) throw new Fatal(`interrupted jobs failed for good: ${(await probe.failedReasons()).join('; ')}`)
+      return states.every((state) => state === 'unknown' || state === 'completed')
+    },
+    ms,
+  )
+}
+
+export interface ExactlyOnceReport {
+  acknowledged: number
+  stored: number
+  rowsForSite: number
+  missing: string[]
+}
+
+/** Every acknowledged id is stored exactly once, and nothing else than what was sent is stored. */
+export async function checkExactlyOnce(sql: postgres.Sql, siteId: string, acknowledged: Set<string>, sent: Set<string>): Promise<ExactlyOnceReport> {
+  const ids = [...acknowledged]
+  const [counts] = await sql<{ total: number; distinct_ids: number }[]>`
+    select count(*)::int as total, count(distinct event_id)::int as distinct_ids
+      from events where site_id = ${siteId} and event_id = any(${ids}::text[])`
+  const missing = await sql<{ event_id: string }[]>`
+    select id as event_id from unnest(${ids}::text[]) as a(id)
+     where not exists (select 1 from events e where e.site_id = ${siteId} and e.event_id = a.id) limit 20`
+  const [all] = await sql<{ total: number; distinct_ids: number }[]>`
+    select count(*)::int as total, count(distinct event_id)::int as distinct_ids from events where site_id = ${siteId}`
+  const stored = await sql<{ event_id: string }[]>`select event_id from events where site_id = ${siteId}`
+  const unknown = stored.filter((row) => !sent.has(row.event_id)).map((row) => row.event_id)
+  if (counts!.total !== ids.length || counts!.distinct_ids !== ids.length || missing.length > 0) {
+    throw new Error(`acknowledged ${ids.length}, stored ${counts!.total} rows (${counts!.distinct_ids} distinct) for them; missing e.g. ${missing.map((m) => m.event_id).join(', ')}`)
+  }
+  if (all!.total !== all!.distinct_ids) throw new Error(`duplicate event ids for ${siteId}: ${all!.total} rows, ${all!.distinct_ids} distinct`)
+  if (unknown.length > 0) throw new Error(`rows that were never sent: ${unknown.slice(0, 10).join(', ')}`)
+  return { acknowledged: ids.length, stored: counts!.total, rowsForSite: all!.total, missing: missing.map((m) => m.event_id) }
+}
+
+/**
+ * The rollups equal a recount from the raw rows (the site is UTC): totals, and per UTC day and
+ * per hour the views, events and distinct users, and per day the views by path.
+ */
+export async function checkRollups(sql: postgres.Sql, siteId: string): Promise<void> {
+  const [totals] = await sql<{ rollup: number; raw: number }[]>`
+    select (select coalesce(sum(events), 0)::int from rollup_days where site_id = ${siteId}) as rollup,
+           (select count(*)::int from events where site_id = ${siteId}) as raw`
+  if (totals!.rollup !== totals!.raw) throw new Error(`rollup_days counts ${totals!.rollup} events, the events table ${totals!.raw}`)
+
+  const days = await sql`
+    select day::text as day, views, events, users from rollup_days where site_id = ${siteId} order by day`
+  const recountDays = await sql`
+    select (timestamp at time zone 'UTC')::date::text as day,
+           (count(*) filter (where event_type = 'page_view'))::int as views,
+           count(*)::int as events,
+           count(distinct user_id)::int as users
+      from events where site_id = ${siteId} group by 1 order by 1`
+  assertSameRows('rollup_days', [...days], [...recountDays])
+
+  const hours = await sql`
+    select to_char(hour at time zone 'UTC', 'YYYY-MM-DD HH24') as hour, views, events, users
+      from rollup_hours where site_id = ${siteId} order by hour`
+  const recountHours = await sql`
+    select to_char(date_trunc('hour', timestamp at time zone 'UTC'), 'YYYY-MM-DD HH24') as hour,
+           (count(*) filter (where event_type = 'page_view'))::int as views,
+           count(*)::int as events,
+           count(distinct user_id)::int as users
+      from events where site_id = ${siteId} group by 1 order by 1`
+  assertSameRows('rollup_hours', [...hours], [...recountHours])
+
+  const paths = await sql`
+    select day::text as day, path, views from rollup_day_paths where site_id = ${siteId} and views > 0 order by day, path`
+  const recountPaths = await sql`
+    select (timestamp at time zone 'UTC')::date::text as day, path, count(*)::int as views
+      from events where site_id = ${siteId} and event_type = 'page_view' group by 1, 2 order by 1, 2`
+  assertSameRows('rollup_day_paths', [...paths], [...recountPaths])
+}
+
+function assertSameRows(table: string, actual: object[], expected: object[]): void {
+  const a = actual.map((row) => JSON.stringify(row))
+  const e = expected.map((row) => JSON.stringify(row))
+  if (a.length === e.length && a.every((row, i) => row === e[i])) return
+  const diff = e.filter((row) => !a.includes(row)).slice(0, 5)
+  const extra = a.filter((row) => !e.includes(row)).slice(0, 5)
+  throw new Error(`${table} differs from a recount (${a.length} rows vs ${e.length}); recount rows not in ${table}: ${diff.join(' ')}; ${table} rows not in the recount: ${extra.join(' ')}`)
+}
+
+/** The ingestion ledger of one site (written by the API's and the worker's own counts). */
+export async function ledgerOf(sql: postgres.Sql, siteId: string): Promise<{ accepted: number; written: number; duplicates: number } | undefined> {
+  const [row] = await sql<{ accepted: number; written: number; duplicates: number }[]>`
+    select accepted::int, written::int, duplicates::int from ingest_ledger where site_id = ${siteId}`
+  return row
+}
