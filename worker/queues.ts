@@ -72,5 +72,8 @@ export function createIngestQueue(connection: IORedis, location: QueueLocation):
     connection,
     prefix: location.prefix ?? DEFAULT_QUEUE_PREFIX,
     defaultJobOptions: ingestJobOptions,
+    // BullMQ's event stream keeps the last 10,000 job events (about 0.6 MB here) for QueueEvents
+    // listeners; nothing here listens, so keep a short tail for debugging only.
+    streams: { events: { maxLen: 100 } },
   })
 }
