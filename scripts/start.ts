@@ -27,15 +27,14 @@ const children = [
   Bun.spawn(['bun', 'worker/index.ts'], { cwd: root, stdout: 'inherit', stderr: 'inherit' }),
 ]
 
-let exitCode: number | undefined
 const stopAll = (signal: NodeJS.Signals) => {
   for (const child of children) if (child.exitCode === null) child.kill(signal)
 }
 process.on('SIGINT', () => stopAll('SIGINT'))
 process.on('SIGTERM', () => stopAll('SIGTERM'))
 
-await Promise.race(children.map((child) => child.exited))
-exitCode = children.find((child) => child.exitCode !== null)?.exitCode ?? 1
+// The first child to exit decides the exit code; the other is stopped gracefully.
+const exitCode = await Promise.race(children.map((child) => child.exited))
 stopAll('SIGTERM')
 await Promise.all(children.map((child) => child.exited))
 process.exit(exitCode)

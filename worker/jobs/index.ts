@@ -63,20 +63,18 @@ export function createProcessor(db: Db, log: Logger, metrics: WorkerMetrics, wri
     }),
   )
 
-  async function ingest(job: Job<IngestJobData>): Promise<BatchWriteResult> {
+  async function ingest(job: Job<IngestJobData>): Promise<void> {
     const events = job.data.events
     log.info('processing batch', { jobId: job.id, events: events.length, attempt: job.attemptsMade + 1 })
     try {
       const parts = Map.groupBy(events, (event) => partitionOf(event.siteId, writers.length))
-      const results = await Promise.all([...parts].map(([partition, part]) => writers[partition]!.add(part, 0)))
-      // Each part's result is its whole shared transaction's; the job's own share is not tracked.
-      return results.reduce((sum, r) => ({ inserted: sum.inserted + r.inserted, duplicates: sum.duplicates + r.duplicates }))
+      await Promise.all([...parts].map(([partition, part]) => writers[partition]!.add(part, 0)))
     } catch (error) {
       if (isDatabaseUnavailable(error)) throw error
       // A statement failed for a reason other than an outage: write this job alone, so that
       // one bad job fails (and is retried) by itself instead of with every job it was with.
       log.warn('shared transaction failed; writing the job alone', { jobId: job.id, ...errorFields(error) })
-      return write(events)
+      await write(events)
     }
   }
 
@@ -84,9 +82,9 @@ export function createProcessor(db: Db, log: Logger, metrics: WorkerMetrics, wri
     switch (job.name) {
       case INGEST_JOB:
         try {
-          const result = await ingest(job as Job<IngestJobData>)
+          await ingest(job as Job<IngestJobData>)
           metrics.jobs.inc({ kind: INGEST_JOB, outcome: 'completed' })
-          return result
+          return undefined
         } catch (error) {
           metrics.jobs.inc({ kind: INGEST_JOB, outcome: 'failed' })
           throw error
