@@ -233,6 +233,7 @@ export interface RangeStats {
  * top paths are broken by path in byte order (COLLATE "C"), whatever the server's locale.
  */
 export async function getRangeStats(db: Db, q: Question, limit: number = TOP_PATHS_DEFAULT): Promise<RangeStats> {
+  if (q.tz === q.rollupTz) return getSiteDaysStats(db, q, limit)
   await assertExact(db, q, null)
   const [[totals], topPaths, eventTypes] = await Promise.all([
     bucketTotals(db, q, null),
@@ -250,6 +251,60 @@ export async function getRangeStats(db: Db, q: Question, limit: number = TOP_PAT
   return {
     total_views: totals?.views ?? 0,
     unique_users: totals?.unique_users ?? 0,
+    top_paths: topPaths.map((row) => ({ path: row.path, views: row.views })),
+    event_types: eventTypes.map((row) => ({ event_type: row.event_type, count: row.count })),
+  }
+}
+
+/** Day masks (bit d = day d + 1) per month for the calendar dates from..to. */
+export function dayMasks(from: string, to: string): { month: string; day_mask: number }[] {
+  const masks = new Map<string, number>()
+  for (let at = Date.parse(`${from}T00:00:00Z`), end = Date.parse(`${to}T00:00:00Z`); at <= end; at += 86_400_000) {
+    const date = new Date(at).toISOString()
+    const month = `${date.slice(0, 7)}-01`
+    masks.set(month, (masks.get(month) ?? 0) | (1 << (Number(date.slice(8, 10)) - 1)))
+  }
+  return [...masks].map(([month, day_mask]) => ({ month, day_mask }))
+}
+
+/**
+ * The common question: whole days of the site's own zone. Every number is a read of the daily
+ * rollups (one day's users included); only distinct users over several days scan the user day
+ * masks, as an index-only scan.
+ */
+async function getSiteDaysStats(db: Db, q: Question, limit: number): Promise<RangeStats> {
+  const days = sql`site_id = ${q.siteId} and day between ${q.from}::date and ${q.to}::date`
+  const masks = dayMasks(q.from, q.to)
+  const users =
+    q.from === q.to
+      ? prepared<{ users: number }>(db, sql`select coalesce(max(users), 0)::int as users from ${rollupDays} where ${days}`)
+      : prepared<{ users: number }>(
+          db,
+          masks.length === 1
+            ? sql`select count(*)::int as users from ${userMonths}
+                   where site_id = ${q.siteId} and month = ${masks[0]!.month}::date and (days & ${masks[0]!.day_mask}::int) <> 0`
+            : sql`select count(*)::int as users from (
+                    select u.user_id from json_to_recordset(${JSON.stringify(masks)}::json) as m(month date, day_mask int)
+                      join ${userMonths} u on u.site_id = ${q.siteId} and u.month = m.month and (u.days & m.day_mask) <> 0
+                     group by u.user_id) d`,
+        )
+  const [[totals], [distinct], topPaths, eventTypes] = await Promise.all([
+    prepared<{ views: number }>(db, sql`select coalesce(sum(views), 0)::int as views from ${rollupDays} where ${days}`),
+    users,
+    prepared<{ path: string; views: number }>(
+      db,
+      sql`select path, sum(views)::int as views from ${rollupDayPaths} where ${days}
+           group by path order by views desc, path collate "C" asc limit ${limit}`,
+    ),
+    prepared<{ event_type: string; count: number }>(
+      db,
+      sql`select event_type, sum(events)::int as count from ${rollupDayTypes} where ${days}
+           group by event_type order by count desc, event_type collate "C" asc`,
+    ),
+  ])
+  return {
+    total_views: totals?.views ?? 0,
+    unique_users: distinct?.users ?? 0,
     top_paths: topPaths.map((row) => ({ path: row.path, views: row.views })),
     event_types: eventTypes.map((row) => ({ event_type: row.event_type, count: row.count })),
   }

@@ -1,6 +1,7 @@
 import { afterAll, beforeAll, describe, expect, test } from 'bun:test'
 import { startStack, type Stack } from '../../tests/support'
 import { writeEventBatch } from '../../worker/jobs/ingest'
+import { dayMasks } from './queries'
 import type { QueuedEvent } from '../../worker/queues'
 
 let stack: Stack
@@ -116,4 +117,12 @@ describe('GET /stats refuses bad parameters', () => {
   test('a leap day is a valid date', async () => {
     expect((await stats('site_id=s&date=2024-02-29')).status).toBe(200)
   })
+})
+
+test('day masks: one bit per calendar date, grouped by month', () => {
+  expect(dayMasks('2025-10-30', '2025-11-02')).toEqual([
+    { month: '2025-10-01', day_mask: (1 << 29) | (1 << 30) },
+    { month: '2025-11-01', day_mask: 0b11 },
+  ])
+  expect(dayMasks('2024-02-29', '2024-02-29')).toEqual([{ month: '2024-02-01', day_mask: 1 << 28 }])
 })
