@@ -1,0 +1,1 @@
+CREATE INDEX "rollup_day_paths_covering" ON "rollup_day_paths" USING btree ("site_id","day","path","views");
