@@ -24,9 +24,9 @@ export function countedLedger(ledger: LedgerRecorder, metrics: ApiMetrics): Ledg
       metrics.accepted.inc({}, count)
       ledger.accepted(siteId, count)
     },
-    refused(siteId, reasons) {
-      metrics.refused.inc({ reason: reasons[0] === 'rate limited' ? 'rate limited' : 'invalid' })
-      ledger.refused(siteId, reasons)
+    refused(siteId, reasons, count = 1) {
+      metrics.refused.inc({ reason: reasons[0] === 'rate limited' ? 'rate limited' : 'invalid' }, count)
+      ledger.refused(siteId, reasons, count)
     },
     flush: () => ledger.flush(),
   }

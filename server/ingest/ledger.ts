@@ -10,7 +10,8 @@ import { errorFields, type Logger } from '../../lib/log'
  */
 export interface LedgerRecorder {
   accepted(siteId: string, count: number): void
-  refused(siteId: string, reasons: string[]): void
+  /** `count` events of this site refused for these reasons. */
+  refused(siteId: string, reasons: string[], count?: number): void
   flush(): Promise<void>
 }
 
@@ -94,13 +95,13 @@ export function createLedgerRecorder(db: Db, log: Logger): LedgerRecorder {
       add(accepted, siteId, count)
       schedule()
     },
-    refused(siteId, reasons) {
-      add(refusedEvents, siteId, 1)
+    refused(siteId, reasons, count = 1) {
+      add(refusedEvents, siteId, count)
       for (const reason of new Set(reasons.map(refusalReason))) {
         const key = `${siteId}\u0000${reason}`
         const current = refusals.get(key)
-        if (current) current.count += 1
-        else refusals.set(key, { siteId, reason, count: 1 })
+        if (current) current.count += count
+        else refusals.set(key, { siteId, reason, count })
       }
       schedule()
     },
