@@ -5,6 +5,7 @@
 import IORedis from 'ioredis'
 import postgres from 'postgres'
 import { redactUrl } from './config'
+import { withTimeout } from './timeout'
 
 const HINTS = {
   postgres:
@@ -17,19 +18,13 @@ export class DependencyUnavailableError extends Error {
   override name = 'DependencyUnavailableError'
 }
 
-function withTimeout<T>(promise: Promise<T>, ms: number, what: string): Promise<T> {
-  let timer: ReturnType<typeof setTimeout> | undefined
-  const timeout = new Promise<never>((_, reject) => {
-    timer = setTimeout(() => reject(new Error(`no answer from ${what} within ${ms} ms`)), ms)
-  })
-  return Promise.race([promise, timeout]).finally(() => clearTimeout(timer))
-}
+const noAnswer = (what: string, ms: number) => () => new Error(`no answer from ${what} within ${ms} ms`)
 
 /** Resolves when Postgres answers `select 1`; missing role or database count as reachable. */
 export async function checkPostgres(url: string, timeoutMs = 4_000, allowMissingDatabase = false): Promise<void> {
   const sql = postgres(url, { max: 1, connect_timeout: Math.ceil(timeoutMs / 1000), onnotice: () => {} })
   try {
-    await withTimeout(sql`select 1`, timeoutMs, 'PostgreSQL')
+    await withTimeout(sql`select 1`, timeoutMs, noAnswer('PostgreSQL', timeoutMs))
   } catch (error) {
     const code = (error as { code?: string }).code
     if (allowMissingDatabase && (code === '3D000' || code === '28000')) return
@@ -52,7 +47,7 @@ export async function checkRedis(url: string, timeoutMs = 4_000): Promise<void> 
     await withTimeout(
       redis.connect().then(() => redis.ping()),
       timeoutMs,
-      'Redis',
+      noAnswer('Redis', timeoutMs),
     )
   } catch (error) {
     throw new DependencyUnavailableError(`Cannot reach Redis at ${redactUrl(url)}: ${(error as Error).message}. ${HINTS.redis}`)

@@ -19,9 +19,7 @@ export function verifySessionToken(secret: string, token: string, now: number = 
   const dot = token.indexOf('.')
   if (dot < 0) return undefined
   const payload = token.slice(0, dot)
-  const given = Buffer.from(token.slice(dot + 1))
-  const expected = Buffer.from(sign(secret, payload))
-  if (given.length !== expected.length || !timingSafeEqual(given, expected)) return undefined
+  if (!sameSecret(token.slice(dot + 1), sign(secret, payload))) return undefined
   try {
     const { user, exp } = JSON.parse(Buffer.from(payload, 'base64url').toString()) as { user?: unknown; exp?: unknown }
     return typeof user === 'string' && typeof exp === 'number' && exp * 1000 > now ? user : undefined

@@ -1,23 +1,18 @@
 import { Elysia, t } from 'elysia'
 import type postgres from 'postgres'
 import type IORedis from 'ioredis'
+import { withTimeout } from '../../lib/timeout'
 
 const CHECK_TIMEOUT_MS = 1_000
 
 type CheckResult = 'up' | 'down'
 
 async function probe(run: () => Promise<unknown>): Promise<CheckResult> {
-  let timer: ReturnType<typeof setTimeout> | undefined
-  const timeout = new Promise<never>((_, reject) => {
-    timer = setTimeout(() => reject(new Error('timeout')), CHECK_TIMEOUT_MS)
-  })
   try {
-    await Promise.race([run(), timeout])
+    await withTimeout(run(), CHECK_TIMEOUT_MS, () => new Error('timeout'))
     return 'up'
   } catch {
     return 'down'
-  } finally {
-    clearTimeout(timer)
   }
 }
 
