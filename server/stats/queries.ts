@@ -180,7 +180,7 @@ async function bucketTotals(db: Db, q: Question, interval: Interval | null): Pro
  * when a bucket has partial days (a zone other than the site's).
  */
 async function bitmapUsersPerBucket(db: Db, q: Question, interval: Interval | null, buckets: number[]): Promise<Map<number, number>> {
-  const masks = await prepared<{ idx: number; month: string; day_mask: number; hour_mask: string | null; months: number }>(
+  const masks = await prepared<UserMask>(
     db,
     sql`
       with ${plan(q, interval)},
@@ -191,33 +191,43 @@ async function bitmapUsersPerBucket(db: Db, q: Question, interval: Interval | nu
           from hm where idx = any(${`{${buckets.join(',')}}`}::int[])
          group by idx, month
       )
-      select idx, month::text as month, day_mask, hour_mask, count(*) over (partition by idx)::int as months from masks`,
+      select idx, month::text as month, day_mask, hour_mask from masks`,
   )
-  const json = JSON.stringify(masks)
+  return countUsersByMask(db, q.siteId, masks)
+}
+
+/** Which days (bit d = day d + 1) and, for partial days, which hours of one month count for a bucket. */
+interface UserMask {
+  idx: number
+  month: string
+  day_mask: number
+  /** 768 characters of 0 and 1, or null when the bucket has only whole days in this month. */
+  hour_mask: string | null
+}
+
+/** Distinct users per bucket: users whose bitmap for a month shares a bit with the bucket's masks. */
+async function countUsersByMask(db: Db, siteId: string, masks: UserMask[]): Promise<Map<number, number>> {
+  const months = Map.groupBy(masks, (mask) => mask.idx)
+  const json = JSON.stringify(masks.map((mask) => ({ ...mask, months: months.get(mask.idx)!.length })))
+  // Without hour masks the hour bitmaps are not read, so the covering index answers alone.
+  const matches = masks.some((mask) => mask.hour_mask !== null)
+    ? sql`(u.days & m.day_mask) <> 0 or (m.hour_mask is not null and bit_count(u.hours & m.hour_mask::bit(768)) > 0)`
+    : sql`(u.days & m.day_mask) <> 0`
   // A user has one row per month: within one month rows are users; across months a hash of
   // user ids is cheaper than count(distinct), which sorts.
-  const counted = masks.some((m) => m.hour_mask !== null)
-    ? sql`
+  const rows = await prepared<{ idx: number; users: number }>(
+    db,
+    sql`
       with masks as (select * from json_to_recordset(${json}::json) as m(idx int, month date, day_mask int, hour_mask text, months int)),
       active as (
         select m.idx, m.months, u.user_id
-          from masks m join ${userMonths} u on u.site_id = ${q.siteId} and u.month = m.month
-         where (u.days & m.day_mask) <> 0 or (m.hour_mask is not null and bit_count(u.hours & m.hour_mask::bit(768)) > 0)
+          from masks m join ${userMonths} u on u.site_id = ${siteId} and u.month = m.month
+         where ${matches}
       )
       select idx, count(*)::int as users from active where months = 1 group by idx
       union all
-      select idx, count(*)::int from (select idx, user_id from active where months > 1 group by idx, user_id) d group by idx`
-    : sql`
-      with masks as (select * from json_to_recordset(${json}::json) as m(idx int, month date, day_mask int, months int)),
-      active as (
-        select m.idx, m.months, u.user_id
-          from masks m join ${userMonths} u on u.site_id = ${q.siteId} and u.month = m.month
-         where (u.days & m.day_mask) <> 0
-      )
-      select idx, count(*)::int as users from active where months = 1 group by idx
-      union all
-      select idx, count(*)::int from (select idx, user_id from active where months > 1 group by idx, user_id) d group by idx`
-  const rows = await prepared<{ idx: number; users: number }>(db, counted)
+      select idx, count(*)::int from (select idx, user_id from active where months > 1 group by idx, user_id) d group by idx`,
+  )
   return new Map(rows.map((row) => [row.idx, row.users]))
 }
 
@@ -274,21 +284,11 @@ export function dayMasks(from: string, to: string): { month: string; day_mask: n
  */
 async function getSiteDaysStats(db: Db, q: Question, limit: number): Promise<RangeStats> {
   const days = sql`site_id = ${q.siteId} and day between ${q.from}::date and ${q.to}::date`
-  const masks = dayMasks(q.from, q.to)
   const users =
     q.from === q.to
-      ? prepared<{ users: number }>(db, sql`select coalesce(max(users), 0)::int as users from ${rollupDays} where ${days}`)
-      : prepared<{ users: number }>(
-          db,
-          masks.length === 1
-            ? sql`select count(*)::int as users from ${userMonths}
-                   where site_id = ${q.siteId} and month = ${masks[0]!.month}::date and (days & ${masks[0]!.day_mask}::int) <> 0`
-            : sql`select count(*)::int as users from (
-                    select u.user_id from json_to_recordset(${JSON.stringify(masks)}::json) as m(month date, day_mask int)
-                      join ${userMonths} u on u.site_id = ${q.siteId} and u.month = m.month and (u.days & m.day_mask) <> 0
-                     group by u.user_id) d`,
-        )
-  const [[totals], [distinct], topPaths, eventTypes] = await Promise.all([
+      ? prepared<{ users: number }>(db, sql`select coalesce(max(users), 0)::int as users from ${rollupDays} where ${days}`).then(([row]) => row?.users ?? 0)
+      : countUsersByMask(db, q.siteId, dayMasks(q.from, q.to).map((mask) => ({ idx: 0, ...mask, hour_mask: null }))).then((counts) => counts.get(0) ?? 0)
+  const [[totals], distinctUsers, topPaths, eventTypes] = await Promise.all([
     prepared<{ views: number }>(db, sql`select coalesce(sum(views), 0)::int as views from ${rollupDays} where ${days}`),
     users,
     prepared<{ path: string; views: number }>(
@@ -304,7 +304,7 @@ async function getSiteDaysStats(db: Db, q: Question, limit: number): Promise<Ran
   ])
   return {
     total_views: totals?.views ?? 0,
-    unique_users: distinct?.users ?? 0,
+    unique_users: distinctUsers,
     top_paths: topPaths.map((row) => ({ path: row.path, views: row.views })),
     event_types: eventTypes.map((row) => ({ event_type: row.event_type, count: row.count })),
   }
