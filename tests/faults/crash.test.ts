@@ -10,8 +10,10 @@ import {
   checkExactlyOnce,
   expireDeadWorkerLocks,
   freePort,
-  PrivatePostgres,
-  PrivateRedis,
+  startPrivateServices,
+  stopPrivateServices,
+  type PrivatePostgres,
+  type PrivateRedis,
   QueueProbe,
   spawnedSince,
   spawnMark,
@@ -28,13 +30,10 @@ let pg: PrivatePostgres
 let redis: PrivateRedis
 
 beforeAll(async () => {
-  redis = new PrivateRedis()
-  ;[pg] = await Promise.all([PrivatePostgres.create(), redis.start()])
+  ;({ pg, redis } = await startPrivateServices())
 }, 120_000)
 
-afterAll(async () => {
-  await Promise.all([redis?.destroy(), pg?.destroy()])
-}, 60_000)
+afterAll(() => stopPrivateServices(pg, redis), 60_000)
 
 describe('crashes under steady load', () => {
   test('kill -9 of the worker three times: restarted workers finish every interrupted batch', async () => {

@@ -606,3 +606,17 @@ export async function ledgerOf(sql: postgres.Sql, siteId: string): Promise<{ acc
     select accepted::int, written::int, duplicates::int from ingest_ledger where site_id = ${siteId}`
   return row
 }
+
+/** A private Postgres and Redis for one test file, started together; if one fails, the other is stopped. */
+export async function startPrivateServices(): Promise<{ pg: PrivatePostgres; redis: PrivateRedis }> {
+  const redis = new PrivateRedis()
+  const [pg, started] = await Promise.allSettled([PrivatePostgres.create(), redis.start()])
+  if (pg.status === 'fulfilled' && started.status === 'fulfilled') return { pg: pg.value, redis }
+  await stopPrivateServices(pg.status === 'fulfilled' ? pg.value : undefined, redis)
+  throw pg.status === 'rejected' ? pg.reason : (started as PromiseRejectedResult).reason
+}
+
+/** Tears down what startPrivateServices made; either may be missing if starting failed. */
+export async function stopPrivateServices(pg: PrivatePostgres | undefined, redis: PrivateRedis | undefined): Promise<void> {
+  await Promise.all([redis?.destroy(), pg?.destroy()])
+}

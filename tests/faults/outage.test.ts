@@ -13,8 +13,10 @@ import {
   checkRollups,
   freePort,
   pollUntil,
-  PrivatePostgres,
-  PrivateRedis,
+  startPrivateServices,
+  stopPrivateServices,
+  type PrivatePostgres,
+  type PrivateRedis,
   QueueProbe,
   spawnedSince,
   spawnMark,
@@ -31,13 +33,10 @@ let pg: PrivatePostgres
 let redis: PrivateRedis
 
 beforeAll(async () => {
-  redis = new PrivateRedis()
-  ;[pg] = await Promise.all([PrivatePostgres.create(), redis.start()])
+  ;({ pg, redis } = await startPrivateServices())
 }, 120_000)
 
-afterAll(async () => {
-  await Promise.all([redis?.destroy(), pg?.destroy()])
-}, 60_000)
+afterAll(() => stopPrivateServices(pg, redis), 60_000)
 
 interface Stack {
   env: StackEnv
