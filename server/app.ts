@@ -15,6 +15,7 @@ import { createIngestPipeline, type IngestLimits } from './ingest/queue'
 import { INGEST_PATHS, ingestRoutes, siteOf, type IngestRateLimits } from './ingest/routes'
 import { sitesRoutes } from './sites/routes'
 import { countedLedger, createApiMetrics, metricsRoutes } from './metrics'
+import { createZoneCheck } from './stats/question'
 import { statsRoutes } from './stats/routes'
 import { trackerRoutes } from './tracker/routes'
 
@@ -32,6 +33,8 @@ export interface AppDeps {
 export async function createApp(deps: AppDeps) {
   registerFormats()
   const metrics = createApiMetrics()
+  // One cache of the timezone names Postgres knows, for the stats and the site settings.
+  const checkZone = createZoneCheck(deps.database.db)
   const pipeline = createIngestPipeline({ queue: deps.queue, redis: deps.redis, limits: deps.ingestLimits, log: deps.log, metrics })
   const ledger = countedLedger(createLedgerRecorder(deps.database.db, deps.log), metrics)
   const onBodyRefused = (path: string, body: unknown, details: string[]) => {
@@ -52,8 +55,8 @@ export async function createApp(deps: AppDeps) {
     .use(metricsRoutes({ metrics, queue: deps.queue, pendingEvents: () => pipeline.state().pendingItems }))
     .use(healthRoutes({ redis: deps.redis, sql: deps.database.sql }))
     .use(ingestRoutes({ rateLimits: deps.rateLimits, enqueue: pipeline.enqueue, ledger, db: deps.database.db, queue: deps.queue }))
-    .use(statsRoutes({ db: deps.database.db }))
-    .use(sitesRoutes({ db: deps.database.db, queue: deps.queue }))
+    .use(statsRoutes({ db: deps.database.db, checkZone }))
+    .use(sitesRoutes({ db: deps.database.db, queue: deps.queue, checkZone }))
     .use(trackerRoutes())
     .use(await adminRoutes({ queues: [deps.queue] }))
     .use(dashboardRoutes({ distDir: deps.dashboardDir }))

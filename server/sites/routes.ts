@@ -3,12 +3,11 @@ import type { Db } from '../../drizzle/client'
 import { REBUILD_JOB, type IngestQueue } from '../../worker/queues'
 import { ErrorResponse, UnavailableResponse } from '../errors'
 import { readJsonBody } from '../http'
-import { createZoneCheck } from '../stats/question'
+import type { ZoneCheck } from '../stats/question'
 import { SiteList, SiteParams, SiteUpdate, SiteUpdated } from './model'
 import { getSites, setSiteTimezone } from './queries'
 
-export function sitesRoutes(deps: { db: Db; queue: IngestQueue }) {
-  const checkZone = createZoneCheck(deps.db)
+export function sitesRoutes(deps: { db: Db; queue: IngestQueue; checkZone: ZoneCheck }) {
   return new Elysia({ name: 'sites', prefix: '/sites' })
     .get('', async () => ({ sites: await getSites(deps.db) }), {
       response: { 200: SiteList },
@@ -17,7 +16,7 @@ export function sitesRoutes(deps: { db: Db; queue: IngestQueue }) {
     .put(
       '/:id',
       async ({ params, body, status }) => {
-        await checkZone(body.timezone)
+        await deps.checkZone(body.timezone)
         await setSiteTimezone(deps.db, params.id, body.timezone)
         // The rebuild runs in the worker; until it finishes, answers stay in the previous zone.
         const job = await deps.queue.add(REBUILD_JOB, { siteId: params.id })

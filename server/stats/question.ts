@@ -18,8 +18,10 @@ export function daysBetween(from: string, to: string): number {
   return Math.round((Date.parse(`${to}T00:00:00Z`) - Date.parse(`${from}T00:00:00Z`)) / DAY_MS) + 1
 }
 
+export type ZoneCheck = (tz: string) => Promise<void>
+
 /** Timezone names Postgres knows (it does the bucketing), read once per process. */
-export function createZoneCheck(db: Db) {
+export function createZoneCheck(db: Db): ZoneCheck {
   let zones: Promise<Set<string>> | undefined
   return async (tz: string): Promise<void> => {
     zones ??= db
@@ -47,7 +49,7 @@ export interface RangeParams {
  */
 export async function resolveQuestion(
   db: Db,
-  checkZone: (tz: string) => Promise<void>,
+  checkZone: ZoneCheck,
   params: RangeParams,
   interval: Interval | null = null,
 ): Promise<Question> {

@@ -3,7 +3,7 @@ import type { Db } from '../../drizzle/client'
 import { BadRequestError, ErrorResponse } from '../errors'
 import { DailyStats, RangeStats, Realtime, RealtimeQuery, StatsQuery, Timeseries, TimeseriesQuery } from './model'
 import { getRangeStats, getTimeseries, TOP_PATHS_DEFAULT } from './queries'
-import { createZoneCheck, daysBetween, resolveQuestion } from './question'
+import { daysBetween, resolveQuestion, type ZoneCheck } from './question'
 import { getRealtimeStats } from './realtime'
 
 function parseLimit(raw: string | undefined): number {
@@ -13,9 +13,8 @@ function parseLimit(raw: string | undefined): number {
   return limit
 }
 
-export function statsRoutes(deps: { db: Db }) {
-  const { db } = deps
-  const checkZone = createZoneCheck(db)
+export function statsRoutes(deps: { db: Db; checkZone: ZoneCheck }) {
+  const { db, checkZone } = deps
   return new Elysia({ name: 'stats', prefix: '/stats' })
     .get(
       '',
