@@ -101,6 +101,18 @@ export class BadRequestError extends Error {
 
 export const RETRY_AFTER_SECONDS = 5
 
+/** A dependency cannot take the request now; answered 503 with Retry-After. */
+export class ServiceUnavailableError extends Error {
+  override name = 'ServiceUnavailableError'
+  constructor(
+    message: string,
+    readonly retryAfterSeconds: number,
+    options?: ErrorOptions,
+  ) {
+    super(message, options)
+  }
+}
+
 export const REQUEST_ID_HEADER = 'x-request-id'
 const REQUEST_ID = /^[A-Za-z0-9._-]{1,64}$/
 
@@ -153,11 +165,13 @@ export function errorHandler(log: Logger, onBodyRefused: (path: string, body: un
             set.status = 400
             return { error: error.message }
           }
-          if (isDatabaseUnavailable(error)) {
-            log.error('database unavailable', { requestId, path, ...errorFields(error) })
+          if (error instanceof ServiceUnavailableError || isDatabaseUnavailable(error)) {
+            const unavailable =
+              error instanceof ServiceUnavailableError ? error : new ServiceUnavailableError('Database is unavailable; retry later', RETRY_AFTER_SECONDS)
+            if (!(error instanceof ServiceUnavailableError)) log.error('database unavailable', { requestId, path, ...errorFields(error) })
             set.status = 503
-            set.headers['retry-after'] = String(RETRY_AFTER_SECONDS)
-            return { error: 'Database is unavailable; retry later', retryAfterSeconds: RETRY_AFTER_SECONDS }
+            set.headers['retry-after'] = String(unavailable.retryAfterSeconds)
+            return { error: unavailable.message, retryAfterSeconds: unavailable.retryAfterSeconds }
           }
           log.error('unhandled error', { requestId, path, code: String(code), ...errorFields(error) })
           set.status = 500

@@ -1,19 +1,13 @@
 import type IORedis from 'ioredis'
 import { errorFields, type Logger } from '../../lib/log'
 import { INGEST_JOB, type IngestQueue, type QueuedEvent } from '../../worker/queues'
+import { ServiceUnavailableError } from '../errors'
 import type { ApiMetrics } from '../metrics'
 import { BufferFullError, createGroupCommit, type GroupCommitStats } from '../../lib/group-commit'
 
 /** The event could not be queued; the client should retry after `retryAfterSeconds`. */
-export class IngestUnavailableError extends Error {
+export class IngestUnavailableError extends ServiceUnavailableError {
   override name = 'IngestUnavailableError'
-  constructor(
-    message: string,
-    readonly retryAfterSeconds: number,
-    options?: ErrorOptions,
-  ) {
-    super(message, options)
-  }
 }
 
 export interface IngestLimits {

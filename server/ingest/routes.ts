@@ -9,7 +9,7 @@ import { isStorableText } from '../formats'
 import { pathOf, readJsonBody } from '../http'
 import { getIngestLedger, type LedgerRecorder } from './ledger'
 import { BatchAccepted, BatchBody, BatchRefused, EventAccepted, EventBody, LedgerQuery, LedgerResponse, LIMITS, QueueHealth, timestampProblem, type BatchItemResult, type QueueCounts } from './model'
-import { IngestUnavailableError, type Enqueue } from './queue'
+import type { Enqueue } from './queue'
 
 export const INGEST_PATHS = new Set(['/event', '/events'])
 
@@ -61,10 +61,6 @@ export interface IngestDeps {
 export function ingestRoutes(deps: IngestDeps) {
   const makeId = deps.makeId ?? (() => Bun.randomUUIDv7())
   const eventChecker = TypeCompiler.Compile(EventBody)
-  const unavailable = (error: IngestUnavailableError, set: { headers: Record<string, string | number> }) => {
-    set.headers['retry-after'] = String(error.retryAfterSeconds)
-    return { error: error.message, retryAfterSeconds: error.retryAfterSeconds }
-  }
   const perIp = new RateLimiter(deps.rateLimits.perIp)
   const perSite = new RateLimiter(deps.rateLimits.perSite)
   const clientIp = (request: Request, server: Server<unknown> | null) => {
@@ -110,14 +106,10 @@ export function ingestRoutes(deps: IngestDeps) {
         const event = toQueuedEvent(body, receivedAt, makeId)
         const wait = overLimit(request, server, [event])
         if (wait > 0) return status(429, tooMany(wait, set))
-        try {
-          const { jobId } = await deps.enqueue([event], bodyBytes(request, LIMITS.eventBodyBytes))
-          deps.ledger.accepted(event.siteId, 1)
-          return status(202, { message: 'Event accepted for processing' as const, jobId, eventId: event.eventId })
-        } catch (error) {
-          if (error instanceof IngestUnavailableError) return status(503, unavailable(error, set))
-          throw error
-        }
+        // A refusal to queue (IngestUnavailableError) becomes the 503 of the error handler.
+        const { jobId } = await deps.enqueue([event], bodyBytes(request, LIMITS.eventBodyBytes))
+        deps.ledger.accepted(event.siteId, 1)
+        return status(202, { message: 'Event accepted for processing' as const, jobId, eventId: event.eventId })
       },
       {
         parse: ({ request }) => readJsonBody(request, LIMITS.eventBodyBytes),
@@ -150,21 +142,16 @@ export function ingestRoutes(deps: IngestDeps) {
         }
         const wait = overLimit(request, server, accepted)
         if (wait > 0) return status(429, tooMany(wait, set))
-        try {
-          const { jobId } = await deps.enqueue(accepted, bodyBytes(request, LIMITS.batchBodyBytes))
-          const perSite = Map.groupBy(accepted, (event) => event.siteId)
-          for (const [site, events] of perSite) deps.ledger.accepted(site, events.length)
-          return status(202, {
-            message: 'Events accepted for processing' as const,
-            jobId,
-            accepted: accepted.length,
-            refused: body.events.length - accepted.length,
-            results,
-          })
-        } catch (error) {
-          if (error instanceof IngestUnavailableError) return status(503, unavailable(error, set))
-          throw error
-        }
+        const { jobId } = await deps.enqueue(accepted, bodyBytes(request, LIMITS.batchBodyBytes))
+        const perSite = Map.groupBy(accepted, (event) => event.siteId)
+        for (const [site, events] of perSite) deps.ledger.accepted(site, events.length)
+        return status(202, {
+          message: 'Events accepted for processing' as const,
+          jobId,
+          accepted: accepted.length,
+          refused: body.events.length - accepted.length,
+          results,
+        })
       },
       {
         parse: ({ request }) => readJsonBody(request, LIMITS.batchBodyBytes),

@@ -1,7 +1,7 @@
 import { Elysia } from 'elysia'
 import type { Db } from '../../drizzle/client'
 import { REBUILD_JOB, type IngestQueue } from '../../worker/queues'
-import { ErrorResponse, UnavailableResponse } from '../errors'
+import { ErrorResponse, RETRY_AFTER_SECONDS, ServiceUnavailableError, UnavailableResponse } from '../errors'
 import { readJsonBody } from '../http'
 import type { ZoneCheck } from '../stats/question'
 import { SiteList, SiteParams, SiteUpdate, SiteUpdated } from './model'
@@ -19,7 +19,9 @@ export function sitesRoutes(deps: { db: Db; queue: IngestQueue; checkZone: ZoneC
         await deps.checkZone(body.timezone)
         await setSiteTimezone(deps.db, params.id, body.timezone)
         // The rebuild runs in the worker; until it finishes, answers stay in the previous zone.
-        const job = await deps.queue.add(REBUILD_JOB, { siteId: params.id })
+        const job = await deps.queue.add(REBUILD_JOB, { siteId: params.id }).catch((error) => {
+          throw new ServiceUnavailableError('Event queue is unavailable; the timezone is saved, retry to queue its rebuild', RETRY_AFTER_SECONDS, { cause: error })
+        })
         return status(202, { site_id: params.id, timezone: body.timezone, rebuild: 'queued' as const, jobId: job.id! })
       },
       {
