@@ -52,3 +52,34 @@ test('a failing batch writes nothing (all or nothing)', async () => {
 test('an empty batch is a no-op', async () => {
   expect(await writeEventBatch(database.db, [])).toEqual({ inserted: 0, duplicates: 0 })
 })
+
+test('concurrent batches for the same site and users count each user once per hour and per day', async () => {
+  const siteId = 'racing'
+  // Eight batches over the same 40 users, written at once on separate connections; each batch puts
+  // a user in one of four hours (over two days), so rows are created by one batch and given new
+  // bits by others, and each bit must be counted exactly once.
+  const batches = Array.from({ length: 8 }, (_, b) =>
+    Array.from({ length: 120 }, (_, i): QueuedEvent => ({
+      eventId: `${siteId}-${b}-${i}`,
+      siteId,
+      eventType: 'page_view',
+      path: '/',
+      userId: `u${i % 40}`,
+      timestamp: new Date(Date.UTC(2025, 10, 14, 22 + (((i % 40) + b) % 4), i % 60)).toISOString(),
+      receivedAt: new Date().toISOString(),
+    })),
+  )
+  await Promise.all(batches.map((events) => writeEventBatch(database.db, events)))
+  const rollup = await database.sql`select hour, users from rollup_hours where site_id = ${siteId} order by hour`
+  const recount = await database.sql`
+    select date_trunc('hour', timestamp) as hour, count(distinct user_id)::int as users
+      from events where site_id = ${siteId} group by 1 order by 1`
+  expect(rollup.length).toBe(4)
+  expect([...rollup]).toEqual([...recount])
+  const dayRollup = await database.sql`select day::text, users from rollup_days where site_id = ${siteId} order by day`
+  const dayRecount = await database.sql`
+    select (timestamp at time zone 'UTC')::date::text as day, count(distinct user_id)::int as users
+      from events where site_id = ${siteId} group by 1 order by 1`
+  expect(dayRollup.length).toBe(2)
+  expect([...dayRollup]).toEqual([...dayRecount])
+})

@@ -86,7 +86,7 @@ export async function applyRollups(tx: Tx, written: readonly WrittenEvent[], now
   const dayPaths = new Map<string, { site_id: string; day: string; path: string; views: number }>()
   const hourTypes = new Map<string, { site_id: string; hour: string; event_type: string; events: number }>()
   const dayTypes = new Map<string, { site_id: string; day: string; event_type: string; events: number }>()
-  const users = new Map<string, { site_id: string; month: string; user_id: string; hours: number[]; days: number[] }>()
+  const users = new Map<string, UserMonthBits>()
   const hourAt = new Map<string, string>() // (site, month, hour_index) -> hour
   const dayAt = new Map<string, string>() // (site, month, day_index) -> day
   const minutes = new Map<string, { site_id: string; minute: string; events: number }>()
@@ -123,36 +123,7 @@ export async function applyRollups(tx: Tx, written: readonly WrittenEvent[], now
   }
 
   if (users.size > 0) {
-    // A user counts once per hour and per day: only bits that were not set yet add a user to
-    // that hour's and day's rollup. Rows are created first so that the locking read below sees
-    // every one of them, whichever job created it.
-    const userRows = sortedRows(users)
-    await tx.execute(sql`
-      insert into ${userMonths} (site_id, month, user_id)
-      select site_id, month, user_id from json_to_recordset(${userRows}::json) as u(site_id text, month date, user_id text)
-      on conflict do nothing`)
-    const fresh = await tx.execute<{ site_id: string; month: string; new_hours: number[]; new_days: number[] }>(sql`
-      with batch as (
-        select * from json_to_recordset(${userRows}::json) as u(site_id text, month date, user_id text, hours int[], days int[])
-      ), current as (
-        select m.site_id, m.month, m.user_id, m.hours, m.days
-          from ${userMonths} m join batch b using (site_id, month, user_id)
-         order by m.site_id, m.month, m.user_id
-           for update of m
-      ), fresh as (
-        select b.site_id, b.month, b.user_id,
-               array(select h from unnest(b.hours) h where get_bit(c.hours, h) = 0) as new_hours,
-               array(select d from unnest(b.days) d where (c.days >> d) & 1 = 0) as new_days
-          from batch b join current c using (site_id, month, user_id)
-      ), changed as (
-        update ${userMonths} m
-           set hours = m.hours | (select bit_or(B'1'::bit(768) >> h) from unnest(f.new_hours) h),
-               days = m.days | coalesce((select bit_or(1 << d) from unnest(f.new_days) d), 0)
-          from fresh f
-         where m.site_id = f.site_id and m.month = f.month and m.user_id = f.user_id and cardinality(f.new_hours) > 0
-      )
-      select site_id, month::text as month, new_hours, new_days from fresh where cardinality(new_hours) > 0`)
-    for (const row of fresh) {
+    for (const row of await newUserBits(tx, users)) {
       for (const h of row.new_hours) hours.get(key(row.site_id, hourAt.get(key(row.site_id, row.month, h))!))!.users += 1
       for (const d of row.new_days) days.get(key(row.site_id, dayAt.get(key(row.site_id, row.month, d))!))!.users += 1
     }
@@ -206,6 +177,60 @@ export async function applyRollups(tx: Tx, written: readonly WrittenEvent[], now
              group by site_id order by site_id) r
      where s.site_id = r.site_id
        and (s.first_event_at is null or r.first < s.first_event_at or r.last > s.last_event_at)`)
+}
+
+type UserMonthBits = { site_id: string; month: string; user_id: string; hours: number[]; days: number[] }
+
+/**
+ * Sets the batch's hour and day bits in the users' month rows and returns the bits that were not
+ * set yet: each one adds a user to that hour's or day's rollup. Rows a job creates carry their bits
+ * from the start (one write instead of insert, lock and update). Existing rows are locked only when
+ * a bit is missing: bits are only ever added while a job holds its site's shared lock (a rebuild
+ * waits for an exclusive one), so a bit seen set without a lock is still set.
+ */
+async function newUserBits(tx: Tx, users: Map<string, UserMonthBits>) {
+  const created = await tx.execute<{ site_id: string; month: string; user_id: string }>(sql`
+    insert into ${userMonths} (site_id, month, user_id, days, hours)
+    select site_id, month, user_id,
+           (select bit_or(1 << d) from unnest(days) d),
+           (select bit_or(B'1'::bit(768) >> h) from unnest(hours) h)
+      from json_to_recordset(${sortedRows(users)}::json) as u(site_id text, month date, user_id text, hours int[], days int[])
+     order by site_id, month, user_id
+    on conflict do nothing
+    returning site_id, month::text as month, user_id`)
+  const fresh = created.map((row) => {
+    const k = key(row.site_id, row.month, row.user_id)
+    const user = users.get(k)!
+    users.delete(k)
+    return { site_id: user.site_id, month: user.month, new_hours: user.hours, new_days: user.days }
+  })
+  if (users.size === 0) return fresh
+  const updated = await tx.execute<{ site_id: string; month: string; new_hours: number[]; new_days: number[] }>(sql`
+    with batch as (
+      select site_id, month, user_id, hours, days,
+             (select bit_or(B'1'::bit(768) >> h) from unnest(hours) h) as hour_bits,
+             (select bit_or(1 << d) from unnest(days) d) as day_bits
+        from json_to_recordset(${sortedRows(users)}::json) as u(site_id text, month date, user_id text, hours int[], days int[])
+    ), missing as (
+      select b.* from batch b join ${userMonths} m using (site_id, month, user_id)
+       where m.hours | b.hour_bits <> m.hours or m.days | b.day_bits <> m.days
+    ), current as (
+      select m.site_id, m.month, m.user_id, m.hours, m.days
+        from ${userMonths} m join missing b using (site_id, month, user_id)
+       order by m.site_id, m.month, m.user_id
+         for update of m
+    ), fresh as (
+      select b.site_id, b.month, b.user_id, b.hour_bits, b.day_bits,
+             array(select h from unnest(b.hours) h where get_bit(c.hours, h) = 0) as new_hours,
+             array(select d from unnest(b.days) d where (c.days >> d) & 1 = 0) as new_days
+        from missing b join current c using (site_id, month, user_id)
+    ), changed as (
+      update ${userMonths} m set hours = m.hours | f.hour_bits, days = m.days | f.day_bits
+        from fresh f
+       where m.site_id = f.site_id and m.month = f.month and m.user_id = f.user_id and cardinality(f.new_hours) > 0
+    )
+    select site_id, month::text as month, new_hours, new_days from fresh where cardinality(new_hours) > 0`)
+  return [...fresh, ...updated]
 }
 
 /** Drops realtime rows older than the window; cheap, and run at most once a minute per worker. */
