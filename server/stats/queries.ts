@@ -207,22 +207,37 @@ interface UserMask {
 
 /** Distinct users per bucket: users whose bitmap for a month shares a bit with the bucket's masks. */
 async function countUsersByMask(db: Db, siteId: string, masks: UserMask[]): Promise<Map<number, number>> {
+  // Without hour masks the hour bitmaps are not read, so the covering index answers alone.
+  const matches = (mask: { day_mask: unknown; hour_mask: unknown }, withHours: boolean) =>
+    withHours
+      ? sql`(u.days & ${mask.day_mask}) <> 0 or (${mask.hour_mask} is not null and bit_count(u.hours & ${mask.hour_mask}::bit(768)) > 0)`
+      : sql`(u.days & ${mask.day_mask}) <> 0`
+  if (masks.length === 1) {
+    // One bucket in one month (every whole-month-or-less question): a plain count whose
+    // parameters the planner sees, with no join or grouping.
+    const [mask] = masks as [UserMask]
+    const [row] = await prepared<{ users: number }>(
+      db,
+      sql`select count(*)::int as users from ${userMonths} u
+           where u.site_id = ${siteId} and u.month = ${mask.month}::date
+             and (${matches({ day_mask: sql`${mask.day_mask}::int`, hour_mask: sql`${mask.hour_mask}::text` }, mask.hour_mask !== null)})`,
+    )
+    return new Map([[mask.idx, row?.users ?? 0]])
+  }
   const months = Map.groupBy(masks, (mask) => mask.idx)
   const json = JSON.stringify(masks.map((mask) => ({ ...mask, months: months.get(mask.idx)!.length })))
-  // Without hour masks the hour bitmaps are not read, so the covering index answers alone.
-  const matches = masks.some((mask) => mask.hour_mask !== null)
-    ? sql`(u.days & m.day_mask) <> 0 or (m.hour_mask is not null and bit_count(u.hours & m.hour_mask::bit(768)) > 0)`
-    : sql`(u.days & m.day_mask) <> 0`
+  const withHours = masks.some((mask) => mask.hour_mask !== null)
   // A user has one row per month: within one month rows are users; across months a hash of
-  // user ids is cheaper than count(distinct), which sorts.
+  // user ids is cheaper than count(distinct), which sorts. Not materialized, so each branch
+  // joins only its own masks and nothing spills to a temporary file.
   const rows = await prepared<{ idx: number; users: number }>(
     db,
     sql`
       with masks as (select * from json_to_recordset(${json}::json) as m(idx int, month date, day_mask int, hour_mask text, months int)),
-      active as (
+      active as not materialized (
         select m.idx, m.months, u.user_id
           from masks m join ${userMonths} u on u.site_id = ${siteId} and u.month = m.month
-         where ${matches}
+         where ${matches({ day_mask: sql`m.day_mask`, hour_mask: sql`m.hour_mask` }, withHours)}
       )
       select idx, count(*)::int as users from active where months = 1 group by idx
       union all
