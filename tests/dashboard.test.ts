@@ -6,7 +6,7 @@
 import { afterAll, beforeAll, describe, expect, test } from 'bun:test'
 import { mkdirSync } from 'node:fs'
 import { join, resolve } from 'node:path'
-import { chromium, type Browser, type BrowserContext, type Page, type Response } from 'playwright-core'
+import { chromium, type Browser, type BrowserContext, type Locator, type Page, type Response } from 'playwright-core'
 import { startStack, uniqueName, type Stack } from './support'
 
 const root = resolve(import.meta.dir, '..')
@@ -112,6 +112,14 @@ async function visit(viewport = { width: 1280, height: 800 }): Promise<Visit> {
     if (message.type() === 'error' && !message.text().startsWith('Failed to load resource')) problems.push(`console: ${message.text()}`)
   })
   return { context, page, problems }
+}
+
+/** Resolves once the element's attribute differs from `before`; each check is a round trip to the page. */
+async function untilAttributeChanges(locator: Locator, name: string, before: string | null, timeout = 10_000): Promise<void> {
+  const deadline = Date.now() + timeout
+  while ((await locator.getAttribute(name)) === before) {
+    if (Date.now() > deadline) throw new Error(`waited ${timeout} ms for ${name} to change from ${before}`)
+  }
 }
 
 /** Resolves with the next `count` responses to `pathname`, or rejects after `timeout` ms. */
@@ -360,9 +368,14 @@ describe('the dashboard', () => {
       await page.clock.runFor(60_000)
       expect(asked).toHaveLength(1)
 
+      const asOf = page.getByTestId('realtime-as-of')
+      const shownBefore = await asOf.getAttribute('datetime')
       const shown = nextResponses(page, '/stats/realtime', 1)
       await setHidden(false)
       await shown
+      // The page schedules its next refresh when it has taken the answer in, which can be after
+      // the response event: advancing the fake clock before that would move no timer.
+      await untilAttributeChanges(asOf, 'datetime', shownBefore)
       const refreshed = nextResponses(page, '/stats/realtime', 1)
       await page.clock.runFor(10_000)
       await refreshed

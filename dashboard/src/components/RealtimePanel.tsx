@@ -28,7 +28,12 @@ export function RealtimePanel({ siteId, timeZone }: { siteId: string; timeZone: 
               timeZone={timeZone}
               label={`Events per minute over the last 30 minutes: ${formatCount(per_minute.reduce((sum, entry) => sum + entry.events, 0))} in all.`}
             />
-            <p className="note">As of {time.format(new Date(now))}</p>
+            <p className="note">
+              As of{' '}
+              <time dateTime={now} data-testid="realtime-as-of">
+                {time.format(new Date(now))}
+              </time>
+            </p>
           </>
         )}
       </RemoteContent>
