@@ -1,4 +1,4 @@
-import { sql } from 'drizzle-orm'
+import { sql, type SQLWrapper } from 'drizzle-orm'
 import { bigint, bigserial, bit, date, index, integer, pgTable, primaryKey, text, timestamp, uniqueIndex } from 'drizzle-orm/pg-core'
 
 /**
@@ -173,6 +173,10 @@ export const userMonths = pgTable(
     index('user_months_site_month_days').on(table.siteId, table.month, table.days, table.userId),
   ],
 )
+
+/** The `days` bit of a day index and the `hours` bit of an hour index, as laid out above (combine with bit_or). */
+export const userDayBit = (dayIndex: SQLWrapper) => sql`(1 << ${dayIndex})`
+export const userHourBit = (hourIndex: SQLWrapper) => sql`(B'1'::bit(768) >> ${hourIndex})`
 
 /** Per-minute counts and users for the realtime view; only the last hours are kept. */
 export const rollupMinutes = pgTable(

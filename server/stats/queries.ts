@@ -9,6 +9,8 @@ import {
   rollupHours,
   rollupHourTypes,
   sites,
+  userDayBit,
+  userHourBit,
   userMonths,
 } from '../../drizzle/schema'
 
@@ -186,8 +188,8 @@ async function bitmapUsersPerBucket(db: Db, q: Question, interval: Interval | nu
       with ${plan(q, interval)},
       masks as (
         select idx, month,
-               coalesce(bit_or(1 << day_index) filter (where full_day), 0) as day_mask,
-               (bit_or(B'1'::bit(768) >> hour_index) filter (where not full_day))::text as hour_mask
+               coalesce(bit_or(${userDayBit(sql`day_index`)}) filter (where full_day), 0) as day_mask,
+               (bit_or(${userHourBit(sql`hour_index`)}) filter (where not full_day))::text as hour_mask
           from hm where idx = any(${`{${buckets.join(',')}}`}::int[])
          group by idx, month
       )

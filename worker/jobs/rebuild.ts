@@ -8,6 +8,8 @@ import {
   rollupHours,
   rollupHourTypes,
   sites,
+  userDayBit,
+  userHourBit,
   userMonths,
 } from '../../drizzle/schema'
 import { bucketColumns } from './rollups'
@@ -100,7 +102,7 @@ export async function rebuildRollups(db: Db, siteId: string, range?: RebuildRang
       select ${siteId}, day, event_type, count(*) from ${source} group by day, event_type`)
     await tx.execute(sql`
       insert into ${userMonths} (site_id, month, user_id, days, hours)
-      select ${siteId}, month, user_id, bit_or(1 << day_index), bit_or(B'1'::bit(768) >> hour_index)
+      select ${siteId}, month, user_id, bit_or(${userDayBit(sql`day_index`)}), bit_or(${userHourBit(sql`hour_index`)})
         from ${source} where user_id is not null group by month, user_id`)
     await tx.execute(sql`
       update ${sites} set rollup_timezone = ${tz},

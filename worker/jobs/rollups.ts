@@ -10,6 +10,8 @@ import {
   rollupHourTypes,
   rollupMinutes,
   sites,
+  userDayBit,
+  userHourBit,
   userMonths,
 } from '../../drizzle/schema'
 
@@ -189,31 +191,30 @@ type UserMonthBits = { site_id: string; month: string; user_id: string; hours: n
  * waits for an exclusive one), so a bit seen set without a lock is still set.
  */
 async function newUserBits(tx: Tx, users: Map<string, UserMonthBits>) {
+  // The batch's users with the bits their events set, for a list of them.
+  const batch = (list: Map<string, UserMonthBits>) => sql`
+    select site_id, month, user_id, hours, days,
+           (select bit_or(${userHourBit(sql`h`)}) from unnest(hours) h) as hour_bits,
+           (select bit_or(${userDayBit(sql`d`)}) from unnest(days) d) as day_bits
+      from json_to_recordset(${sortedRows(list)}::json) as u(site_id text, month date, user_id text, hours int[], days int[])`
   const created = await tx.execute<{ site_id: string; month: string; user_id: string }>(sql`
     insert into ${userMonths} (site_id, month, user_id, days, hours)
-    select site_id, month, user_id,
-           (select bit_or(1 << d) from unnest(days) d),
-           (select bit_or(B'1'::bit(768) >> h) from unnest(hours) h)
-      from json_to_recordset(${sortedRows(users)}::json) as u(site_id text, month date, user_id text, hours int[], days int[])
+    select site_id, month, user_id, day_bits, hour_bits from (${batch(users)}) b
      order by site_id, month, user_id
     on conflict do nothing
     returning site_id, month::text as month, user_id`)
+  const createdKeys = new Set(created.map((row) => key(row.site_id, row.month, row.user_id)))
   const fresh = created.map((row) => {
-    const k = key(row.site_id, row.month, row.user_id)
-    const user = users.get(k)!
-    users.delete(k)
+    const user = users.get(key(row.site_id, row.month, row.user_id))!
     return { site_id: user.site_id, month: user.month, new_hours: user.hours, new_days: user.days }
   })
-  if (users.size === 0) return fresh
+  const existing = new Map([...users].filter(([k]) => !createdKeys.has(k)))
+  if (existing.size === 0) return fresh
+  // A day's bit is set whenever one of its hours is, so a row needs locking only for an hour bit.
   const updated = await tx.execute<{ site_id: string; month: string; new_hours: number[]; new_days: number[] }>(sql`
-    with batch as (
-      select site_id, month, user_id, hours, days,
-             (select bit_or(B'1'::bit(768) >> h) from unnest(hours) h) as hour_bits,
-             (select bit_or(1 << d) from unnest(days) d) as day_bits
-        from json_to_recordset(${sortedRows(users)}::json) as u(site_id text, month date, user_id text, hours int[], days int[])
-    ), missing as (
-      select b.* from batch b join ${userMonths} m using (site_id, month, user_id)
-       where m.hours | b.hour_bits <> m.hours or m.days | b.day_bits <> m.days
+    with missing as (
+      select b.* from (${batch(existing)}) b join ${userMonths} m using (site_id, month, user_id)
+       where m.hours | b.hour_bits <> m.hours
     ), current as (
       select m.site_id, m.month, m.user_id, m.hours, m.days
         from ${userMonths} m join missing b using (site_id, month, user_id)
