@@ -19,6 +19,7 @@ import { migrateDatabase } from '../drizzle/migrate'
 import { rebuildRollups } from '../worker/jobs/rebuild'
 import { childEnv } from './env'
 import { freePort, ManagedProcess, waitUntil } from './processes'
+import { median } from './report'
 
 const { values } = parseArgs({
   options: {
@@ -185,8 +186,6 @@ async function wrk(baseUrl: string, name: string, paths: string[]): Promise<{ re
 
 const RATIO_QUESTIONS = 15
 
-const median = (times: number[]) => [...times].sort((a, b) => a - b)[Math.floor(times.length / 2)]!
-
 /**
  * The ratio compares like with like: the same questions (same sites and days), each asked alone,
  * over raw events in SQL and from the product over HTTP (its HTTP and JSON work included).
@@ -212,7 +211,7 @@ async function timeRatio(sql: postgres.Sql, baseUrl: string, questions: Question
       rollup.push(performance.now() - started)
     }
   }
-  return { raw: median(raw), rollup: median(rollup), questions: raw.length }
+  return { raw: median(raw), rollup: median(rollup) }
 }
 
 async function storage(sql: postgres.Sql) {
