@@ -1,7 +1,7 @@
 import { sql } from 'drizzle-orm'
 import type { Db } from '../../drizzle/client'
 import { events, ingestLedger, sites } from '../../drizzle/schema'
-import { applyRollups, bucketColumns, lockSites, type WrittenEvent } from './rollups'
+import { applyRollups, bucketColumns, lockSites, type Buckets, type WrittenEvent } from './rollups'
 import type { QueuedEvent } from '../queues'
 
 export interface BatchWriteResult {
@@ -9,31 +9,77 @@ export interface BatchWriteResult {
   duplicates: number
 }
 
+const MINUTE_MS = 60_000
+const eventKey = (siteId: string, eventId: string) => `${siteId}\u0000${eventId}`
+
 /**
  * Writes a batch in one transaction: the raw rows, then the rollups and the ledger from the rows
  * that insert actually wrote. The whole batch travels as one JSON parameter expanded by
  * json_to_recordset, so the statement is the same for any batch size and never meets Postgres's
  * bind-parameter limit. Rows whose (site_id, event_id) already exist are skipped, so a retried
  * job or a repeated client event_id is stored, and counted, once.
+ *
+ * The insert sends back only what the worker does not already hold: how many rows it wrote
+ * (their ids only when some were skipped) and the rollup buckets of each distinct site and
+ * minute. Returning every written row cost more than the insert's own index work.
  */
 export async function writeEventBatch(db: Db, batch: QueuedEvent[], now: Date = new Date()): Promise<BatchWriteResult> {
   if (batch.length === 0) return { inserted: 0, duplicates: 0 }
+  // A later copy of an event id in the same batch is a duplicate of the first: dropped here, so
+  // that a written row is known by its id alone.
+  const unique = new Map<string, QueuedEvent>()
+  for (const event of batch) {
+    const k = eventKey(event.siteId, event.eventId)
+    if (!unique.has(k)) unique.set(k, event)
+  }
+  const candidates = [...unique.values()]
   const inserted = await db.transaction(async (tx) => {
-    await lockSites(tx, batch.map((event) => event.siteId))
-    const written = await tx.execute<WrittenEvent>(sql`
+    await lockSites(tx, candidates.map((event) => event.siteId))
+    const [result] = await tx.execute<{
+      written: number
+      ids: [string, string][] | null
+      buckets: (Buckets & { site_id: string; minute: number })[] | null
+    }>(sql`
       with written as (
         insert into ${events} (site_id, event_id, event_type, path, user_id, timestamp, received_at)
         select "siteId", "eventId", "eventType", "path", "userId", "timestamp", "receivedAt"
-          from json_to_recordset(${JSON.stringify(batch)}::json) as batch(
+          from json_to_recordset(${JSON.stringify(candidates)}::json) as batch(
             "siteId" text, "eventId" text, "eventType" text, "path" text, "userId" text,
             "timestamp" timestamptz, "receivedAt" timestamptz)
         on conflict (site_id, event_id) do nothing
-        returning site_id, event_type, path, user_id, timestamp)
-      select w.site_id, w.event_type, w.path, w.user_id,
-             to_json(w.timestamp) #>> '{}' as timestamp,
-             date_trunc('minute', w.timestamp)::text as minute,
-             ${bucketColumns(sql`w.timestamp`, sql`s.rollup_timezone`)}
-        from written w join ${sites} s using (site_id)`)
+        returning site_id, event_id, timestamp),
+      -- Every zone has had whole-minute offsets for longer than the oldest timestamp the API
+      -- accepts, so all events of a minute share their rollup buckets.
+      minutes as (select distinct site_id, date_trunc('minute', timestamp) as minute from written)
+      select (select count(*) from written)::int as written,
+             (select json_agg(json_build_array(site_id, event_id)) from written
+               where (select count(*) from written) < ${candidates.length}) as ids,
+             (select json_agg(b) from (
+                select m.site_id, extract(epoch from m.minute)::bigint * 1000 as minute,
+                       ${bucketColumns(sql`m.minute`, sql`s.rollup_timezone`)}
+                  from minutes m join ${sites} s using (site_id)) b) as buckets`)
+    const writtenIds = result!.written < candidates.length ? new Set((result!.ids ?? []).map(([siteId, eventId]) => eventKey(siteId, eventId))) : null
+    const buckets = new Map((result!.buckets ?? []).map((row) => [`${row.site_id}\u0000${row.minute}`, row]))
+    const written: WrittenEvent[] = []
+    for (const event of candidates) {
+      if (writtenIds && !writtenIds.has(eventKey(event.siteId, event.eventId))) continue
+      const at = Date.parse(event.timestamp)
+      const minute = Math.floor(at / MINUTE_MS) * MINUTE_MS
+      const bucket = buckets.get(`${event.siteId}\u0000${minute}`)!
+      written.push({
+        site_id: event.siteId,
+        event_type: event.eventType,
+        path: event.path,
+        user_id: event.userId,
+        at,
+        minute,
+        hour: bucket.hour,
+        day: bucket.day,
+        month: bucket.month,
+        hour_index: bucket.hour_index,
+        day_index: bucket.day_index,
+      })
+    }
     await applyRollups(tx, written, now)
     await tx.execute(sql`
       insert into ${ingestLedger} (site_id, written, duplicates)

@@ -17,13 +17,9 @@ import {
 
 type Tx = Parameters<Parameters<Db['transaction']>[0]>[0]
 
-/** A row the insert wrote, with its rollup buckets as Postgres computed them in the site's zone. */
-export type WrittenEvent = {
-  site_id: string
-  event_type: string
-  path: string
-  user_id: string | null
-  /** Instant that starts the event's hour in the rollup timezone (Postgres text). */
+/** Rollup buckets of an instant as Postgres computes them in a site's rollup timezone (see bucketColumns). */
+export type Buckets = {
+  /** Instant that starts the hour in the rollup timezone (Postgres's JSON form of a timestamptz). */
   hour: string
   /** Calendar day and month (first day) in the rollup timezone, YYYY-MM-DD. */
   day: string
@@ -31,9 +27,17 @@ export type WrittenEvent = {
   /** Hours elapsed since the month began, and day of the month - 1: the user bitmap positions. */
   hour_index: number
   day_index: number
-  /** UTC minute, for the realtime view. */
-  minute: string
-  timestamp: string
+}
+
+/** A row the insert wrote, with its rollup buckets. */
+export type WrittenEvent = Buckets & {
+  site_id: string
+  event_type: string
+  path: string
+  user_id: string | null
+  /** The event's timestamp and its UTC minute (the realtime view's bucket), in epoch milliseconds. */
+  at: number
+  minute: number
 }
 
 /** How far back (and ahead) an event may be and still count in the realtime view. */
@@ -93,6 +97,7 @@ export async function applyRollups(tx: Tx, written: readonly WrittenEvent[], now
   const dayAt = new Map<string, string>() // (site, month, day_index) -> day
   const minutes = new Map<string, { site_id: string; minute: string; events: number }>()
   const minuteUserRows = new Map<string, { site_id: string; minute: string; user_id: string }>()
+  const siteTimes = new Map<string, { site_id: string; first: number; last: number }>()
   const recentFrom = now.getTime() - REALTIME_WINDOW_MS
   const recentTo = now.getTime() + REALTIME_WINDOW_MS
 
@@ -117,11 +122,14 @@ export async function applyRollups(tx: Tx, written: readonly WrittenEvent[], now
       hourAt.set(key(row.site_id, row.month, row.hour_index), row.hour)
       dayAt.set(key(row.site_id, row.month, row.day_index), row.day)
     }
-    const at = Date.parse(row.timestamp)
-    if (at >= recentFrom && at <= recentTo) {
-      bump(minutes, key(row.site_id, row.minute), () => ({ site_id: row.site_id, minute: row.minute, events: 0 })).events += 1
-      if (row.user_id !== null) minuteUserRows.set(key(row.site_id, row.minute, row.user_id), { site_id: row.site_id, minute: row.minute, user_id: row.user_id })
+    if (row.at >= recentFrom && row.at <= recentTo) {
+      const minute = bump(minutes, key(row.site_id, row.minute), () => ({ site_id: row.site_id, minute: new Date(row.minute).toISOString(), events: 0 }))
+      minute.events += 1
+      if (row.user_id !== null) minuteUserRows.set(key(row.site_id, row.minute, row.user_id), { site_id: row.site_id, minute: minute.minute, user_id: row.user_id })
     }
+    const times = bump(siteTimes, row.site_id, () => ({ site_id: row.site_id, first: row.at, last: row.at }))
+    times.first = Math.min(times.first, row.at)
+    times.last = Math.max(times.last, row.at)
   }
 
   if (users.size > 0) {
@@ -171,12 +179,12 @@ export async function applyRollups(tx: Tx, written: readonly WrittenEvent[], now
       select * from json_to_recordset(${sortedRows(minuteUserRows)}::json) as r(site_id text, minute timestamptz, user_id text)
       on conflict do nothing`)
   }
+  const siteRange = [...siteTimes.values()]
+    .sort((a, b) => (a.site_id < b.site_id ? -1 : a.site_id > b.site_id ? 1 : 0))
+    .map((row) => ({ site_id: row.site_id, first: new Date(row.first).toISOString(), last: new Date(row.last).toISOString() }))
   await tx.execute(sql`
     update ${sites} s set first_event_at = least(s.first_event_at, r.first), last_event_at = greatest(s.last_event_at, r.last)
-      from (select site_id, min(timestamp::timestamptz) as first, max(timestamp::timestamptz) as last
-              from json_to_recordset(${JSON.stringify(written.map((row) => ({ site_id: row.site_id, timestamp: row.timestamp })))}::json)
-                as w(site_id text, timestamp text)
-             group by site_id order by site_id) r
+      from json_to_recordset(${JSON.stringify(siteRange)}::json) as r(site_id text, first timestamptz, last timestamptz)
      where s.site_id = r.site_id
        and (s.first_event_at is null or r.first < s.first_event_at or r.last > s.last_event_at)`)
 }
@@ -191,12 +199,27 @@ type UserMonthBits = { site_id: string; month: string; user_id: string; hours: n
  * waits for an exclusive one), so a bit seen set without a lock is still set.
  */
 async function newUserBits(tx: Tx, users: Map<string, UserMonthBits>) {
-  // The batch's users with the bits their events set, for a list of them.
-  const batch = (list: Map<string, UserMonthBits>) => sql`
-    select site_id, month, user_id, hours, days,
-           (select bit_or(${userHourBit(sql`h`)}) from unnest(hours) h) as hour_bits,
-           (select bit_or(${userDayBit(sql`d`)}) from unnest(days) d) as day_bits
-      from json_to_recordset(${sortedRows(list)}::json) as u(site_id text, month date, user_id text, hours int[], days int[])`
+  // The batch's users with the bits their events set, for a list of them. Almost every user has
+  // one hour in a batch: that hour and day travel as plain numbers, lists only when there are more
+  // (parsing JSON arrays was most of this statement's cost).
+  const batch = (list: Map<string, UserMonthBits>) => {
+    const rows = [...list.entries()]
+      .sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0))
+      .map(([, u]) => ({
+        site_id: u.site_id,
+        month: u.month,
+        user_id: u.user_id,
+        h: u.hours[0],
+        d: u.days[0],
+        hs: u.hours.length > 1 ? u.hours : null,
+        ds: u.days.length > 1 ? u.days : null,
+      }))
+    return sql`
+      select site_id, month, user_id, coalesce(hs, array[h]) as hours, coalesce(ds, array[d]) as days,
+             case when hs is null then ${userHourBit(sql`h`)} else (select bit_or(${userHourBit(sql`x`)}) from unnest(hs) x) end as hour_bits,
+             case when ds is null then ${userDayBit(sql`d`)} else (select bit_or(${userDayBit(sql`x`)}) from unnest(ds) x) end as day_bits
+        from json_to_recordset(${JSON.stringify(rows)}::json) as u(site_id text, month date, user_id text, h int, d int, hs int[], ds int[])`
+  }
   const created = await tx.execute<{ site_id: string; month: string; user_id: string }>(sql`
     insert into ${userMonths} (site_id, month, user_id, days, hours)
     select site_id, month, user_id, day_bits, hour_bits from (${batch(users)}) b
