@@ -39,7 +39,7 @@ const STARTUP_TIMEOUT_MS = 30_000
 /**
  * The API's settings for the benchmark. Rate limits off: all of wrk's traffic comes from one IP,
  * which the default per-IP limit (1,000 events/s) would cap, and the benchmark measures capacity.
- * Backpressure (INGEST_MAX_BACKLOG_EVENTS) stays at the product default and shows up as 503s.
+ * Backpressure (INGEST_PACE_BACKLOG_EVENTS, INGEST_MAX_BACKLOG_EVENTS) stays at the product defaults: pacing shows up as latency, refusals as 503s.
  */
 const API_BENCH_ENV = { ADMIN_PASSWORD: 'bench-only', RATE_LIMIT_PER_IP: '0', RATE_LIMIT_PER_SITE: '0' }
 
@@ -334,7 +334,7 @@ function describeRevision(): string {
 function printSummary(options: BenchOptions, results: PhaseResult[], revision: string): boolean {
   say(heading(`Ingest benchmark summary — ${navigator.hardwareConcurrency} cores, wrk -t${options.threads} -c${options.connections}, worker concurrency ${options.workerConcurrency}`))
   say(revision)
-  say('API rate limits off for the benchmark (RATE_LIMIT_PER_IP=0, RATE_LIMIT_PER_SITE=0); backpressure (503) at product defaults')
+  say('API rate limits off for the benchmark (RATE_LIMIT_PER_IP=0, RATE_LIMIT_PER_SITE=0); backpressure (pacing, then 503) at product defaults')
   say(
     `single/bare/batch: ${options.duration} s each, ${options.runs} run(s), warm-up ${options.warmup} s; batch = ${options.batchSize} events/request; ` +
       `rate: ${num(options.rate)} events/s for ${options.rateDuration} s${options.rateBatch > 0 ? ` in requests of ${options.rateBatch}` : ' via POST /event'}`,

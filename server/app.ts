@@ -52,7 +52,7 @@ export async function createApp(deps: AppDeps) {
       }),
     )
     .use(authRoutes(deps.auth))
-    .use(metricsRoutes({ metrics, queue: deps.queue, pendingEvents: () => pipeline.state().pendingItems }))
+    .use(metricsRoutes({ metrics, queue: deps.queue, ingest: () => pipeline.state() }))
     .use(healthRoutes({ redis: deps.redis, sql: deps.database.sql }))
     .use(ingestRoutes({ rateLimits: deps.rateLimits, enqueue: pipeline.enqueue, ledger, db: deps.database.db, queue: deps.queue }))
     .use(statsRoutes({ db: deps.database.db, checkZone }))

@@ -45,6 +45,7 @@ export function loadServerEnv(env: EnvSource = process.env): ServerEnv {
     ingestLimits: {
       ...DEFAULT_INGEST_LIMITS,
       maxBacklogEvents: readInteger(env, 'INGEST_MAX_BACKLOG_EVENTS', DEFAULT_INGEST_LIMITS.maxBacklogEvents, 1, 1_000_000_000),
+      paceBacklogEvents: readInteger(env, 'INGEST_PACE_BACKLOG_EVENTS', DEFAULT_INGEST_LIMITS.paceBacklogEvents, 0, 1_000_000_000),
       maxPendingEvents: readInteger(env, 'INGEST_MAX_PENDING_EVENTS', DEFAULT_INGEST_LIMITS.maxPendingEvents, 1_000, 10_000_000),
     },
   }

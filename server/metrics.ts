@@ -12,6 +12,7 @@ export function createApiMetrics() {
     batchEvents: registry.register(new Histogram('analytics_ingest_batch_events', 'Events per job sent to Redis (group commit).', SIZE_BUCKETS)),
     enqueueSeconds: registry.register(new Histogram('analytics_enqueue_seconds', 'Time for Redis to acknowledge one job.', SECONDS_BUCKETS)),
     pendingEvents: registry.register(new Gauge('analytics_ingest_pending_events', 'Events in the API waiting for Redis to acknowledge them.')),
+    pacedEvents: registry.register(new Gauge('analytics_ingest_paced_events', 'Events of requests held back while the queue backlog is over its pacing level.')),
     queueJobs: registry.register(new Gauge('analytics_queue_jobs', 'Jobs in the queue, by state.')),
   }
 }
@@ -32,13 +33,15 @@ export function countedLedger(ledger: LedgerRecorder, metrics: ApiMetrics): Ledg
   }
 }
 
-export function metricsRoutes(deps: { metrics: ApiMetrics; queue: IngestQueue; pendingEvents: () => number }) {
+export function metricsRoutes(deps: { metrics: ApiMetrics; queue: IngestQueue; ingest: () => { pendingItems: number; pacedEvents: number } }) {
   return new Elysia({ name: 'metrics' }).get(
     '/metrics',
     async () => {
       const counts = await deps.queue.getJobCounts('waiting', 'active', 'delayed', 'failed').catch(() => undefined)
       for (const [state, value] of Object.entries(counts ?? {})) deps.metrics.queueJobs.set(value, { state })
-      deps.metrics.pendingEvents.set(deps.pendingEvents())
+      const ingest = deps.ingest()
+      deps.metrics.pendingEvents.set(ingest.pendingItems)
+      deps.metrics.pacedEvents.set(ingest.pacedEvents)
       return new Response(deps.metrics.registry.render(), { headers: { 'content-type': 'text/plain; version=0.0.4; charset=utf-8' } })
     },
     { detail: { summary: 'Prometheus metrics of this API process (the worker serves its own on WORKER_METRICS_PORT)', tags: ['ops'] } },

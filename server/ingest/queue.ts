@@ -19,6 +19,13 @@ export interface IngestLimits {
   maxPendingBytes: number
   /** Estimated events waiting in the queue above which new events get 503. */
   maxBacklogEvents: number
+  /**
+   * Estimated events waiting in the queue above which requests are held back (paced) before they
+   * are queued, for at most `paceMaxWaitMs` each: clients that wait for their answer are slowed to
+   * what the workers drain instead of being refused. At or above maxBacklogEvents: no pacing.
+   */
+  paceBacklogEvents: number
+  paceMaxWaitMs: number
   /** How old the backlog figure may get before it is read from Redis again. */
   backlogRefreshMs: number
 }
@@ -28,6 +35,8 @@ export const DEFAULT_INGEST_LIMITS: IngestLimits = {
   maxPendingEvents: 100_000,
   maxPendingBytes: 64 * 1024 * 1024,
   maxBacklogEvents: 1_000_000,
+  paceBacklogEvents: 250_000,
+  paceMaxWaitMs: 10_000,
   backlogRefreshMs: 500,
 }
 
@@ -38,14 +47,15 @@ export interface Enqueue {
 
 export interface IngestPipeline {
   enqueue: Enqueue
-  state(): GroupCommitStats & { backlogJobs: number; backlogEvents: number }
+  state(): GroupCommitStats & { backlogJobs: number; backlogEvents: number; pacedEvents: number }
   drain(): Promise<void>
 }
 
 /**
  * Enqueueing as the API does it: group commit in front of BullMQ, a fast refusal while Redis is
- * not connected (instead of requests hanging), and backpressure once the queue's backlog passes
- * its limit, so a stalled worker cannot make Redis run out of memory.
+ * not connected (instead of requests hanging), and backpressure in two steps: past the pacing
+ * level requests wait for the backlog to shrink (a slower answer, not an error), and past the
+ * limit they are refused, so a stalled worker cannot make Redis run out of memory.
  */
 export function createIngestPipeline(deps: { queue: IngestQueue; redis: IORedis; limits: IngestLimits; log: Logger; metrics: ApiMetrics }): IngestPipeline {
   const { queue, redis, limits, log, metrics } = deps
@@ -60,8 +70,8 @@ export function createIngestPipeline(deps: { queue: IngestQueue; redis: IORedis;
   }, groupLimits)
 
   // The backlog is counted in jobs by Redis; jobs hold batches, so it is converted to events with
-  // the average batch size this process has sent. Below the limit it is refreshed off the request
-  // path; above it, a stale figure is read again before refusing, so recovery is immediate.
+  // the average batch size this process has sent. The figure is read again once it is older than
+  // backlogRefreshMs, by one request for all those arriving meanwhile.
   let backlogJobs = 0
   let refreshedAt = 0
   let refreshing: Promise<void> | undefined
@@ -84,13 +94,29 @@ export function createIngestPipeline(deps: { queue: IngestQueue; redis: IORedis;
       })
     return refreshing
   }
-  async function overBacklog(): Promise<boolean> {
-    if (backlogEvents() <= limits.maxBacklogEvents) {
-      if (stale()) void refreshBacklog()
-      return false
-    }
+  async function currentBacklog(): Promise<number> {
     if (stale()) await refreshBacklog()
-    return backlogEvents() > limits.maxBacklogEvents
+    return backlogEvents()
+  }
+
+  // Events of requests being held back; they count against the API's buffer limit.
+  let pacedEvents = 0
+  const paceStepMs = Math.max(limits.backlogRefreshMs, 50)
+  async function pace(events: number): Promise<void> {
+    if (limits.paceBacklogEvents >= limits.maxBacklogEvents || (await currentBacklog()) <= limits.paceBacklogEvents) return
+    if (pacedEvents + groupCommit.stats().pendingItems + events > limits.maxPendingEvents) {
+      throw new IngestUnavailableError('Ingest buffer is full; retry later', 1)
+    }
+    pacedEvents += events
+    try {
+      const deadline = Date.now() + limits.paceMaxWaitMs
+      while (Date.now() < deadline) {
+        await Bun.sleep(paceStepMs)
+        if ((await currentBacklog()) <= limits.paceBacklogEvents) break
+      }
+    } finally {
+      pacedEvents -= events
+    }
   }
 
   return {
@@ -98,7 +124,8 @@ export function createIngestPipeline(deps: { queue: IngestQueue; redis: IORedis;
       if (redis.status !== 'ready') {
         throw new IngestUnavailableError('Event queue is unavailable (Redis is not connected); retry later', 5)
       }
-      if (await overBacklog()) {
+      await pace(events.length)
+      if ((await currentBacklog()) > limits.maxBacklogEvents) {
         throw new IngestUnavailableError('Event queue backlog is over its limit; retry later', 10)
       }
       try {
@@ -109,7 +136,7 @@ export function createIngestPipeline(deps: { queue: IngestQueue; redis: IORedis;
         throw new IngestUnavailableError('Event queue is unavailable; retry later', 5, { cause: error })
       }
     },
-    state: () => ({ ...groupCommit.stats(), backlogJobs, backlogEvents: backlogEvents() }),
+    state: () => ({ ...groupCommit.stats(), backlogJobs, backlogEvents: backlogEvents(), pacedEvents }),
     drain: () => groupCommit.drain(),
   }
 }
