@@ -296,35 +296,27 @@ export function dayMasks(from: string, to: string): { month: string; day_mask: n
 
 /**
  * The common question: whole days of the site's own zone. Every number is a read of the daily
- * rollups (one day's users included); only distinct users over several days scan the user day
- * masks, as an index-only scan.
+ * rollups (one day's users included), all in one statement; only distinct users over several
+ * days scan the user day masks, as an index-only scan, beside it.
  */
 async function getSiteDaysStats(db: Db, q: Question, limit: number): Promise<RangeStats> {
   const days = sql`site_id = ${q.siteId} and day between ${q.from}::date and ${q.to}::date`
-  const users =
-    q.from === q.to
-      ? prepared<{ users: number }>(db, sql`select coalesce(max(users), 0)::int as users from ${rollupDays} where ${days}`).then(([row]) => row?.users ?? 0)
-      : countUsersByMask(db, q.siteId, dayMasks(q.from, q.to).map((mask) => ({ idx: 0, ...mask, hour_mask: null }))).then((counts) => counts.get(0) ?? 0)
-  const [[totals], distinctUsers, topPaths, eventTypes] = await Promise.all([
-    prepared<{ views: number }>(db, sql`select coalesce(sum(views), 0)::int as views from ${rollupDays} where ${days}`),
-    users,
-    prepared<{ path: string; views: number }>(
-      db,
-      sql`select path, sum(views)::int as views from ${rollupDayPaths} where ${days}
-           group by path order by views desc, path collate "C" asc limit ${limit}`,
-    ),
-    prepared<{ event_type: string; count: number }>(
-      db,
-      sql`select event_type, sum(events)::int as count from ${rollupDayTypes} where ${days}
-           group by event_type order by count desc, event_type collate "C" asc`,
-    ),
-  ])
-  return {
-    total_views: totals?.views ?? 0,
-    unique_users: distinctUsers,
-    top_paths: topPaths.map((row) => ({ path: row.path, views: row.views })),
-    event_types: eventTypes.map((row) => ({ event_type: row.event_type, count: row.count })),
-  }
+  const oneDay = q.from === q.to
+  const summary = prepared<{ views: number; day_users: number; top_paths: RangeStats['top_paths']; event_types: RangeStats['event_types'] }>(
+    db,
+    sql`select t.views, t.day_users, p.top_paths, e.event_types
+          from (select coalesce(sum(views), 0)::int as views, coalesce(max(users), 0)::int as day_users from ${rollupDays} where ${days}) t,
+               (select coalesce(json_agg(json_build_object('path', path, 'views', views) order by views desc, path collate "C" asc), '[]') as top_paths
+                  from (select path, sum(views)::int as views from ${rollupDayPaths} where ${days}
+                         group by path order by views desc, path collate "C" asc limit ${limit}) top) p,
+               (select coalesce(json_agg(json_build_object('event_type', event_type, 'count', count) order by count desc, event_type collate "C" asc), '[]') as event_types
+                  from (select event_type, sum(events)::int as count from ${rollupDayTypes} where ${days} group by event_type) types) e`,
+  ).then(([row]) => row!)
+  const users = oneDay
+    ? summary.then((row) => row.day_users)
+    : countUsersByMask(db, q.siteId, dayMasks(q.from, q.to).map((mask) => ({ idx: 0, ...mask, hour_mask: null }))).then((counts) => counts.get(0) ?? 0)
+  const [row, distinctUsers] = await Promise.all([summary, users])
+  return { total_views: row.views, unique_users: distinctUsers, top_paths: row.top_paths, event_types: row.event_types }
 }
 
 export interface TimeseriesBucket {
