@@ -81,7 +81,8 @@ function bump<T extends object>(map: Map<string, T>, k: string, make: () => T): 
 }
 
 /** Rows sorted by their key, so concurrent jobs lock rollup rows in the same order. */
-const sortedRows = <T>(map: Map<string, T>) => JSON.stringify([...map.entries()].sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0)).map(([, row]) => row))
+const sortedRows = <T>(map: Map<string, T>, shape: (row: T) => unknown = (row) => row) =>
+  JSON.stringify([...map.entries()].sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0)).map(([, row]) => shape(row)))
 
 /** Adds the written rows to every rollup. Runs inside the insert's transaction. */
 export async function applyRollups(tx: Tx, written: readonly WrittenEvent[], now: Date): Promise<void> {
@@ -179,12 +180,10 @@ export async function applyRollups(tx: Tx, written: readonly WrittenEvent[], now
       select * from json_to_recordset(${sortedRows(minuteUserRows)}::json) as r(site_id text, minute timestamptz, user_id text)
       on conflict do nothing`)
   }
-  const siteRange = [...siteTimes.values()]
-    .sort((a, b) => (a.site_id < b.site_id ? -1 : a.site_id > b.site_id ? 1 : 0))
-    .map((row) => ({ site_id: row.site_id, first: new Date(row.first).toISOString(), last: new Date(row.last).toISOString() }))
   await tx.execute(sql`
     update ${sites} s set first_event_at = least(s.first_event_at, r.first), last_event_at = greatest(s.last_event_at, r.last)
-      from json_to_recordset(${JSON.stringify(siteRange)}::json) as r(site_id text, first timestamptz, last timestamptz)
+      from json_to_recordset(${sortedRows(siteTimes, (row) => ({ site_id: row.site_id, first: new Date(row.first).toISOString(), last: new Date(row.last).toISOString() }))}::json)
+        as r(site_id text, first timestamptz, last timestamptz)
      where s.site_id = r.site_id
        and (s.first_event_at is null or r.first < s.first_event_at or r.last > s.last_event_at)`)
 }
@@ -202,10 +201,11 @@ async function newUserBits(tx: Tx, users: Map<string, UserMonthBits>) {
   // The batch's users with the bits their events set, for a list of them. Almost every user has
   // one hour in a batch: that hour and day travel as plain numbers, lists only when there are more
   // (parsing JSON arrays was most of this statement's cost).
-  const batch = (list: Map<string, UserMonthBits>) => {
-    const rows = [...list.entries()]
-      .sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0))
-      .map(([, u]) => ({
+  const batch = (list: Map<string, UserMonthBits>) => sql`
+    select site_id, month, user_id, coalesce(hs, array[h]) as hours, coalesce(ds, array[d]) as days,
+           case when hs is null then ${userHourBit(sql`h`)} else (select bit_or(${userHourBit(sql`x`)}) from unnest(hs) x) end as hour_bits,
+           case when ds is null then ${userDayBit(sql`d`)} else (select bit_or(${userDayBit(sql`x`)}) from unnest(ds) x) end as day_bits
+      from json_to_recordset(${sortedRows(list, (u) => ({
         site_id: u.site_id,
         month: u.month,
         user_id: u.user_id,
@@ -213,13 +213,7 @@ async function newUserBits(tx: Tx, users: Map<string, UserMonthBits>) {
         d: u.days[0],
         hs: u.hours.length > 1 ? u.hours : null,
         ds: u.days.length > 1 ? u.days : null,
-      }))
-    return sql`
-      select site_id, month, user_id, coalesce(hs, array[h]) as hours, coalesce(ds, array[d]) as days,
-             case when hs is null then ${userHourBit(sql`h`)} else (select bit_or(${userHourBit(sql`x`)}) from unnest(hs) x) end as hour_bits,
-             case when ds is null then ${userDayBit(sql`d`)} else (select bit_or(${userDayBit(sql`x`)}) from unnest(ds) x) end as day_bits
-        from json_to_recordset(${JSON.stringify(rows)}::json) as u(site_id text, month date, user_id text, h int, d int, hs int[], ds int[])`
-  }
+      }))}::json) as u(site_id text, month date, user_id text, h int, d int, hs int[], ds int[])`
   const created = await tx.execute<{ site_id: string; month: string; user_id: string }>(sql`
     insert into ${userMonths} (site_id, month, user_id, days, hours)
     select site_id, month, user_id, day_bits, hour_bits from (${batch(users)}) b
