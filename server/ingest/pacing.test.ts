@@ -5,11 +5,14 @@ import { countEvents, startStack, type Stack } from '../../tests/support'
 const limits = { maxBacklogEvents: 1_000, paceBacklogEvents: 2, backlogRefreshMs: 0 }
 let patient: Stack
 let hasty: Stack
+// Pacing between 1 and 2 events; jobs of 5 events put the backlog straight past the limit.
+let full: Stack
 beforeAll(async () => {
   patient = await startStack('pacing', { ingestLimits: { ...limits, paceMaxWaitMs: 60_000 } })
   hasty = await startStack('pacing-bounded', { ingestLimits: { ...limits, paceMaxWaitMs: 200 } })
+  full = await startStack('pacing-full', { ingestLimits: { maxBacklogEvents: 2, paceBacklogEvents: 1, paceMaxWaitMs: 60_000, backlogRefreshMs: 0 } })
 })
-afterAll(() => Promise.all([patient.close(), hasty.close()]))
+afterAll(() => Promise.all([patient.close(), hasty.close(), full.close()]))
 
 const event = (site: string, i: number) => ({ site_id: site, event_type: 'page_view', path: `/p${i}`, timestamp: '2025-11-14T10:00:00Z' })
 const jobIdOf = async (response: Response) => ((await response.json()) as { jobId: string }).jobId
@@ -55,5 +58,23 @@ describe('pacing', () => {
     hasty.worker.resume()
     await hasty.jobs.wait([...jobIds, await jobIdOf(response)])
     expect(await countEvents(hasty.database, 'bounded')).toBe(events)
+  })
+
+  test('past the backlog limit a request is refused at once, not held first', async () => {
+    await full.worker.pause(true)
+    const batch = (i: number) => ({ events: Array.from({ length: 5 }, (_, k) => event('full', i * 5 + k)) })
+    const jobIds: string[] = []
+    let refused: Response | undefined
+    for (let i = 0; i < 5 && !refused; i++) {
+      const response = await full.post('/events', batch(i))
+      if (response.status === 202) jobIds.push(await jobIdOf(response))
+      else refused = response
+    }
+    // Held for paceMaxWaitMs (60 s) first, this request would outlast the test's timeout.
+    expect(refused?.status).toBe(503)
+    expect(await refused?.json()).toEqual({ error: 'Event queue backlog is over its limit; retry later', retryAfterSeconds: 10 })
+    full.worker.resume()
+    await full.jobs.wait(jobIds)
+    expect(await countEvents(full.database, 'full')).toBe(jobIds.length * 5)
   })
 })

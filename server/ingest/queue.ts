@@ -102,18 +102,24 @@ export function createIngestPipeline(deps: { queue: IngestQueue; redis: IORedis;
   // Events of requests being held back; they count against the API's buffer limit.
   let pacedEvents = 0
   const paceStepMs = Math.max(limits.backlogRefreshMs, 50)
-  async function pace(events: number): Promise<void> {
-    if (limits.paceBacklogEvents >= limits.maxBacklogEvents || (await currentBacklog()) <= limits.paceBacklogEvents) return
+  const pacing = (backlog: number) => backlog > limits.paceBacklogEvents && backlog <= limits.maxBacklogEvents
+  /**
+   * The backlog a request meets: between the pacing level and the limit, it first waits (at most
+   * paceMaxWaitMs) for the backlog to leave that band; over the limit it is answered at once.
+   */
+  async function backlogAfterPacing(events: number): Promise<number> {
+    let backlog = await currentBacklog()
+    if (!pacing(backlog)) return backlog
     if (pacedEvents + groupCommit.stats().pendingItems + events > limits.maxPendingEvents) {
       throw new IngestUnavailableError('Ingest buffer is full; retry later', 1)
     }
     pacedEvents += events
     try {
-      const deadline = Date.now() + limits.paceMaxWaitMs
-      while (Date.now() < deadline) {
+      for (const deadline = Date.now() + limits.paceMaxWaitMs; pacing(backlog) && Date.now() < deadline; ) {
         await Bun.sleep(paceStepMs)
-        if ((await currentBacklog()) <= limits.paceBacklogEvents) break
+        backlog = await currentBacklog()
       }
+      return backlog
     } finally {
       pacedEvents -= events
     }
@@ -124,8 +130,7 @@ export function createIngestPipeline(deps: { queue: IngestQueue; redis: IORedis;
       if (redis.status !== 'ready') {
         throw new IngestUnavailableError('Event queue is unavailable (Redis is not connected); retry later', 5)
       }
-      await pace(events.length)
-      if ((await currentBacklog()) > limits.maxBacklogEvents) {
+      if ((await backlogAfterPacing(events.length)) > limits.maxBacklogEvents) {
         throw new IngestUnavailableError('Event queue backlog is over its limit; retry later', 10)
       }
       try {
