@@ -1,7 +1,7 @@
 import { sql } from 'drizzle-orm'
 import type { Db } from '../../drizzle/client'
 import { events, ingestLedger, sites } from '../../drizzle/schema'
-import { applyRollups, bucketColumns, lockSites, type Buckets, type WrittenEvent } from './rollups'
+import { applyRollups, bucketColumns, key, lockSites, type Buckets, type WrittenEvent } from './rollups'
 import type { QueuedEvent } from '../queues'
 
 export interface BatchWriteResult {
@@ -10,7 +10,6 @@ export interface BatchWriteResult {
 }
 
 const MINUTE_MS = 60_000
-const eventKey = (siteId: string, eventId: string) => `${siteId}\u0000${eventId}`
 
 /**
  * Writes a batch in one transaction: the raw rows, then the rollups and the ledger from the rows
@@ -29,7 +28,7 @@ export async function writeEventBatch(db: Db, batch: QueuedEvent[], now: Date = 
   // that a written row is known by its id alone.
   const unique = new Map<string, QueuedEvent>()
   for (const event of batch) {
-    const k = eventKey(event.siteId, event.eventId)
+    const k = key(event.siteId, event.eventId)
     if (!unique.has(k)) unique.set(k, event)
   }
   const candidates = [...unique.values()]
@@ -58,14 +57,14 @@ export async function writeEventBatch(db: Db, batch: QueuedEvent[], now: Date = 
                 select m.site_id, extract(epoch from m.minute)::bigint * 1000 as minute,
                        ${bucketColumns(sql`m.minute`, sql`s.rollup_timezone`)}
                   from minutes m join ${sites} s using (site_id)) b) as buckets`)
-    const writtenIds = result!.written < candidates.length ? new Set((result!.ids ?? []).map(([siteId, eventId]) => eventKey(siteId, eventId))) : null
-    const buckets = new Map((result!.buckets ?? []).map((row) => [`${row.site_id}\u0000${row.minute}`, row]))
+    const writtenIds = result!.written < candidates.length ? new Set((result!.ids ?? []).map(([siteId, eventId]) => key(siteId, eventId))) : null
+    const buckets = new Map((result!.buckets ?? []).map((row) => [key(row.site_id, row.minute), row]))
     const written: WrittenEvent[] = []
     for (const event of candidates) {
-      if (writtenIds && !writtenIds.has(eventKey(event.siteId, event.eventId))) continue
+      if (writtenIds && !writtenIds.has(key(event.siteId, event.eventId))) continue
       const at = Date.parse(event.timestamp)
       const minute = Math.floor(at / MINUTE_MS) * MINUTE_MS
-      const bucket = buckets.get(`${event.siteId}\u0000${minute}`)!
+      const bucket = buckets.get(key(event.siteId, minute))!
       written.push({
         site_id: event.siteId,
         event_type: event.eventType,

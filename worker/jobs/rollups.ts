@@ -69,7 +69,8 @@ export async function lockSites(tx: Tx, siteIds: string[]): Promise<void> {
     on conflict (site_id) do nothing`)
 }
 
-const key = (...parts: (string | number)[]) => parts.join('\u0000')
+/** Map key of several parts (ids never contain NUL). */
+export const key = (...parts: (string | number)[]) => parts.join('\u0000')
 
 function bump<T extends object>(map: Map<string, T>, k: string, make: () => T): T {
   let entry = map.get(k)
