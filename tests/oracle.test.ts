@@ -143,11 +143,13 @@ describe('GET /stats equals a recount over raw events', () => {
     }
   }
 
-  test('without tz, days are the site zone\'s; the original parameters keep the original shape', async () => {
+  test('without tz, days are the site zone\'s and the answer names it; the original parameters keep the original shape', async () => {
     for (const site of Object.keys(SITES) as SiteId[]) {
       const { body } = await stats(`site_id=${site}&date=2025-11-02`)
       const { event_types: _, ...expected } = await recount(site, '2025-11-02', '2025-11-02', SITES[site])
       expect(body).toEqual({ site_id: site, date: '2025-11-02', ...expected })
+      const range = await stats(`site_id=${site}&from=2025-10-31&to=2025-11-03`)
+      expect(range.body).toEqual({ site_id: site, from: '2025-10-31', to: '2025-11-03', timezone: SITES[site], ...(await recount(site, '2025-10-31', '2025-11-03', SITES[site])) })
     }
   })
 

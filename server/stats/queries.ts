@@ -51,11 +51,15 @@ export async function getSiteZones(db: Db, siteId: string): Promise<SiteZones> {
   return row ? { timezone: row.timezone, rollupTimezone: row.rollup_timezone } : { timezone: 'UTC', rollupTimezone: 'UTC' }
 }
 
-export interface Question {
+/** Whole days of the site's own (rollup) zone: inclusive calendar dates. */
+export interface SiteDays {
   siteId: string
-  /** Inclusive calendar dates in `tz`. */
   from: string
   to: string
+}
+
+/** A question in any zone; `from` and `to` are inclusive calendar dates in `tz`. */
+export interface Question extends SiteDays {
   /** The asker's timezone (IANA). */
   tz: string
   /** The site's rollup timezone. */
@@ -255,12 +259,18 @@ export interface RangeStats {
   event_types: { event_type: string; count: number }[]
 }
 
+/** A range's stats and the zone its days are in. */
+export interface ZonedStats extends RangeStats {
+  timezone: string
+}
+
 /**
- * Views, distinct users, top paths and event types of one site over [from, to] in `tz`. Ties in
- * top paths are broken by path in byte order (COLLATE "C"), whatever the server's locale.
+ * Views, distinct users, top paths and event types of one site over [from, to] in `tz` (whole
+ * days of the site's zone for SiteDays). Ties in top paths are broken by path in byte order
+ * (COLLATE "C"), whatever the server's locale.
  */
-export async function getRangeStats(db: Db, q: Question, limit: number = TOP_PATHS_DEFAULT): Promise<RangeStats> {
-  if (q.tz === q.rollupTz) return getSiteDaysStats(db, q, limit)
+export async function getRangeStats(db: Db, q: SiteDays | Question, limit: number = TOP_PATHS_DEFAULT): Promise<ZonedStats> {
+  if (!('tz' in q) || q.tz === q.rollupTz) return getSiteDaysStats(db, q, limit)
   await assertExact(db, q, null)
   const [[totals], topPaths, eventTypes] = await Promise.all([
     bucketTotals(db, q, null),
@@ -276,6 +286,7 @@ export async function getRangeStats(db: Db, q: Question, limit: number = TOP_PAT
        group by event_type order by count desc, event_type collate "C" asc`),
   ])
   return {
+    timezone: q.tz,
     total_views: totals?.views ?? 0,
     unique_users: totals?.unique_users ?? 0,
     top_paths: topPaths.map((row) => ({ path: row.path, views: row.views })),
@@ -296,15 +307,16 @@ export function dayMasks(from: string, to: string): { month: string; day_mask: n
 
 /**
  * The common question: whole days of the site's own zone. Every number is a read of the daily
- * rollups (one day's users included), all in one statement; only distinct users over several
- * days scan the user day masks, as an index-only scan, beside it.
+ * rollups (one day's users included), and the zone is read with them, all in one statement; only
+ * distinct users over several days scan the user day masks, as an index-only scan, beside it.
  */
-async function getSiteDaysStats(db: Db, q: Question, limit: number): Promise<RangeStats> {
+async function getSiteDaysStats(db: Db, q: SiteDays, limit: number): Promise<ZonedStats> {
   const days = sql`site_id = ${q.siteId} and day between ${q.from}::date and ${q.to}::date`
   const oneDay = q.from === q.to
-  const summary = prepared<{ views: number; day_users: number; top_paths: RangeStats['top_paths']; event_types: RangeStats['event_types'] }>(
+  const summary = prepared<{ timezone: string; views: number; day_users: number; top_paths: RangeStats['top_paths']; event_types: RangeStats['event_types'] }>(
     db,
-    sql`select t.views, t.day_users, p.top_paths, e.event_types
+    sql`select coalesce((select rollup_timezone from ${sites} where site_id = ${q.siteId}), 'UTC') as timezone,
+               t.views, t.day_users, p.top_paths, e.event_types
           from (select coalesce(sum(views), 0)::int as views, coalesce(max(users), 0)::int as day_users from ${rollupDays} where ${days}) t,
                (select coalesce(json_agg(json_build_object('path', path, 'views', views) order by views desc, path collate "C" asc), '[]') as top_paths
                   from (select path, sum(views)::int as views from ${rollupDayPaths} where ${days}
@@ -316,7 +328,7 @@ async function getSiteDaysStats(db: Db, q: Question, limit: number): Promise<Ran
     ? summary.then((row) => row.day_users)
     : countUsersByMask(db, q.siteId, dayMasks(q.from, q.to).map((mask) => ({ idx: 0, ...mask, hour_mask: null }))).then((counts) => counts.get(0) ?? 0)
   const [row, distinctUsers] = await Promise.all([summary, users])
-  return { total_views: row.views, unique_users: distinctUsers, top_paths: row.top_paths, event_types: row.event_types }
+  return { timezone: row.timezone, total_views: row.views, unique_users: distinctUsers, top_paths: row.top_paths, event_types: row.event_types }
 }
 
 export interface TimeseriesBucket {

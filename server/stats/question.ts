@@ -1,7 +1,7 @@
 import { sql } from 'drizzle-orm'
 import type { Db } from '../../drizzle/client'
 import { BadRequestError } from '../errors'
-import { getSiteZones, type Interval, type Question } from './queries'
+import { getSiteZones, type Interval, type Question, type SiteDays } from './queries'
 
 /** Longest range one request may ask about, and the most hourly buckets. */
 export const MAX_RANGE_DAYS = 400
@@ -43,6 +43,35 @@ export interface RangeParams {
   tz?: string
 }
 
+/** The checks every range question gets, before any zone is known. */
+function checkRange(params: RangeParams): void {
+  if (params.date !== undefined && (params.from !== undefined || params.to !== undefined)) {
+    throw new BadRequestError('use either date or from and to, not both')
+  }
+  if ((params.from === undefined) !== (params.to === undefined)) throw new BadRequestError('from and to must be given together')
+}
+
+function checkDays(from: string, to: string, interval: Interval | null): void {
+  if (from > to) throw new BadRequestError('from must not be after to')
+  const days = daysBetween(from, to)
+  const maxDays = interval === 'hour' ? MAX_HOUR_BUCKETS_DAYS : MAX_RANGE_DAYS
+  if (days > maxDays) throw new BadRequestError(`the range must be at most ${maxDays} days${interval === 'hour' ? ' for hourly buckets' : ''}; it is ${days}`)
+}
+
+/**
+ * The common question, whole days in the site's own zone: dates given and no `tz`. Its answer
+ * needs no zone first (the rollups are kept in that zone), so it costs no lookup; null for any
+ * other question.
+ */
+export function siteDaysOf(params: RangeParams): SiteDays | null {
+  checkRange(params)
+  const from = params.from ?? params.date
+  if (params.tz !== undefined || from === undefined) return null
+  const to = params.to ?? from
+  checkDays(from, to, null)
+  return { siteId: params.site_id, from, to }
+}
+
 /**
  * Turns query parameters into a question: the range (date, or from and to), the asker's zone
  * (default: the site's), checked and bounded.
@@ -53,18 +82,12 @@ export async function resolveQuestion(
   params: RangeParams,
   interval: Interval | null = null,
 ): Promise<Question> {
-  if (params.date !== undefined && (params.from !== undefined || params.to !== undefined)) {
-    throw new BadRequestError('use either date or from and to, not both')
-  }
-  if ((params.from === undefined) !== (params.to === undefined)) throw new BadRequestError('from and to must be given together')
+  checkRange(params)
   if (params.tz !== undefined) await checkZone(params.tz)
   const zones = await getSiteZones(db, params.site_id)
   const tz = params.tz ?? zones.rollupTimezone
   const from = params.from ?? params.date ?? todayIn(tz)
   const to = params.to ?? from
-  if (from > to) throw new BadRequestError('from must not be after to')
-  const days = daysBetween(from, to)
-  const maxDays = interval === 'hour' ? MAX_HOUR_BUCKETS_DAYS : MAX_RANGE_DAYS
-  if (days > maxDays) throw new BadRequestError(`the range must be at most ${maxDays} days${interval === 'hour' ? ' for hourly buckets' : ''}; it is ${days}`)
+  checkDays(from, to, interval)
   return { siteId: params.site_id, from, to, tz, rollupTz: zones.rollupTimezone }
 }

@@ -3,7 +3,7 @@ import type { Db } from '../../drizzle/client'
 import { BadRequestError, ErrorResponse } from '../errors'
 import { DailyStats, RangeStats, Realtime, RealtimeQuery, StatsQuery, Timeseries, TimeseriesQuery } from './model'
 import { getRangeStats, getTimeseries, TOP_PATHS_DEFAULT } from './queries'
-import { daysBetween, resolveQuestion, type ZoneCheck } from './question'
+import { daysBetween, resolveQuestion, siteDaysOf, type ZoneCheck } from './question'
 import { getRealtimeStats } from './realtime'
 
 function parseLimit(raw: string | undefined): number {
@@ -20,15 +20,15 @@ export function statsRoutes(deps: { db: Db; checkZone: ZoneCheck }) {
       '',
       async ({ query }) => {
         const limit = parseLimit(query.limit)
-        const question = await resolveQuestion(db, checkZone, query)
-        const stats = await getRangeStats(db, question, limit)
+        const question = siteDaysOf(query) ?? (await resolveQuestion(db, checkZone, query))
+        const { timezone, ...stats } = await getRangeStats(db, question, limit)
         // Requests with only the original parameters get exactly the original answer.
         const extended = query.from !== undefined || query.tz !== undefined || query.limit !== undefined
         if (!extended) {
           const { event_types: _, ...original } = stats
           return { site_id: query.site_id, date: question.from, ...original }
         }
-        return { site_id: query.site_id, from: question.from, to: question.to, timezone: question.tz, ...stats }
+        return { site_id: query.site_id, from: question.from, to: question.to, timezone, ...stats }
       },
       {
         query: StatsQuery,
