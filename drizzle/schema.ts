@@ -124,8 +124,9 @@ export const rollupDayPaths = pgTable(
   },
   (table) => [
     primaryKey({ columns: [table.siteId, table.day, table.path] }),
-    // Top paths over a range of days read this index alone, without the table.
-    index('rollup_day_paths_covering').on(table.siteId, table.day, table.path, table.views),
+    // Top paths read this index alone, without the table: over a range of days all of it, for one
+    // day only its first `limit` entries, already in answer order (views, then path byte order).
+    index('rollup_day_paths_top').on(table.siteId, table.day, table.views.desc().nullsFirst(), sql`${table.path} collate "C"`),
   ],
 )
 

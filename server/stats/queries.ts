@@ -1,5 +1,5 @@
 import { sql, type SQL } from 'drizzle-orm'
-import { prepared, type Db } from '../../drizzle/client'
+import { prepared, preparedStatement, type Db } from '../../drizzle/client'
 import { BadRequestError } from '../errors'
 import {
   rollupDayPaths,
@@ -305,25 +305,39 @@ export function dayMasks(from: string, to: string): { month: string; day_mask: n
   return [...masks].map(([month, day_mask]) => ({ month, day_mask }))
 }
 
+type SiteDaysRow = { timezone: string; views: number; day_users: number; top_paths: RangeStats['top_paths']; event_types: RangeStats['event_types'] }
+
+/** The statement behind getSiteDaysStats, for one day or several; its text is built once. */
+function siteDaysStatement(oneDay: boolean) {
+  const [siteId, from, to, limit] = (['siteId', 'from', 'to', 'limit'] as const).map((name) => sql.placeholder(name))
+  const days = sql`site_id = ${siteId} and day between ${from}::date and ${to}::date`
+  // One day's paths are read from the index in answer order, only the first `limit` of them.
+  const topPaths = oneDay
+    ? sql`select path, views from ${rollupDayPaths} where site_id = ${siteId} and day = ${from}::date
+           order by views desc, path collate "C" asc limit ${limit}`
+    : sql`select path, sum(views)::int as views from ${rollupDayPaths} where ${days}
+           group by path order by views desc, path collate "C" asc limit ${limit}`
+  return preparedStatement<SiteDaysRow>(sql`
+    select coalesce((select rollup_timezone from ${sites} where site_id = ${siteId}), 'UTC') as timezone,
+           t.views, t.day_users, p.top_paths, e.event_types
+      from (select coalesce(sum(views), 0)::int as views, coalesce(max(users), 0)::int as day_users from ${rollupDays} where ${days}) t,
+           (select coalesce(json_agg(json_build_object('path', path, 'views', views) order by views desc, path collate "C" asc), '[]') as top_paths
+              from (${topPaths}) top) p,
+           (select coalesce(json_agg(json_build_object('event_type', event_type, 'count', count) order by count desc, event_type collate "C" asc), '[]') as event_types
+              from (select event_type, sum(events)::int as count from ${rollupDayTypes} where ${days} group by event_type) types) e`)
+}
+
+const oneSiteDay = siteDaysStatement(true)
+const severalSiteDays = siteDaysStatement(false)
+
 /**
  * The common question: whole days of the site's own zone. Every number is a read of the daily
  * rollups (one day's users included), and the zone is read with them, all in one statement; only
  * distinct users over several days scan the user day masks, as an index-only scan, beside it.
  */
 async function getSiteDaysStats(db: Db, q: SiteDays, limit: number): Promise<ZonedStats> {
-  const days = sql`site_id = ${q.siteId} and day between ${q.from}::date and ${q.to}::date`
   const oneDay = q.from === q.to
-  const summary = prepared<{ timezone: string; views: number; day_users: number; top_paths: RangeStats['top_paths']; event_types: RangeStats['event_types'] }>(
-    db,
-    sql`select coalesce((select rollup_timezone from ${sites} where site_id = ${q.siteId}), 'UTC') as timezone,
-               t.views, t.day_users, p.top_paths, e.event_types
-          from (select coalesce(sum(views), 0)::int as views, coalesce(max(users), 0)::int as day_users from ${rollupDays} where ${days}) t,
-               (select coalesce(json_agg(json_build_object('path', path, 'views', views) order by views desc, path collate "C" asc), '[]') as top_paths
-                  from (select path, sum(views)::int as views from ${rollupDayPaths} where ${days}
-                         group by path order by views desc, path collate "C" asc limit ${limit}) top) p,
-               (select coalesce(json_agg(json_build_object('event_type', event_type, 'count', count) order by count desc, event_type collate "C" asc), '[]') as event_types
-                  from (select event_type, sum(events)::int as count from ${rollupDayTypes} where ${days} group by event_type) types) e`,
-  ).then(([row]) => row!)
+  const summary = (oneDay ? oneSiteDay : severalSiteDays)(db, { siteId: q.siteId, from: q.from, to: q.to, limit }).then(([row]) => row!)
   const users = oneDay
     ? summary.then((row) => row.day_users)
     : countUsersByMask(db, q.siteId, dayMasks(q.from, q.to).map((mask) => ({ idx: 0, ...mask, hour_mask: null }))).then((counts) => counts.get(0) ?? 0)
