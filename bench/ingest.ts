@@ -17,6 +17,7 @@ import { mkdtempSync, rmSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join, resolve } from 'node:path'
 import { parseOptions, UsageError, type BenchOptions } from './cli'
+import { API_HEAP_RAM_BYTES } from '../scripts/env'
 import { childEnv } from './env'
 import {
   anyDied,
@@ -194,7 +195,7 @@ async function productPhase(bench: Bench, kind: ProductKind, run: number): Promi
     WORKER_CONCURRENCY: String(options.workerConcurrency),
     WORKER_METRICS_PORT: '0',
   })
-  const api = startChild(bench, `api-${tag}`, [process.execPath, 'server/index.ts'], { ...env, ...API_BENCH_ENV, API_PORT: String(port) })
+  const api = startChild(bench, `api-${tag}`, [process.execPath, 'server/index.ts'], { ...env, ...API_BENCH_ENV, BUN_JSC_forceRAMSize: API_HEAP_RAM_BYTES, API_PORT: String(port) })
   const product = [api, worker]
   let rss: PeakRssSampler | undefined
   let sampler: ActivitySampler | undefined

@@ -7,14 +7,15 @@ import { resolve } from 'node:path'
 import { createLogger, errorFields } from '../lib/log'
 import { checkRedis } from '../lib/preflight'
 import { buildDashboard, dashboardIsStale } from './build-dashboard'
-import { loadScriptsEnv } from './env'
+import { loadScriptsEnv, type ScriptsEnv } from './env'
 import { prepareDatabase } from './migrate'
 
 const log = createLogger('start')
 const root = resolve(import.meta.dir, '..')
 
+let env: ScriptsEnv
 try {
-  const env = loadScriptsEnv()
+  env = loadScriptsEnv()
   await Promise.all([prepareDatabase(env.databaseUrl, env.adminDatabaseUrl), checkRedis(env.redisUrl)])
   if (dashboardIsStale()) await buildDashboard()
 } catch (error) {
@@ -23,7 +24,7 @@ try {
 }
 
 const children = [
-  Bun.spawn(['bun', 'server/index.ts'], { cwd: root, stdout: 'inherit', stderr: 'inherit' }),
+  Bun.spawn(['bun', 'server/index.ts'], { cwd: root, env: env.apiProcessEnv, stdout: 'inherit', stderr: 'inherit' }),
   Bun.spawn(['bun', 'worker/index.ts'], { cwd: root, stdout: 'inherit', stderr: 'inherit' }),
 ]
 
