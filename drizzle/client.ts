@@ -33,14 +33,19 @@ export function createDb(url: string, options: DatabaseOptions = {}): Database {
 
 const dialect = new PgDialect()
 
+/** Runs statement text as a named prepared statement (see `prepared`). */
+async function runPrepared<T>(db: Db, text: string, params: unknown[]): Promise<T[]> {
+  return (await db.$client.unsafe(text, params as never[], { prepare: true })) as unknown as T[]
+}
+
 /**
  * Runs a query as a named prepared statement: Postgres parses and plans it once per connection
  * instead of on every request (drizzle's execute() does not prepare). For the read path, whose
  * statements are long but whose text never changes.
  */
-export async function prepared<T>(db: Db, query: SQL): Promise<T[]> {
+export function prepared<T>(db: Db, query: SQL): Promise<T[]> {
   const { sql: text, params } = dialect.sqlToQuery(query)
-  return (await db.$client.unsafe(text, params as never[], { prepare: true })) as unknown as T[]
+  return runPrepared<T>(db, text, params)
 }
 
 /**
@@ -50,5 +55,5 @@ export async function prepared<T>(db: Db, query: SQL): Promise<T[]> {
  */
 export function preparedStatement<T>(query: SQL): (db: Db, values: Record<string, unknown>) => Promise<T[]> {
   const { sql: text, params } = dialect.sqlToQuery(query)
-  return async (db, values) => (await db.$client.unsafe(text, fillPlaceholders(params, values) as never[], { prepare: true })) as unknown as T[]
+  return (db, values) => runPrepared<T>(db, text, fillPlaceholders(params, values))
 }
