@@ -1,4 +1,4 @@
-import { fillPlaceholders, type SQL } from 'drizzle-orm'
+import { fillPlaceholders, sql as sqlTag, type SQL } from 'drizzle-orm'
 import { PgDialect } from 'drizzle-orm/pg-core'
 import { drizzle, type PostgresJsDatabase } from 'drizzle-orm/postgres-js'
 import postgres from 'postgres'
@@ -56,4 +56,18 @@ export function prepared<T>(db: Db, query: SQL): Promise<T[]> {
 export function preparedStatement<T>(query: SQL): (db: Db, values: Record<string, unknown>) => Promise<T[]> {
   const { sql: text, params } = dialect.sqlToQuery(query)
   return (db, values) => runPrepared<T>(db, text, fillPlaceholders(params, values))
+}
+
+/**
+ * A value as a JSON literal in the statement's text instead of a bind parameter. postgres.js
+ * describes every unprepared statement that has parameters before it runs it: a second round
+ * trip, and no statement can be pipelined behind it. A statement without parameters is sent in
+ * one go, and several can be in flight at once inside a transaction. The dollar-quote tag is
+ * chosen so that it does not occur in the text, so the text needs no escaping.
+ */
+export function jsonLiteral(value: unknown): SQL {
+  const text = JSON.stringify(value)
+  let tag = 'j'
+  while (text.includes(`$${tag}$`)) tag += 'j'
+  return sqlTag.raw(`$${tag}$${text}$${tag}$::json`)
 }

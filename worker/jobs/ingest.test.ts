@@ -45,8 +45,19 @@ test('duplicates inside one batch and against stored rows are counted once', asy
 test('a failing batch writes nothing (all or nothing)', async () => {
   const events = batch('atomic', 10)
   events[7] = { ...events[7]!, timestamp: 'not a timestamp' }
-  expect(writeEventBatch(database.db, events)).rejects.toThrow()
+  await expect(writeEventBatch(database.db, events)).rejects.toThrow()
   expect(await countEvents(database, 'atomic')).toBe(0)
+})
+
+test('text that looks like SQL quoting is stored exactly as sent', async () => {
+  // Batches travel inside the statement text as dollar-quoted JSON (jsonLiteral).
+  const tricky = [`$j$'); drop table events; --`, `$jj$ \\ \" ' $j$$jj$`, 'caf\u00e9 \u{1f600} \u0001\t?']
+  const [first, ...rest] = batch('quoting', tricky.length)
+  const events = [first!, ...rest].map((event, i) => ({ ...event, path: tricky[i]!, userId: tricky[i]!, eventId: tricky[i]! }))
+  expect(await writeEventBatch(database.db, events)).toEqual({ inserted: 3, duplicates: 0 })
+  const rows = await database.sql<{ path: string; user_id: string; event_id: string }[]>`
+    select path, user_id, event_id from events where site_id = 'quoting' order by id`
+  expect([...rows]).toEqual(tricky.map((text) => ({ path: text, user_id: text, event_id: text })))
 })
 
 test('an empty batch is a no-op', async () => {

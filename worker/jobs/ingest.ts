@@ -1,7 +1,7 @@
 import { sql } from 'drizzle-orm'
-import type { Db } from '../../drizzle/client'
+import { jsonLiteral, type Db } from '../../drizzle/client'
 import { events, ingestLedger, sites } from '../../drizzle/schema'
-import { applyRollups, bucketColumns, key, lockSites, type Buckets, type WrittenEvent } from './rollups'
+import { applyRollups, bucketColumns, key, pipelined, siteLockStatements, type Buckets, type WrittenEvent } from './rollups'
 import type { QueuedEvent } from '../queues'
 
 export interface BatchWriteResult {
@@ -33,16 +33,14 @@ export async function writeEventBatch(db: Db, batch: QueuedEvent[], now: Date = 
   }
   const candidates = [...unique.values()]
   const inserted = await db.transaction(async (tx) => {
-    await lockSites(tx, candidates.map((event) => event.siteId))
-    const [result] = await tx.execute<{
-      written: number
-      ids: [string, string][] | null
-      buckets: (Buckets & { site_id: string; minute: number })[] | null
-    }>(sql`
+    // Sent together: Postgres runs them in order, so the insert runs holding the site locks.
+    const results = await pipelined(tx, [
+      ...siteLockStatements(candidates.map((event) => event.siteId)),
+      sql`
       with written as (
         insert into ${events} (site_id, event_id, event_type, path, user_id, timestamp, received_at)
         select "siteId", "eventId", "eventType", "path", "userId", "timestamp", "receivedAt"
-          from json_to_recordset(${JSON.stringify(candidates)}::json) as batch(
+          from json_to_recordset(${jsonLiteral(candidates)}) as batch(
             "siteId" text, "eventId" text, "eventType" text, "path" text, "userId" text,
             "timestamp" timestamptz, "receivedAt" timestamptz)
         on conflict (site_id, event_id) do nothing
@@ -52,13 +50,19 @@ export async function writeEventBatch(db: Db, batch: QueuedEvent[], now: Date = 
       minutes as (select distinct site_id, date_trunc('minute', timestamp) as minute from written)
       select (select count(*) from written)::int as written,
              (select json_agg(json_build_array(site_id, event_id)) from written
-               where (select count(*) from written) < ${candidates.length}) as ids,
+               where (select count(*) from written) < ${sql.raw(String(candidates.length))}) as ids,
              (select json_agg(b) from (
                 select m.site_id, extract(epoch from m.minute)::bigint * 1000 as minute,
                        ${bucketColumns(sql`m.minute`, sql`s.rollup_timezone`)}
-                  from minutes m join ${sites} s using (site_id)) b) as buckets`)
-    const writtenIds = result!.written < candidates.length ? new Set((result!.ids ?? []).map(([siteId, eventId]) => key(siteId, eventId))) : null
-    const buckets = new Map((result!.buckets ?? []).map((row) => [key(row.site_id, row.minute), row]))
+                  from minutes m join ${sites} s using (site_id)) b) as buckets`,
+    ])
+    const result = results.at(-1)![0] as unknown as {
+      written: number
+      ids: [string, string][] | null
+      buckets: (Buckets & { site_id: string; minute: number })[] | null
+    }
+    const writtenIds = result.written < candidates.length ? new Set((result.ids ?? []).map(([siteId, eventId]) => key(siteId, eventId))) : null
+    const buckets = new Map((result.buckets ?? []).map((row) => [key(row.site_id, row.minute), row]))
     const written: WrittenEvent[] = []
     for (const event of candidates) {
       if (writtenIds && !writtenIds.has(key(event.siteId, event.eventId))) continue
@@ -79,17 +83,17 @@ export async function writeEventBatch(db: Db, batch: QueuedEvent[], now: Date = 
         day_index: bucket.day_index,
       })
     }
-    await applyRollups(tx, written, now)
-    await tx.execute(sql`
-      insert into ${ingestLedger} (site_id, written, duplicates)
-      select site_id, written, duplicates from json_to_recordset(${JSON.stringify(ledgerCounts(batch, written))}::json)
-        as counts(site_id text, written bigint, duplicates bigint)
-      -- Sorted keys: concurrent jobs lock ledger rows in the same order, so they cannot deadlock.
-      order by site_id
-      on conflict (site_id) do update set
-        written = ${ingestLedger.written} + excluded.written,
-        duplicates = ${ingestLedger.duplicates} + excluded.duplicates,
-        updated_at = now()`)
+    await applyRollups(tx, written, now, [
+      sql`insert into ${ingestLedger} (site_id, written, duplicates)
+          select site_id, written, duplicates from json_to_recordset(${jsonLiteral(ledgerCounts(batch, written))})
+            as counts(site_id text, written bigint, duplicates bigint)
+          -- Sorted keys: concurrent jobs lock ledger rows in the same order, so they cannot deadlock.
+          order by site_id
+          on conflict (site_id) do update set
+            written = ${ingestLedger.written} + excluded.written,
+            duplicates = ${ingestLedger.duplicates} + excluded.duplicates,
+            updated_at = now()`,
+    ])
     return written.length
   })
   return { inserted, duplicates: batch.length - inserted }

@@ -1,5 +1,5 @@
-import { sql } from 'drizzle-orm'
-import type { Db } from '../../drizzle/client'
+import { sql, type SQL } from 'drizzle-orm'
+import { jsonLiteral, type Db } from '../../drizzle/client'
 import {
   minuteUsers,
   rollupDayPaths,
@@ -55,18 +55,30 @@ export const bucketColumns = (timestamp: unknown, tz: unknown) => sql`
   (extract(day from date_trunc('hour', ${timestamp}, ${tz}) at time zone ${tz}))::int - 1 as day_index`
 
 /**
- * Takes the sites' shared locks (a rebuild takes them exclusively, so it never races a job) in a
- * fixed order, and registers sites seen for the first time.
+ * Statements that take the sites' shared locks (a rebuild takes them exclusively, so it never
+ * races a job) in a fixed order, and register sites seen for the first time. They are returned,
+ * not run, so the caller can send them together with the statement that needs the locks.
  */
-export async function lockSites(tx: Tx, siteIds: string[]): Promise<void> {
-  const sorted = JSON.stringify([...new Set(siteIds)].sort())
-  await tx.execute(sql`
-    select pg_advisory_xact_lock_shared(hashtext(site_id))
-      from json_array_elements_text(${sorted}::json) as s(site_id) order by site_id`)
-  await tx.execute(sql`
-    insert into ${sites} (site_id)
-    select site_id from json_array_elements_text(${sorted}::json) as s(site_id) order by site_id
-    on conflict (site_id) do nothing`)
+export function siteLockStatements(siteIds: string[]): SQL[] {
+  const sorted = jsonLiteral([...new Set(siteIds)].sort())
+  return [
+    sql`select pg_advisory_xact_lock_shared(hashtext(site_id))
+          from json_array_elements_text(${sorted}) as s(site_id) order by site_id`,
+    sql`insert into ${sites} (site_id)
+        select site_id from json_array_elements_text(${sorted}) as s(site_id) order by site_id
+        on conflict (site_id) do nothing`,
+  ]
+}
+
+/**
+ * Runs statements of one transaction pipelined: all are sent at once and Postgres runs them in
+ * order, so a transaction waits for one round trip instead of one per statement. On a busy machine
+ * each round trip also waits for the worker and the Postgres backend to be scheduled, which made
+ * those waits most of a transaction's time. Every statement must be free of bind parameters (see
+ * `jsonLiteral`), or postgres.js stops the pipeline to describe it.
+ */
+export function pipelined<T extends Record<string, unknown> = Record<string, unknown>>(tx: Tx, statements: SQL[]) {
+  return Promise.all(statements.map((statement) => tx.execute<T>(statement)))
 }
 
 /** Map key of several parts (ids never contain NUL). */
@@ -83,11 +95,17 @@ function bump<T extends object>(map: Map<string, T>, k: string, make: () => T): 
 
 /** Rows sorted by their key, so concurrent jobs lock rollup rows in the same order. */
 const sortedRows = <T>(map: Map<string, T>, shape: (row: T) => unknown = (row) => row) =>
-  JSON.stringify([...map.entries()].sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0)).map(([, row]) => shape(row)))
+  jsonLiteral([...map.entries()].sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0)).map(([, row]) => shape(row)))
 
-/** Adds the written rows to every rollup. Runs inside the insert's transaction. */
-export async function applyRollups(tx: Tx, written: readonly WrittenEvent[], now: Date): Promise<void> {
-  if (written.length === 0) return
+/**
+ * Adds the written rows to every rollup. Runs inside the insert's transaction; `alongside` are
+ * statements of the caller's that are sent with the first of the rollups' (see `pipelined`).
+ */
+export async function applyRollups(tx: Tx, written: readonly WrittenEvent[], now: Date, alongside: SQL[] = []): Promise<void> {
+  if (written.length === 0) {
+    await pipelined(tx, alongside)
+    return
+  }
   const hours = new Map<string, { site_id: string; hour: string; views: number; events: number; users: number }>()
   const days = new Map<string, { site_id: string; day: string; views: number; events: number; users: number }>()
   const hourPaths = new Map<string, { site_id: string; hour: string; path: string; views: number }>()
@@ -134,59 +152,61 @@ export async function applyRollups(tx: Tx, written: readonly WrittenEvent[], now
     times.last = Math.max(times.last, row.at)
   }
 
-  if (users.size > 0) {
-    for (const row of await newUserBits(tx, users)) {
-      for (const h of row.new_hours) hours.get(key(row.site_id, hourAt.get(key(row.site_id, row.month, h))!))!.users += 1
-      for (const d of row.new_days) days.get(key(row.site_id, dayAt.get(key(row.site_id, row.month, d))!))!.users += 1
-    }
-  }
-
-  await tx.execute(sql`
-    insert into ${rollupHours} (site_id, hour, views, events, users)
-    select * from json_to_recordset(${sortedRows(hours)}::json) as r(site_id text, hour timestamptz, views int, events int, users int)
-    on conflict (site_id, hour) do update set views = ${rollupHours.views} + excluded.views,
-      events = ${rollupHours.events} + excluded.events, users = ${rollupHours.users} + excluded.users`)
-  await tx.execute(sql`
-    insert into ${rollupDays} (site_id, day, views, events, users)
-    select * from json_to_recordset(${sortedRows(days)}::json) as r(site_id text, day date, views int, events int, users int)
-    on conflict (site_id, day) do update set views = ${rollupDays.views} + excluded.views,
-      events = ${rollupDays.events} + excluded.events, users = ${rollupDays.users} + excluded.users`)
+  // Every rollup but the hour and day totals, whose user counts wait for the user bits: sent
+  // together with the user rows' insert.
+  const others: SQL[] = [...alongside]
   if (hourPaths.size > 0) {
-    await tx.execute(sql`
-      insert into ${rollupHourPaths} (site_id, hour, path, views)
-      select * from json_to_recordset(${sortedRows(hourPaths)}::json) as r(site_id text, hour timestamptz, path text, views int)
-      on conflict (site_id, hour, path) do update set views = ${rollupHourPaths.views} + excluded.views`)
-    await tx.execute(sql`
-      insert into ${rollupDayPaths} (site_id, day, path, views)
-      select * from json_to_recordset(${sortedRows(dayPaths)}::json) as r(site_id text, day date, path text, views int)
-      on conflict (site_id, day, path) do update set views = ${rollupDayPaths.views} + excluded.views`)
+    others.push(
+      sql`insert into ${rollupHourPaths} (site_id, hour, path, views)
+          select * from json_to_recordset(${sortedRows(hourPaths)}) as r(site_id text, hour timestamptz, path text, views int)
+          on conflict (site_id, hour, path) do update set views = ${rollupHourPaths.views} + excluded.views`,
+      sql`insert into ${rollupDayPaths} (site_id, day, path, views)
+          select * from json_to_recordset(${sortedRows(dayPaths)}) as r(site_id text, day date, path text, views int)
+          on conflict (site_id, day, path) do update set views = ${rollupDayPaths.views} + excluded.views`,
+    )
   }
-  await tx.execute(sql`
-    insert into ${rollupHourTypes} (site_id, hour, event_type, events)
-    select * from json_to_recordset(${sortedRows(hourTypes)}::json) as r(site_id text, hour timestamptz, event_type text, events int)
-    on conflict (site_id, hour, event_type) do update set events = ${rollupHourTypes.events} + excluded.events`)
-  await tx.execute(sql`
-    insert into ${rollupDayTypes} (site_id, day, event_type, events)
-    select * from json_to_recordset(${sortedRows(dayTypes)}::json) as r(site_id text, day date, event_type text, events int)
-    on conflict (site_id, day, event_type) do update set events = ${rollupDayTypes.events} + excluded.events`)
+  others.push(
+    sql`insert into ${rollupHourTypes} (site_id, hour, event_type, events)
+        select * from json_to_recordset(${sortedRows(hourTypes)}) as r(site_id text, hour timestamptz, event_type text, events int)
+        on conflict (site_id, hour, event_type) do update set events = ${rollupHourTypes.events} + excluded.events`,
+    sql`insert into ${rollupDayTypes} (site_id, day, event_type, events)
+        select * from json_to_recordset(${sortedRows(dayTypes)}) as r(site_id text, day date, event_type text, events int)
+        on conflict (site_id, day, event_type) do update set events = ${rollupDayTypes.events} + excluded.events`,
+  )
   if (minutes.size > 0) {
-    await tx.execute(sql`
+    others.push(sql`
       insert into ${rollupMinutes} (site_id, minute, events)
-      select * from json_to_recordset(${sortedRows(minutes)}::json) as r(site_id text, minute timestamptz, events int)
+      select * from json_to_recordset(${sortedRows(minutes)}) as r(site_id text, minute timestamptz, events int)
       on conflict (site_id, minute) do update set events = ${rollupMinutes.events} + excluded.events`)
   }
   if (minuteUserRows.size > 0) {
-    await tx.execute(sql`
+    others.push(sql`
       insert into ${minuteUsers} (site_id, minute, user_id)
-      select * from json_to_recordset(${sortedRows(minuteUserRows)}::json) as r(site_id text, minute timestamptz, user_id text)
+      select * from json_to_recordset(${sortedRows(minuteUserRows)}) as r(site_id text, minute timestamptz, user_id text)
       on conflict do nothing`)
   }
-  await tx.execute(sql`
+  others.push(sql`
     update ${sites} s set first_event_at = least(s.first_event_at, r.first), last_event_at = greatest(s.last_event_at, r.last)
-      from json_to_recordset(${sortedRows(siteTimes, (row) => ({ site_id: row.site_id, first: new Date(row.first).toISOString(), last: new Date(row.last).toISOString() }))}::json)
+      from json_to_recordset(${sortedRows(siteTimes, (row) => ({ site_id: row.site_id, first: new Date(row.first).toISOString(), last: new Date(row.last).toISOString() }))})
         as r(site_id text, first timestamptz, last timestamptz)
      where s.site_id = r.site_id
        and (s.first_event_at is null or r.first < s.first_event_at or r.last > s.last_event_at)`)
+
+  for (const row of await newUserBits(tx, users, others)) {
+    for (const h of row.new_hours) hours.get(key(row.site_id, hourAt.get(key(row.site_id, row.month, h))!))!.users += 1
+    for (const d of row.new_days) days.get(key(row.site_id, dayAt.get(key(row.site_id, row.month, d))!))!.users += 1
+  }
+
+  await pipelined(tx, [
+    sql`insert into ${rollupHours} (site_id, hour, views, events, users)
+        select * from json_to_recordset(${sortedRows(hours)}) as r(site_id text, hour timestamptz, views int, events int, users int)
+        on conflict (site_id, hour) do update set views = ${rollupHours.views} + excluded.views,
+          events = ${rollupHours.events} + excluded.events, users = ${rollupHours.users} + excluded.users`,
+    sql`insert into ${rollupDays} (site_id, day, views, events, users)
+        select * from json_to_recordset(${sortedRows(days)}) as r(site_id text, day date, views int, events int, users int)
+        on conflict (site_id, day) do update set views = ${rollupDays.views} + excluded.views,
+          events = ${rollupDays.events} + excluded.events, users = ${rollupDays.users} + excluded.users`,
+  ])
 }
 
 type UserMonthBits = { site_id: string; month: string; user_id: string; hours: number[]; days: number[] }
@@ -198,7 +218,7 @@ type UserMonthBits = { site_id: string; month: string; user_id: string; hours: n
  * a bit is missing: bits are only ever added while a job holds its site's shared lock (a rebuild
  * waits for an exclusive one), so a bit seen set without a lock is still set.
  */
-async function newUserBits(tx: Tx, users: Map<string, UserMonthBits>) {
+async function newUserBits(tx: Tx, users: Map<string, UserMonthBits>, alongside: SQL[]) {
   // The batch's users with the bits their events set, for a list of them. Almost every user has
   // one hour in a batch: that hour and day travel as plain numbers, lists only when there are more
   // (parsing JSON arrays was most of this statement's cost).
@@ -214,13 +234,19 @@ async function newUserBits(tx: Tx, users: Map<string, UserMonthBits>) {
         d: u.days[0],
         hs: u.hours.length > 1 ? u.hours : null,
         ds: u.days.length > 1 ? u.days : null,
-      }))}::json) as u(site_id text, month date, user_id text, h int, d int, hs int[], ds int[])`
-  const created = await tx.execute<{ site_id: string; month: string; user_id: string }>(sql`
-    insert into ${userMonths} (site_id, month, user_id, days, hours)
-    select site_id, month, user_id, day_bits, hour_bits from (${batch(users)}) b
-     order by site_id, month, user_id
-    on conflict do nothing
-    returning site_id, month::text as month, user_id`)
+      }))}) as u(site_id text, month date, user_id text, h int, d int, hs int[], ds int[])`
+  if (users.size === 0) {
+    await pipelined(tx, alongside)
+    return []
+  }
+  const [created] = (await pipelined(tx, [
+    sql`insert into ${userMonths} (site_id, month, user_id, days, hours)
+        select site_id, month, user_id, day_bits, hour_bits from (${batch(users)}) b
+         order by site_id, month, user_id
+        on conflict do nothing
+        returning site_id, month::text as month, user_id`,
+    ...alongside,
+  ])) as unknown as [{ site_id: string; month: string; user_id: string }[]]
   const createdKeys = new Set(created.map((row) => key(row.site_id, row.month, row.user_id)))
   const fresh = created.map((row) => {
     const user = users.get(key(row.site_id, row.month, row.user_id))!
