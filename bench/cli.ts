@@ -20,7 +20,8 @@ export interface BenchOptions {
   rateBatch: number
   /** Give up waiting for the worker to persist every accepted event after this many seconds. */
   drainTimeout: number
-  workerConcurrency: number
+  /** WORKER_CONCURRENCY for the worker; undefined leaves the product default. */
+  workerConcurrency: number | undefined
   phases: ReadonlySet<PhaseName>
   adminUrl: string
   redisUrl: string
@@ -41,7 +42,7 @@ const USAGE = `Usage: bun bench/ingest.ts [options]
   --rate-duration <s>        constant-rate phase length (default 30)
   --rate-batch <n>           events per request in the constant-rate phase; 0 = POST /event (default 0)
   --drain-timeout <s>        max wait for the worker to persist everything (default 300)
-  --worker-concurrency <n>   WORKER_CONCURRENCY for the worker (default 5, the product default)
+  --worker-concurrency <n>   WORKER_CONCURRENCY for the worker (default: unset, the product default)
   --phases <list>            comma-separated subset of ${PHASES.join(',')} (default all)
   --pg-admin-url <url>       superuser connection (default postgres://postgres@127.0.0.1:5432/postgres)
   --redis-url <url>          (default redis://127.0.0.1:6379)
@@ -117,7 +118,7 @@ export function parseOptions(argv: string[]): BenchOptions | undefined {
     rateDuration: positive('rate-duration', v['rate-duration'], quick ? 3 : 30),
     rateBatch: integer('rate-batch', v['rate-batch'], 0, true),
     drainTimeout: positive('drain-timeout', v['drain-timeout'], 300),
-    workerConcurrency: integer('worker-concurrency', v['worker-concurrency'], 5),
+    workerConcurrency: v['worker-concurrency'] === undefined ? undefined : integer('worker-concurrency', v['worker-concurrency'], 0),
     phases,
     adminUrl: v['pg-admin-url'] ?? 'postgres://postgres@127.0.0.1:5432/postgres',
     redisUrl: v['redis-url'] ?? 'redis://127.0.0.1:6379',

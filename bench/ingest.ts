@@ -192,7 +192,8 @@ async function productPhase(bench: Bench, kind: ProductKind, run: number): Promi
   // Metrics port 0 (off): a fixed port could clash with a worker someone else runs here.
   const worker = startChild(bench, `worker-${tag}`, [process.execPath, 'worker/index.ts'], {
     ...env,
-    WORKER_CONCURRENCY: String(options.workerConcurrency),
+    // Empty means unset: the worker picks its default.
+    WORKER_CONCURRENCY: options.workerConcurrency === undefined ? '' : String(options.workerConcurrency),
     WORKER_METRICS_PORT: '0',
   })
   const api = startChild(bench, `api-${tag}`, [process.execPath, 'server/index.ts'], { ...env, ...API_BENCH_ENV, BUN_JSC_forceRAMSize: API_HEAP_RAM_BYTES, API_PORT: String(port) })
@@ -333,7 +334,7 @@ function describeRevision(): string {
 }
 
 function printSummary(options: BenchOptions, results: PhaseResult[], revision: string): boolean {
-  say(heading(`Ingest benchmark summary — ${navigator.hardwareConcurrency} cores, wrk -t${options.threads} -c${options.connections}, worker concurrency ${options.workerConcurrency}`))
+  say(heading(`Ingest benchmark summary — ${navigator.hardwareConcurrency} cores, wrk -t${options.threads} -c${options.connections}, worker concurrency ${options.workerConcurrency ?? 'default'}`))
   say(revision)
   say('API rate limits off for the benchmark (RATE_LIMIT_PER_IP=0, RATE_LIMIT_PER_SITE=0); backpressure (pacing, then 503) at product defaults')
   say(

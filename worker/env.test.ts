@@ -1,0 +1,11 @@
+import { expect, test } from 'bun:test'
+import { loadWorkerEnv } from './env'
+
+test('WORKER_CONCURRENCY defaults to the cores, at most 5, and an explicit value wins', () => {
+  expect(loadWorkerEnv({}, 1).concurrency).toBe(1)
+  expect(loadWorkerEnv({}, 2).concurrency).toBe(2)
+  expect(loadWorkerEnv({}, 64).concurrency).toBe(5)
+  expect(loadWorkerEnv({ WORKER_CONCURRENCY: '5' }, 2).concurrency).toBe(5)
+  expect(loadWorkerEnv({ WORKER_CONCURRENCY: '' }, 3).concurrency).toBe(3)
+  expect(() => loadWorkerEnv({ WORKER_CONCURRENCY: '0' }, 2)).toThrow('WORKER_CONCURRENCY must be between 1 and 256, got 0')
+})
