@@ -81,8 +81,13 @@ export function pipelined<T extends Record<string, unknown> = Record<string, unk
   return Promise.all(statements.map((statement) => tx.execute<T>(statement)))
 }
 
-/** Map key of several parts (ids never contain NUL). */
-export const key = (...parts: (string | number)[]) => parts.join('\u0000')
+/**
+ * Map key of two or three parts (ids never contain NUL). Built by a template rather than by
+ * joining an array: it runs about ten times per event, and the join was a seventh of the worker's
+ * time.
+ */
+export const key = (a: string | number, b: string | number, c?: string | number) =>
+  c === undefined ? `${a}\u0000${b}` : `${a}\u0000${b}\u0000${c}`
 
 function bump<T extends object>(map: Map<string, T>, k: string, make: () => T): T {
   let entry = map.get(k)
@@ -247,12 +252,13 @@ async function newUserBits(tx: Tx, users: Map<string, UserMonthBits>, alongside:
         returning site_id, month::text as month, user_id`,
     ...alongside,
   ])) as unknown as [{ site_id: string; month: string; user_id: string }[]]
-  const createdKeys = new Set(created.map((row) => key(row.site_id, row.month, row.user_id)))
+  const createdUsers = new Set<UserMonthBits>()
   const fresh = created.map((row) => {
     const user = users.get(key(row.site_id, row.month, row.user_id))!
+    createdUsers.add(user)
     return { site_id: user.site_id, month: user.month, new_hours: user.hours, new_days: user.days }
   })
-  const existing = new Map([...users].filter(([k]) => !createdKeys.has(k)))
+  const existing = new Map([...users].filter(([, user]) => !createdUsers.has(user)))
   if (existing.size === 0) return fresh
   // A day's bit is set whenever one of its hours is, so a row needs locking only for an hour bit.
   const updated = await tx.execute<{ site_id: string; month: string; new_hours: number[]; new_days: number[] }>(sql`
