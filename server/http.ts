@@ -30,6 +30,9 @@ export class InvalidJsonError extends Error {
   override name = 'InvalidJsonError'
 }
 
+/** Stateless for whole-buffer decoding, so one serves every request. */
+const UTF8 = new TextDecoder('utf-8', { fatal: true })
+
 /**
  * Reads a JSON body whatever its content type (beacons send text/plain to avoid a CORS
  * preflight), refusing bodies over `limitBytes` before buffering more than that.
@@ -54,7 +57,7 @@ export async function readJsonBody(request: Request, limitBytes: number): Promis
   if (bytes.byteLength > limitBytes) throw new PayloadTooLargeError(limitBytes)
   let text: string
   try {
-    text = new TextDecoder('utf-8', { fatal: true }).decode(bytes)
+    text = UTF8.decode(bytes)
   } catch {
     throw new InvalidJsonError('body must be UTF-8 encoded JSON')
   }
