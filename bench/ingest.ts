@@ -75,7 +75,7 @@ interface ProductResult {
   /** Rows stored / (load seconds + drain seconds); equals accepted / (...) when the drain completed. */
   persistedPerSecond: number
   check: ExactlyOnce
-  lag: { p50Ms: number; p99Ms: number; maxMs: number; rows: number }
+  lag: Awaited<ReturnType<BenchDatabase['lag']>>
   rssPeak: Record<string, number>
   cpuLoad: Record<string, number>
   cpuDrain: Record<string, number>
@@ -420,9 +420,13 @@ function printSummary(options: BenchOptions, results: PhaseResult[], revision: s
       ),
     )
     say(
-      'lag = created_at − received_at over every row of the phase (percentile_cont). received_at is stamped by the API on receipt;\n' +
-        'created_at is the insert transaction\'s time: Postgres now(), fixed when the worker\'s transaction starts, shortly before it commits;\n' +
-        'the rest of that transaction (rollups, ledger) and the commit itself come after it and are not included.',
+      rate.lag.endsAt === 'commit'
+        ? 'lag = commit time of the row\'s transaction (pg_xact_commit_timestamp) − received_at, over every row of the phase\n' +
+            '(percentile_cont); received_at is stamped by the API on receipt.'
+        : 'lag = created_at − received_at over every row of the phase (percentile_cont); received_at is stamped by the API on receipt.\n' +
+            '! Postgres runs with track_commit_timestamp = off, so the lag ends at created_at: now(), the start of the worker\'s\n' +
+            '  transaction. Its rollups, ledger and commit come after and are not included. For the lag to the commit:\n' +
+            '  ALTER SYSTEM SET track_commit_timestamp = on, then restart Postgres.',
     )
     if (achieved < 0.98 * options.rate) say(`! the target rate was not reached: the API answered ${num(achieved)} events/s at most with ${options.connections} connections`)
   }

@@ -62,17 +62,22 @@ export class BenchDatabase {
   }
 
   /**
-   * Accept-to-commit lag over every row: created_at (now(), i.e. the start of the worker's insert
-   * transaction, shortly before it commits) minus received_at (stamped by the API on receipt).
+   * Accept-to-commit lag over every row, from received_at (stamped by the API on receipt) to the
+   * commit of the transaction that wrote the row. Postgres knows that time only with
+   * track_commit_timestamp = on; otherwise the lag ends at created_at (now(): the start of the
+   * worker's transaction, before its rollups, ledger and commit), and `endsAt` says so.
    */
-  async lag(): Promise<{ p50Ms: number; p99Ms: number; maxMs: number; rows: number }> {
-    const [row] = await this.sql<{ p50: number | null; p99: number | null; max: number | null; rows: string }[]>`
+  async lag(): Promise<{ p50Ms: number; p99Ms: number; maxMs: number; rows: number; endsAt: 'commit' | 'transaction start' }> {
+    const [setting] = await this.sql<{ track_commit_timestamp: string }[]>`show track_commit_timestamp`
+    const endsAt = setting!.track_commit_timestamp === 'on' ? 'commit' : 'transaction start'
+    const end = endsAt === 'commit' ? 'pg_xact_commit_timestamp(xmin)' : 'created_at'
+    const [row] = await this.sql.unsafe<{ p50: number | null; p99: number | null; max: number | null; rows: string }[]>(`
       select percentile_cont(0.5) within group (order by lag_ms) as p50,
              percentile_cont(0.99) within group (order by lag_ms) as p99,
              max(lag_ms) as max,
              count(*) as rows
-        from (select (extract(epoch from created_at - received_at) * 1000)::float8 as lag_ms from events) as lags`
-    return { p50Ms: row!.p50 ?? NaN, p99Ms: row!.p99 ?? NaN, maxMs: row!.max ?? NaN, rows: Number(row!.rows) }
+        from (select (extract(epoch from ${end} - received_at) * 1000)::float8 as lag_ms from events) as lags`)
+    return { p50Ms: row!.p50 ?? NaN, p99Ms: row!.p99 ?? NaN, maxMs: row!.max ?? NaN, rows: Number(row!.rows), endsAt }
   }
 
   /**
