@@ -31,7 +31,7 @@ export interface BenchOptions {
 
 const USAGE = `Usage: bun bench/ingest.ts [options]
 
-  --runs <n>                 repetitions of single/bare/batch, medians reported (default 3)
+  --runs <n>                 repetitions of every phase, medians reported (default 3)
   --duration <s>             seconds of load per single/bare/batch phase (default 15)
   --warmup <s>               unmeasured warm-up load before each phase (default 2)
   --quick                    smoke run: --runs 1 --duration 3 --warmup 1 --rate-duration 3

@@ -8,7 +8,7 @@
  *   bare    the same load against bench/bare-server.ts (Bun.serve, parse JSON, answer 202): the ceiling
  *   batch   POST /events, --batch-size events per request
  *   rate    constant --rate events/s, then accept-to-commit lag over every stored row
- * single, bare and batch are repeated --runs times and medians are reported.
+ * Every phase is repeated --runs times and medians are reported.
  *
  * After each product load the benchmark waits until Postgres holds every accepted event (the
  * drain), then checks exactly-once: rows == events answered 202 and no event_id stored twice.
@@ -395,30 +395,34 @@ function printSummary(options: BenchOptions, results: PhaseResult[], revision: s
   }
   for (const missing of results.filter((r): r is Unavailable => 'unavailable' in r)) say(`${missing.kind} run ${missing.run}: not measured — ${missing.unavailable}`)
 
-  const rate = results.find((r): r is ProductResult => isProduct(r) && r.kind === 'rate')
-  if (rate) {
-    const achieved = rate.load.events_accepted / rate.load.loadSeconds
+  const rates = results.filter((r): r is ProductResult => isProduct(r) && r.kind === 'rate')
+  if (rates.length) {
+    const achievedOf = (r: ProductResult) => r.load.events_accepted / r.load.loadSeconds
+    const rateRow = (label: string, rs: ProductResult[]) => {
+      const achieved = median(rs.map(achievedOf))
+      return [
+        label,
+        num(achieved),
+        `${num((100 * achieved) / options.rate, 1)}%`,
+        num(median(rs.map((r) => r.load.non202))),
+        ms(median(rs.map((r) => r.load.latency_us.p50))),
+        ms(median(rs.map((r) => r.load.latency_us.p99))),
+        num(median(rs.map((r) => r.drain.seconds)), 1),
+        num(median(rs.map((r) => r.lag.rows))),
+        num(median(rs.map((r) => r.lag.p50Ms)), 1),
+        num(median(rs.map((r) => r.lag.p99Ms)), 1),
+        num(median(rs.map((r) => r.lag.maxMs)), 1),
+        rs.length === 1 ? `${rs[0]!.check.verdict} ${num(rs[0]!.check.rows)}/${num(rs[0]!.check.expected)}` : rs.every((r) => r.check.verdict === 'OK') ? 'OK in every run' : 'see runs',
+      ]
+    }
     say(`\nConstant rate: target ${num(options.rate)} events/s for ${options.rateDuration} s (${options.rateBatch > 0 ? `POST /events × ${options.rateBatch}` : 'POST /event'})`)
     say(
       table(
-        ['achieved accepted ev/s', 'of target', 'non-202', 'p50 ms', 'p99 ms', 'drain s', 'lag rows', 'lag p50 ms', 'lag p99 ms', 'lag max ms', 'exactly-once'],
-        [
-          [
-            num(achieved),
-            `${num((100 * achieved) / options.rate, 1)}%`,
-            num(rate.load.non202),
-            ms(rate.load.latency_us.p50),
-            ms(rate.load.latency_us.p99),
-            num(rate.drain.seconds, 1),
-            num(rate.lag.rows),
-            num(rate.lag.p50Ms, 1),
-            num(rate.lag.p99Ms, 1),
-            num(rate.lag.maxMs, 1),
-            `${rate.check.verdict} ${num(rate.check.rows)}/${num(rate.check.expected)}`,
-          ],
-        ],
+        ['run', 'achieved accepted ev/s', 'of target', 'non-202', 'p50 ms', 'p99 ms', 'drain s', 'lag rows', 'lag p50 ms', 'lag p99 ms', 'lag max ms', 'exactly-once'],
+        [...rates.map((r) => rateRow(String(r.run), [r])), ...(rates.length > 1 ? [rateRow('median', rates)] : [])],
       ),
     )
+    const rate = rates[0]!
     say(
       rate.lag.endsAt === 'commit'
         ? 'lag = commit time of the row\'s transaction (pg_xact_commit_timestamp) − received_at, over every row of the phase\n' +
@@ -428,14 +432,15 @@ function printSummary(options: BenchOptions, results: PhaseResult[], revision: s
             '  transaction. Its rollups, ledger and commit come after and are not included. For the lag to the commit:\n' +
             '  ALTER SYSTEM SET track_commit_timestamp = on, then restart Postgres.',
     )
-    if (achieved < 0.98 * options.rate) say(`! the target rate was not reached: the API answered ${num(achieved)} events/s at most with ${options.connections} connections`)
+    const slowest = Math.min(...rates.map(achievedOf))
+    if (slowest < 0.98 * options.rate) say(`! the target rate was not reached: the API answered ${num(slowest)} events/s at most with ${options.connections} connections`)
   }
 
   // Where the CPU went while wrk was loading (and, for the product, while the worker drained).
   const cpuRows: string[][] = []
   const cpuCell = (rs: { cpuLoad: Record<string, number> }[], key: string) => num(median(rs.map((r) => r.cpuLoad[key] ?? NaN)), 0)
   const drainCell = (rs: ProductResult[], key: string) => num(median(rs.map((r) => r.cpuDrain[key] ?? NaN)), 0)
-  for (const [name, rs] of [['single', single], ['batch', batch], ['rate', rate ? [rate] : []]] as const) {
+  for (const [name, rs] of [['single', single], ['batch', batch], ['rate', rates]] as const) {
     if (rs.length === 0) continue
     cpuRows.push([`${name} load`, cpuCell(rs, 'api'), cpuCell(rs, 'worker'), cpuCell(rs, 'postgres'), cpuCell(rs, 'redis'), cpuCell(rs, 'wrk'), cpuCell(rs, 'machine')])
     cpuRows.push([`${name} drain`, drainCell(rs, 'api'), drainCell(rs, 'worker'), drainCell(rs, 'postgres'), drainCell(rs, 'redis'), '-', drainCell(rs, 'machine')])
@@ -549,7 +554,8 @@ async function main(): Promise<number> {
         batchAvailable = !('unavailable' in result)
       }
     }
-    if (options.phases.has('rate')) results.push(await productPhase(bench, 'rate', 1))
+    // The constant-rate phase is repeated like the others, so its lag is a median of runs too.
+    if (options.phases.has('rate')) for (let run = 1; run <= options.runs; run++) results.push(await productPhase(bench, 'rate', run))
     ok = printSummary(options, results, `${revision}; ${background}`)
   } finally {
     killRunningWrk()
