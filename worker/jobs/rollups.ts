@@ -77,8 +77,8 @@ export function siteLockStatements(siteIds: string[]): SQL[] {
  * those waits most of a transaction's time. Every statement must be free of bind parameters (see
  * `jsonLiteral`), or postgres.js stops the pipeline to describe it.
  */
-export function pipelined<T extends Record<string, unknown> = Record<string, unknown>>(tx: Tx, statements: SQL[]) {
-  return Promise.all(statements.map((statement) => tx.execute<T>(statement)))
+export function pipelined(tx: Tx, statements: SQL[]) {
+  return Promise.all(statements.map((statement) => tx.execute(statement)))
 }
 
 /**
@@ -157,7 +157,7 @@ export async function applyRollups(tx: Tx, written: readonly WrittenEvent[], now
   }
 
   // Every rollup but the hour and day totals, whose user counts wait for the user bits: sent
-  // together with the user rows' insert.
+  // together with the insert of the users' new month rows.
   const others: SQL[] = [...alongside]
   if (hourPaths.size > 0) {
     others.push(
@@ -196,7 +196,9 @@ export async function applyRollups(tx: Tx, written: readonly WrittenEvent[], now
      where s.site_id = r.site_id
        and (s.first_event_at is null or r.first < s.first_event_at or r.last > s.last_event_at)`)
 
-  for (const row of await newUserBits(tx, users, others)) {
+  const results = await pipelined(tx, users.size > 0 ? [createUserRows(users), ...others] : others)
+  const created = users.size > 0 ? (results[0] as unknown as CreatedUserRow[]) : []
+  for (const row of await newUserBits(tx, users, created)) {
     for (const h of row.new_hours) hours.get(key(row.site_id, hourAt.get(key(row.site_id, row.month, h))!))!.users += 1
     for (const d of row.new_days) days.get(key(row.site_id, dayAt.get(key(row.site_id, row.month, d))!))!.users += 1
   }
@@ -214,43 +216,46 @@ export async function applyRollups(tx: Tx, written: readonly WrittenEvent[], now
 }
 
 type UserMonthBits = { site_id: string; month: string; user_id: string; hours: number[]; days: number[] }
+type CreatedUserRow = { site_id: string; month: string; user_id: string }
+
+/**
+ * The batch's users with the bits their events set, for a list of them. Almost every user has one
+ * hour in a batch: that hour and day travel as plain numbers, lists only when there are more
+ * (parsing JSON arrays was most of this statement's cost).
+ */
+const userBitsBatch = (list: Map<string, UserMonthBits>) => sql`
+  select site_id, month, user_id, coalesce(hs, array[h]) as hours, coalesce(ds, array[d]) as days,
+         case when hs is null then ${userHourBit(sql`h`)} else (select bit_or(${userHourBit(sql`x`)}) from unnest(hs) x) end as hour_bits,
+         case when ds is null then ${userDayBit(sql`d`)} else (select bit_or(${userDayBit(sql`x`)}) from unnest(ds) x) end as day_bits
+    from json_to_recordset(${sortedRows(list, (u) => ({
+      site_id: u.site_id,
+      month: u.month,
+      user_id: u.user_id,
+      h: u.hours[0],
+      d: u.days[0],
+      hs: u.hours.length > 1 ? u.hours : null,
+      ds: u.days.length > 1 ? u.days : null,
+    }))}) as u(site_id text, month date, user_id text, h int, d int, hs int[], ds int[])`
+
+/**
+ * Creates the month rows of users not seen yet that month, carrying their bits from the start
+ * (one write instead of insert, lock and update); returns the rows it created.
+ */
+const createUserRows = (users: Map<string, UserMonthBits>) => sql`
+  insert into ${userMonths} (site_id, month, user_id, days, hours)
+  select site_id, month, user_id, day_bits, hour_bits from (${userBitsBatch(users)}) b
+   order by site_id, month, user_id
+  on conflict do nothing
+  returning site_id, month::text as month, user_id`
 
 /**
  * Sets the batch's hour and day bits in the users' month rows and returns the bits that were not
- * set yet: each one adds a user to that hour's or day's rollup. Rows a job creates carry their bits
- * from the start (one write instead of insert, lock and update). Existing rows are locked only when
- * a bit is missing: bits are only ever added while a job holds its site's shared lock (a rebuild
- * waits for an exclusive one), so a bit seen set without a lock is still set.
+ * set yet: each one adds a user to that hour's or day's rollup. The rows `createUserRows` created
+ * carry all their bits already. Existing rows are locked only when a bit is missing: bits are only
+ * ever added while a job holds its site's shared lock (a rebuild waits for an exclusive one), so a
+ * bit seen set without a lock is still set.
  */
-async function newUserBits(tx: Tx, users: Map<string, UserMonthBits>, alongside: SQL[]) {
-  // The batch's users with the bits their events set, for a list of them. Almost every user has
-  // one hour in a batch: that hour and day travel as plain numbers, lists only when there are more
-  // (parsing JSON arrays was most of this statement's cost).
-  const batch = (list: Map<string, UserMonthBits>) => sql`
-    select site_id, month, user_id, coalesce(hs, array[h]) as hours, coalesce(ds, array[d]) as days,
-           case when hs is null then ${userHourBit(sql`h`)} else (select bit_or(${userHourBit(sql`x`)}) from unnest(hs) x) end as hour_bits,
-           case when ds is null then ${userDayBit(sql`d`)} else (select bit_or(${userDayBit(sql`x`)}) from unnest(ds) x) end as day_bits
-      from json_to_recordset(${sortedRows(list, (u) => ({
-        site_id: u.site_id,
-        month: u.month,
-        user_id: u.user_id,
-        h: u.hours[0],
-        d: u.days[0],
-        hs: u.hours.length > 1 ? u.hours : null,
-        ds: u.days.length > 1 ? u.days : null,
-      }))}) as u(site_id text, month date, user_id text, h int, d int, hs int[], ds int[])`
-  if (users.size === 0) {
-    await pipelined(tx, alongside)
-    return []
-  }
-  const [created] = (await pipelined(tx, [
-    sql`insert into ${userMonths} (site_id, month, user_id, days, hours)
-        select site_id, month, user_id, day_bits, hour_bits from (${batch(users)}) b
-         order by site_id, month, user_id
-        on conflict do nothing
-        returning site_id, month::text as month, user_id`,
-    ...alongside,
-  ])) as unknown as [{ site_id: string; month: string; user_id: string }[]]
+async function newUserBits(tx: Tx, users: Map<string, UserMonthBits>, created: CreatedUserRow[]) {
   const createdUsers = new Set<UserMonthBits>()
   const fresh = created.map((row) => {
     const user = users.get(key(row.site_id, row.month, row.user_id))!
@@ -262,7 +267,7 @@ async function newUserBits(tx: Tx, users: Map<string, UserMonthBits>, alongside:
   // A day's bit is set whenever one of its hours is, so a row needs locking only for an hour bit.
   const updated = await tx.execute<{ site_id: string; month: string; new_hours: number[]; new_days: number[] }>(sql`
     with missing as (
-      select b.* from (${batch(existing)}) b join ${userMonths} m using (site_id, month, user_id)
+      select b.* from (${userBitsBatch(existing)}) b join ${userMonths} m using (site_id, month, user_id)
        where m.hours | b.hour_bits <> m.hours
     ), current as (
       select m.site_id, m.month, m.user_id, m.hours, m.days
