@@ -21,19 +21,48 @@ import { childEnv } from './env'
 import { freePort, ManagedProcess, waitUntil } from './processes'
 import { median } from './report'
 
-const { values } = parseArgs({
-  options: {
-    events: { type: 'string', default: '10000000' },
-    duration: { type: 'string', default: '10' },
-    reuse: { type: 'boolean', default: false },
-    'admin-url': { type: 'string', default: 'postgres://postgres@127.0.0.1:5432/postgres' },
-  },
-})
-const EVENTS = Number(values.events)
-const DURATION = Number(values.duration)
 const DB_NAME = 'analytics_stats_bench'
+
+const USAGE = `Usage: bun bench/stats.ts [options]
+
+  --events <n>        events to load over 30 days (default 10000000)
+  --duration <s>      seconds of wrk load per question (default 10)
+  --reuse             keep the database a previous run loaded (${DB_NAME})
+  --admin-url <url>   superuser connection (default postgres://postgres@127.0.0.1:5432/postgres)
+  -h, --help`
+
+function options() {
+  try {
+    const { values } = parseArgs({
+      options: {
+        events: { type: 'string', default: '10000000' },
+        duration: { type: 'string', default: '10' },
+        reuse: { type: 'boolean', default: false },
+        'admin-url': { type: 'string', default: 'postgres://postgres@127.0.0.1:5432/postgres' },
+        help: { type: 'boolean', short: 'h', default: false },
+      },
+    })
+    if (values.help) {
+      console.log(USAGE)
+      process.exit(0)
+    }
+    const whole = (name: string, raw: string) => {
+      const value = Number(raw)
+      if (!Number.isInteger(value) || value <= 0) throw new Error(`--${name} must be a positive whole number, got "${raw}"`)
+      return value
+    }
+    return { events: whole('events', values.events), duration: whole('duration', values.duration), reuse: values.reuse, adminUrl: values['admin-url'] }
+  } catch (error) {
+    console.error(`${(error as Error).message}\n\n${USAGE}`)
+    process.exit(2)
+  }
+}
+
+const values = options()
+const EVENTS = values.events
+const DURATION = values.duration
 const root = resolve(import.meta.dir, '..')
-const adminUrl = values['admin-url']!
+const adminUrl = values.adminUrl
 const dbUrl = (() => {
   const url = new URL(adminUrl)
   url.pathname = `/${DB_NAME}`
@@ -228,7 +257,10 @@ let api: ManagedProcess | undefined
 try {
   if (!values.reuse) await load()
   const sql = postgres(dbUrl, { max: 1, onnotice: () => {}, connection: { jit: 'off' } })
-  const [{ count } = { count: 0 }] = await sql<{ count: number }[]>`select count(*)::float8 as count from events`
+  const [{ count } = { count: 0 }] = await sql<{ count: number }[]>`select count(*)::float8 as count from events`.catch((error) => {
+    throw new Error(`${DB_NAME} cannot be read (${error.message}); run once without --reuse to load it`)
+  })
+  if (count === 0) throw new Error(`${DB_NAME} holds no events; run once without --reuse to load it`)
   const sites = (await sql<{ site_id: string; n: number }[]>`select site_id, sum(events)::float8 as n from rollup_days group by 1 order by 2 desc`)
   say(`${count.toLocaleString()} events; busiest site ${sites[0]!.site_id} with ${sites[0]!.n.toLocaleString()}`)
 
