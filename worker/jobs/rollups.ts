@@ -1,4 +1,5 @@
-import { sql, type SQL } from 'drizzle-orm'
+import { sql, type SQL, type SQLChunk } from 'drizzle-orm'
+import type { PgTable } from 'drizzle-orm/pg-core'
 import { jsonLiteral, type Db } from '../../drizzle/client'
 import {
   minuteUsers,
@@ -102,6 +103,22 @@ const sortedRows = <T>(map: Map<string, T>, shape: (row: T) => unknown = (row) =
   jsonLiteral([...map.entries()].sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0)).map(([, row]) => shape(row)))
 
 /**
+ * Adds a batch of counts to a rollup: rows with a new key are inserted, the others get the counts
+ * added. `rows` (see sortedRows) carry the key columns, named with their types in `keys`, and the
+ * integer `counts`.
+ */
+function addCounts(table: PgTable, rows: SQL, keys: Record<string, string>, counts: string[]): SQL {
+  const column = (name: string) => sql.identifier(name)
+  const list = (items: SQLChunk[]) => sql.join(items, sql`, `)
+  const keyNames = Object.keys(keys)
+  return sql`insert into ${table} (${list([...keyNames, ...counts].map(column))})
+    select * from json_to_recordset(${rows})
+      as r(${list([...Object.entries(keys).map(([name, type]) => sql`${column(name)} ${sql.raw(type)}`), ...counts.map((name) => sql`${column(name)} int`)])})
+    on conflict (${list(keyNames.map(column))}) do update
+      set ${list(counts.map((name) => sql`${column(name)} = ${table}.${column(name)} + excluded.${column(name)}`))}`
+}
+
+/**
  * Adds the written rows to every rollup. Runs inside the insert's transaction; `alongside` are
  * statements of the caller's that are sent with the first of the rollups' (see `pipelined`).
  */
@@ -161,28 +178,15 @@ export async function applyRollups(tx: Tx, written: readonly WrittenEvent[], now
   const others: SQL[] = [...alongside]
   if (hourPaths.size > 0) {
     others.push(
-      sql`insert into ${rollupHourPaths} (site_id, hour, path, views)
-          select * from json_to_recordset(${sortedRows(hourPaths)}) as r(site_id text, hour timestamptz, path text, views int)
-          on conflict (site_id, hour, path) do update set views = ${rollupHourPaths.views} + excluded.views`,
-      sql`insert into ${rollupDayPaths} (site_id, day, path, views)
-          select * from json_to_recordset(${sortedRows(dayPaths)}) as r(site_id text, day date, path text, views int)
-          on conflict (site_id, day, path) do update set views = ${rollupDayPaths.views} + excluded.views`,
+      addCounts(rollupHourPaths, sortedRows(hourPaths), { site_id: 'text', hour: 'timestamptz', path: 'text' }, ['views']),
+      addCounts(rollupDayPaths, sortedRows(dayPaths), { site_id: 'text', day: 'date', path: 'text' }, ['views']),
     )
   }
   others.push(
-    sql`insert into ${rollupHourTypes} (site_id, hour, event_type, events)
-        select * from json_to_recordset(${sortedRows(hourTypes)}) as r(site_id text, hour timestamptz, event_type text, events int)
-        on conflict (site_id, hour, event_type) do update set events = ${rollupHourTypes.events} + excluded.events`,
-    sql`insert into ${rollupDayTypes} (site_id, day, event_type, events)
-        select * from json_to_recordset(${sortedRows(dayTypes)}) as r(site_id text, day date, event_type text, events int)
-        on conflict (site_id, day, event_type) do update set events = ${rollupDayTypes.events} + excluded.events`,
+    addCounts(rollupHourTypes, sortedRows(hourTypes), { site_id: 'text', hour: 'timestamptz', event_type: 'text' }, ['events']),
+    addCounts(rollupDayTypes, sortedRows(dayTypes), { site_id: 'text', day: 'date', event_type: 'text' }, ['events']),
   )
-  if (minutes.size > 0) {
-    others.push(sql`
-      insert into ${rollupMinutes} (site_id, minute, events)
-      select * from json_to_recordset(${sortedRows(minutes)}) as r(site_id text, minute timestamptz, events int)
-      on conflict (site_id, minute) do update set events = ${rollupMinutes.events} + excluded.events`)
-  }
+  if (minutes.size > 0) others.push(addCounts(rollupMinutes, sortedRows(minutes), { site_id: 'text', minute: 'timestamptz' }, ['events']))
   if (minuteUserRows.size > 0) {
     others.push(sql`
       insert into ${minuteUsers} (site_id, minute, user_id)
@@ -204,14 +208,8 @@ export async function applyRollups(tx: Tx, written: readonly WrittenEvent[], now
   }
 
   await pipelined(tx, [
-    sql`insert into ${rollupHours} (site_id, hour, views, events, users)
-        select * from json_to_recordset(${sortedRows(hours)}) as r(site_id text, hour timestamptz, views int, events int, users int)
-        on conflict (site_id, hour) do update set views = ${rollupHours.views} + excluded.views,
-          events = ${rollupHours.events} + excluded.events, users = ${rollupHours.users} + excluded.users`,
-    sql`insert into ${rollupDays} (site_id, day, views, events, users)
-        select * from json_to_recordset(${sortedRows(days)}) as r(site_id text, day date, views int, events int, users int)
-        on conflict (site_id, day) do update set views = ${rollupDays.views} + excluded.views,
-          events = ${rollupDays.events} + excluded.events, users = ${rollupDays.users} + excluded.users`,
+    addCounts(rollupHours, sortedRows(hours), { site_id: 'text', hour: 'timestamptz' }, ['views', 'events', 'users']),
+    addCounts(rollupDays, sortedRows(days), { site_id: 'text', day: 'date' }, ['views', 'events', 'users']),
   ])
 }
 
