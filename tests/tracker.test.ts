@@ -12,8 +12,9 @@ let host: ReturnType<typeof Bun.serve>
 let hostOrigin: string
 let trackerCopy: string
 
-/** What tracker.ts puts on window for the host page. */
-type WithAnalytics = { analytics: { track(eventType: string, path?: string): void } }
+/** What tracker.ts puts on window for the host page (`analytics` only when the page had none). */
+type TrackerApi = { track(eventType: string, path?: string): void }
+type WithAnalytics = { analytics: TrackerApi; analyticsTracker: TrackerApi }
 
 /**
  * The embedding site, on an origin of its own. Its page embeds the tracker from the API; with
@@ -152,6 +153,8 @@ describe('the tracker on a page of another origin', () => {
       await expectEvent(page, () => page.goBack())
       expect(page.url()).toBe(`${hostOrigin}/products?page=2`)
       const click = await expectEvent(page, () => page.evaluate(() => (window as unknown as WithAnalytics).analytics.track('click', '/button')))
+      // With no other tool on the page, both names are the tracker.
+      expect(await page.evaluate(() => (window as unknown as WithAnalytics).analytics === (window as unknown as WithAnalytics).analyticsTracker)).toBe(true)
 
       // Delivered cross-origin, as a text/plain beacon (a CORS-safelisted type: no preflight).
       expect(new URL(page.url()).origin).not.toBe(stack.baseUrl)
@@ -204,6 +207,34 @@ describe('the tracker on a page of another origin', () => {
       expect(response?.headers()['access-control-allow-origin']).toBe('*')
       await stack.jobs.wait([((await response!.json()) as { jobId: string }).jobId])
       expect(await rowsOf(site, 1)).toEqual([{ event_id: body.event_id as string, event_type: 'page_view', path: '/pricing', user_id: null }])
+      expect(problems).toEqual([])
+    } finally {
+      await context.close()
+    }
+  })
+
+  test('leaves a window.analytics of another tool alone and answers as window.analyticsTracker', async () => {
+    const site = uniqueName('tracker_site')
+    // What Segment's snippet defines before its library loads: a queue of calls.
+    const { context, page, problems } = await visit(() => {
+      const queued: unknown[][] = []
+      Object.assign(window, { analytics: Object.assign(queued, { track: (...args: unknown[]) => queued.push(['track', ...args]) }) })
+    })
+    try {
+      await expectEvent(page, () => page.goto(`${hostOrigin}/?site=${site}`))
+      await expectEvent(page, () =>
+        page.evaluate(() => {
+          const w = window as unknown as WithAnalytics
+          w.analytics.track('signup')
+          w.analyticsTracker.track('click', '/button')
+        }),
+      )
+      // The other tool's object is still there and got its own call; only ours reached the API.
+      expect(await page.evaluate(() => [...(window as unknown as { analytics: unknown[][] }).analytics])).toEqual([['track', 'signup']])
+      expect((await rowsOf(site, 2)).map((row) => [row.event_type, row.path])).toEqual([
+        ['page_view', '/'],
+        ['click', '/button'],
+      ])
       expect(problems).toEqual([])
     } finally {
       await context.close()

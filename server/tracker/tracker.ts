@@ -6,10 +6,11 @@
  *
  * and may add data-api="https://collect.example" to send events to another origin than the one
  * the script was loaded from. It sends a page_view on load and on each single-page-app
- * navigation, and exposes window.analytics.track(eventType, path?) for custom events.
+ * navigation, and exposes window.analyticsTracker.track(eventType, path?) for custom events, also
+ * as window.analytics.track when the page has no window.analytics of its own.
  *
  * It runs inside pages we do not own, as a classic script: everything lives in this function
- * (window.analytics is the only global) and nothing it does may throw into the host page.
+ * (those two names are its only globals) and nothing it does may throw into the host page.
  */
 ;(() => {
   let endpoint = ''
@@ -49,8 +50,11 @@
   }
 
   try {
-    // Defined first and even when tracking is off, so the host's calls never fail.
-    Object.assign(window, { analytics: { track } })
+    // Defined first and even when tracking is off, so the host's calls never fail. Segment's
+    // snippet, among others, owns window.analytics: taking it over would break that tool.
+    const api = { track }
+    Object.assign(window, { analyticsTracker: api })
+    if (!('analytics' in window)) Object.assign(window, { analytics: api })
     // currentScript is null when the tracker is loaded as a module or by some tag managers.
     const script = (document.currentScript ?? document.querySelector('script[data-site]')) as HTMLScriptElement | null
     site = script?.dataset.site ?? ''
