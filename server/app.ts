@@ -13,6 +13,7 @@ import { healthRoutes } from './health/routes'
 import { createLedgerRecorder } from './ingest/ledger'
 import { createIngestPipeline, type IngestLimits } from './ingest/queue'
 import { INGEST_PATHS, ingestRoutes, siteOf, type IngestRateLimits } from './ingest/routes'
+import { createVisitorIds } from './ingest/visitors'
 import { sitesRoutes } from './sites/routes'
 import { countedLedger, createApiMetrics, metricsRoutes } from './metrics'
 import { createZoneCheck } from './stats/question'
@@ -54,7 +55,16 @@ export async function createApp(deps: AppDeps) {
     .use(authRoutes(deps.auth))
     .use(metricsRoutes({ metrics, queue: deps.queue, ingest: () => pipeline.state() }))
     .use(healthRoutes({ redis: deps.redis, sql: deps.database.sql }))
-    .use(ingestRoutes({ rateLimits: deps.rateLimits, enqueue: pipeline.enqueue, ledger, db: deps.database.db, queue: deps.queue }))
+    .use(
+      ingestRoutes({
+        rateLimits: deps.rateLimits,
+        enqueue: pipeline.enqueue,
+        ledger,
+        db: deps.database.db,
+        queue: deps.queue,
+        visitorIdOf: createVisitorIds(deps.redis, deps.queue.toKey('visitor-salt')),
+      }),
+    )
     .use(statsRoutes({ db: deps.database.db, checkZone }))
     .use(sitesRoutes({ db: deps.database.db, queue: deps.queue, checkZone }))
     .use(trackerRoutes())

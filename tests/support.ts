@@ -151,11 +151,22 @@ export async function startStack(label: string, options: StackOptions = {}): Pro
       await shutdown()
       await worker.close()
       await queue.obliterate({ force: true })
+      await deleteKeys(producer, `${queue.toKey('visitor-salt')}:*`)
       await queue.close()
       await Promise.all([producer.quit(), workerConnection.quit()])
       await database.drop()
     },
   }
+}
+
+/** Deletes the keys a pattern matches (those that obliterate leaves, such as the visitor salts). */
+async function deleteKeys(redis: IORedis, pattern: string): Promise<void> {
+  let cursor = '0'
+  do {
+    const [next, keys] = await redis.scan(cursor, 'MATCH', pattern, 'COUNT', 1000)
+    if (keys.length > 0) await redis.del(...keys)
+    cursor = next
+  } while (cursor !== '0')
 }
 
 /** Counts rows of one site straight from the raw table (the oracle for the API's answers). */

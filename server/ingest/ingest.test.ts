@@ -184,3 +184,77 @@ describe('timestamp window', () => {
     expect(body.results[0]).toEqual({ index: 0, status: 'refused', errors: ['timestamp must not be more than 24 hours in the future'] })
   })
 })
+
+describe('derive_user_id: visitors counted without cookies', () => {
+  const browser = (userAgent: string) => ({ 'content-type': 'text/plain', 'user-agent': userAgent })
+  const anonymous = { ...valid, user_id: undefined, derive_user_id: true }
+
+  async function postAll(requests: [unknown, Record<string, string>][], path = '/event'): Promise<void> {
+    const ids: string[] = []
+    for (const [body, headers] of requests) {
+      const response = await stack.post(path, body, headers)
+      expect(response.status).toBe(202)
+      ids.push(((await response.json()) as { jobId: string }).jobId)
+    }
+    await stack.jobs.wait(ids)
+  }
+  const usersOf = async (site: string) =>
+    (await stack.database.sql<{ path: string; user_id: string | null }[]>`select path, user_id from events where site_id = ${site} order by path`).map((row) => [row.path, row.user_id])
+
+  test('one browser is one visitor on a site; another browser, or another site, is another', async () => {
+    await postAll([
+      [{ ...anonymous, site_id: 'visitor-site', path: '/a' }, browser('Firefox/140')],
+      [{ ...anonymous, site_id: 'visitor-site', path: '/b' }, browser('Firefox/140')],
+      [{ ...anonymous, site_id: 'visitor-site', path: '/c' }, browser('Chrome/156')],
+      [{ ...anonymous, site_id: 'visitor-site-2', path: '/a' }, browser('Firefox/140')],
+    ])
+    const rows = await usersOf('visitor-site')
+    const [a, b, c] = rows.map(([, user]) => user)
+    expect(a).toMatch(/^v-[0-9a-f]{24}$/)
+    expect(b).toBe(a!)
+    expect(c).toMatch(/^v-[0-9a-f]{24}$/)
+    expect(c).not.toBe(a!)
+    const other = (await usersOf('visitor-site-2'))[0]?.[1]
+    expect(other).toMatch(/^v-[0-9a-f]{24}$/)
+    expect(other).not.toBe(a!)
+
+    const stats = (await (await stack.get('/stats?site_id=visitor-site&date=2025-11-14')).json()) as { total_views: number; unique_users: number }
+    expect(stats).toMatchObject({ total_views: 3, unique_users: 2 })
+  })
+
+  test('a user_id in the body wins; without derive_user_id the event stays anonymous', async () => {
+    await postAll([
+      [{ ...anonymous, site_id: 'visitor-own', path: '/a', user_id: 'u-7' }, browser('Firefox/140')],
+      [{ ...valid, site_id: 'visitor-own', path: '/b', user_id: undefined }, browser('Firefox/140')],
+      [{ ...anonymous, site_id: 'visitor-own', path: '/c', derive_user_id: false }, browser('Firefox/140')],
+    ])
+    expect(await usersOf('visitor-own')).toEqual([
+      ['/a', 'u-7'],
+      ['/b', null],
+      ['/c', null],
+    ])
+  })
+
+  test('batch items get the same visitor id as single events of that browser', async () => {
+    await postAll([[{ ...anonymous, site_id: 'visitor-batch', path: '/single' }, browser('Safari/26')]])
+    await postAll(
+      [
+        [
+          { events: [{ ...anonymous, site_id: 'visitor-batch', path: '/x' }, { ...valid, site_id: 'visitor-batch', path: '/y', user_id: undefined }] },
+          browser('Safari/26'),
+        ],
+      ],
+      '/events',
+    )
+    const rows = await usersOf('visitor-batch')
+    expect(rows.map(([path]) => path)).toEqual(['/single', '/x', '/y'])
+    expect(rows[0]![1]).toMatch(/^v-[0-9a-f]{24}$/)
+    expect(rows[1]![1]).toBe(rows[0]![1])
+    expect(rows[2]![1]).toBeNull()
+  })
+
+  test('derive_user_id must be a boolean', async () => {
+    await expectInvalid({ ...valid, derive_user_id: 'yes' }, ['derive_user_id must be true or false'])
+    expect(await countEvents(stack.database, valid.site_id)).toBe(0)
+  })
+})

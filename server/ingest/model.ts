@@ -40,6 +40,12 @@ export const EventBody = t.Object(
     user_id: t.Optional(t.Union([text('user_id', 0, LIMITS.userId), t.Null()], { description: 'Empty or null means anonymous' })),
     timestamp: t.String({ format: INSTANT, error: 'timestamp must be a valid ISO 8601 date string', examples: ['2025-11-14T10:30:00Z'] }),
     event_id: t.Optional(text('event_id', 1, LIMITS.eventId, 'Idempotency key: the same event_id for the same site is stored once')),
+    derive_user_id: t.Optional(
+      t.Boolean({
+        error: 'derive_user_id must be true or false',
+        description: "When user_id is absent: count the sender as a visitor by a daily id made from its IP address and User-Agent, neither of them stored (the browser tracker sets it)",
+      }),
+    ),
   },
   // Unknown fields are refused rather than dropped, so a typo such as `userId` is caught.
   { additionalProperties: false },

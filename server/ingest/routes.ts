@@ -9,7 +9,8 @@ import { isStorableText } from '../formats'
 import { pathOf, readJsonBody } from '../http'
 import { getIngestLedger, type LedgerRecorder } from './ledger'
 import { BatchAccepted, BatchBody, BatchRefused, EventAccepted, EventBody, LedgerQuery, LedgerResponse, LIMITS, QueueHealth, timestampProblem, type BatchItemResult, type QueueCounts } from './model'
-import type { Enqueue } from './queue'
+import { IngestUnavailableError, type Enqueue } from './queue'
+import type { VisitorIdOf } from './visitors'
 
 export const INGEST_PATHS = new Set(['/event', '/events'])
 
@@ -50,6 +51,7 @@ export interface IngestDeps {
   ledger: LedgerRecorder
   db: Db
   queue: IngestQueue
+  visitorIdOf: VisitorIdOf
   makeId?: () => string
 }
 
@@ -78,6 +80,15 @@ export function ingestRoutes(deps: IngestDeps) {
     if (wait > 0) for (const [site, list] of bySite) deps.ledger.refused(site, ['rate limited'], list.length)
     return wait
   }
+  /** The sender's visitor id on a site, for anonymous events that ask for one (derive_user_id). */
+  const visitorOf = async (request: Request, server: Server<unknown> | null, siteId: string, receivedAt: Date) => {
+    try {
+      return await deps.visitorIdOf(siteId, clientIp(request, server), request.headers.get('user-agent') ?? '', receivedAt)
+    } catch (error) {
+      throw new IngestUnavailableError('Event queue is unavailable; retry later', 5, { cause: error })
+    }
+  }
+  const wantsVisitorId = (body: EventBody, event: QueuedEvent) => body.derive_user_id === true && event.userId === null
   const tooMany = (wait: number, set: { headers: Record<string, string | number> }) => {
     set.headers['retry-after'] = String(wait)
     return { error: 'Too many events; slow down and retry later', retryAfterSeconds: wait }
@@ -104,6 +115,7 @@ export function ingestRoutes(deps: IngestDeps) {
           return status(400, { error: 'Invalid payload' as const, details: [problem] })
         }
         const event = toQueuedEvent(body, receivedAt, makeId)
+        if (wantsVisitorId(body, event)) event.userId = await visitorOf(request, server, event.siteId, receivedAt)
         const wait = overLimit(request, server, [event])
         if (wait > 0) return status(429, tooMany(wait, set))
         // A refusal to queue (IngestUnavailableError) becomes the 503 of the error handler.
@@ -124,6 +136,7 @@ export function ingestRoutes(deps: IngestDeps) {
         const receivedAt = new Date()
         const results: BatchItemResult[] = []
         const accepted: QueuedEvent[] = []
+        const wantVisitorIds: QueuedEvent[] = []
         body.events.forEach((item, index) => {
           const errors = eventChecker.Check(item)
             ? [timestampProblem(item.timestamp, receivedAt)].filter((problem) => problem !== undefined)
@@ -131,6 +144,7 @@ export function ingestRoutes(deps: IngestDeps) {
           if (errors.length === 0) {
             const event = toQueuedEvent(item as EventBody, receivedAt, makeId)
             accepted.push(event)
+            if (wantsVisitorId(item as EventBody, event)) wantVisitorIds.push(event)
             results.push({ index, status: 'accepted', eventId: event.eventId })
           } else {
             deps.ledger.refused(siteOf(item), errors)
@@ -140,6 +154,7 @@ export function ingestRoutes(deps: IngestDeps) {
         if (accepted.length === 0) {
           return status(400, { error: 'Invalid payload' as const, details: ['no event in the batch is valid'], results })
         }
+        for (const event of wantVisitorIds) event.userId = await visitorOf(request, server, event.siteId, receivedAt)
         const wait = overLimit(request, server, accepted)
         if (wait > 0) return status(429, tooMany(wait, set))
         const { jobId } = await deps.enqueue(accepted, bodyBytes(request, LIMITS.batchBodyBytes))
