@@ -12,7 +12,7 @@ import { DEFAULT_INGEST_LIMITS, type IngestLimits } from '../server/ingest/queue
 import { NO_RATE_LIMITS, type IngestRateLimits } from '../server/ingest/routes'
 import { createIngestQueue, createProducerConnection, createWorkerConnection, type IngestQueue, type QueueLocation } from '../worker/queues'
 import { createWorkerMetrics, type WorkerMetrics } from '../worker/metrics'
-import { createIngestWorker, type AnalyticsWorker } from '../worker/worker'
+import { createIngestWorker, type AnalyticsWorker, type Prefetch } from '../worker/worker'
 import { loadTestEnv } from './env'
 
 export const testEnv = loadTestEnv()
@@ -111,6 +111,8 @@ export interface StackOptions {
   statsApiKey?: string
   /** Off unless given. */
   rateLimits?: IngestRateLimits
+  /** What the worker holds at once (50 jobs, 40,000 events by default). */
+  workerPrefetch?: Prefetch
 }
 
 export async function startStack(label: string, options: StackOptions = {}): Promise<Stack> {
@@ -128,7 +130,7 @@ export async function startStack(label: string, options: StackOptions = {}): Pro
 
   const workerConnection = createWorkerConnection(testEnv.redisUrl)
   const workerMetrics = createWorkerMetrics()
-  const worker = createIngestWorker({ metrics: workerMetrics, connection: workerConnection, location, db: database.db, prefetch: 50, writer: { transactions: 2, maxBatchEvents: 5_000 }, log: silentLogger })
+  const worker = createIngestWorker({ metrics: workerMetrics, connection: workerConnection, location, db: database.db, prefetch: options.workerPrefetch ?? { jobs: 50, events: 40_000 }, writer: { transactions: 2, maxBatchEvents: 5_000 }, log: silentLogger })
   const jobs = new JobTracker(worker)
 
   return {

@@ -9,3 +9,9 @@ test('WORKER_CONCURRENCY defaults to the cores, at most 5, and an explicit value
   expect(loadWorkerEnv({ WORKER_CONCURRENCY: '' }, 3).concurrency).toBe(3)
   expect(() => loadWorkerEnv({ WORKER_CONCURRENCY: '0' }, 2)).toThrow('WORKER_CONCURRENCY must be between 1 and 256, got 0')
 })
+
+test('WORKER_PREFETCH and WORKER_PREFETCH_EVENTS bound what the worker holds', () => {
+  expect(loadWorkerEnv({}, 2).prefetch).toEqual({ jobs: 200, events: 40_000 })
+  expect(loadWorkerEnv({ WORKER_PREFETCH: '50', WORKER_PREFETCH_EVENTS: '10000' }, 2).prefetch).toEqual({ jobs: 50, events: 10_000 })
+  expect(() => loadWorkerEnv({ WORKER_PREFETCH_EVENTS: 'many' }, 2)).toThrow('WORKER_PREFETCH_EVENTS')
+})

@@ -1,5 +1,6 @@
 import { availableParallelism } from 'node:os'
 import { readDatabaseUrl, readInteger, readQueueName, readRedisUrl, type EnvSource } from '../lib/config'
+import type { Prefetch } from './worker'
 
 export interface WorkerEnv {
   databaseUrl: string
@@ -7,8 +8,8 @@ export interface WorkerEnv {
   queueName: string
   /** Postgres transactions under way at once (WORKER_CONCURRENCY). */
   concurrency: number
-  /** Jobs held at once, combined into those transactions. */
-  prefetch: number
+  /** Jobs held at once (and about how many events they may carry), combined into those transactions. */
+  prefetch: Prefetch
   /** Most events in one transaction. */
   batchEvents: number
   /** Port of the worker's /metrics; 0 for none. */
@@ -29,7 +30,10 @@ export function loadWorkerEnv(env: EnvSource = process.env, cores: number = avai
     redisUrl: readRedisUrl(env),
     queueName: readQueueName(env),
     concurrency: readInteger(env, 'WORKER_CONCURRENCY', defaultConcurrency(cores), 1, 256),
-    prefetch: readInteger(env, 'WORKER_PREFETCH', 200, 1, 10_000),
+    prefetch: {
+      jobs: readInteger(env, 'WORKER_PREFETCH', 200, 1, 10_000),
+      events: readInteger(env, 'WORKER_PREFETCH_EVENTS', 40_000, 1, 10_000_000),
+    },
     batchEvents: readInteger(env, 'WORKER_BATCH_EVENTS', 5_000, 1, 100_000),
     metricsPort: readInteger(env, 'WORKER_METRICS_PORT', 4001, 0, 65535),
   }

@@ -43,7 +43,7 @@ try {
     writer: { transactions: env.concurrency, maxBatchEvents: env.batchEvents },
     log,
   })
-  log.info('worker started', { queue: env.queueName, transactions: env.concurrency, prefetch: env.prefetch })
+  log.info('worker started', { queue: env.queueName, transactions: env.concurrency, prefetchJobs: env.prefetch.jobs, prefetchEvents: env.prefetch.events })
 
   let stopping = false
   const stop = async (signal: string) => {

@@ -4,14 +4,14 @@ import type { Db } from '../drizzle/client'
 import { errorFields, type Logger } from '../lib/log'
 import { createProcessor, type WriterOptions } from './jobs'
 import type { WorkerMetrics } from './metrics'
-import { DEFAULT_QUEUE_PREFIX, type JobData, type JobName, type QueueLocation } from './queues'
+import { DEFAULT_QUEUE_PREFIX, INGEST_JOB, type IngestJobData, type JobData, type JobName, type QueueLocation } from './queues'
 
 export interface IngestWorkerDeps {
   connection: IORedis
   location: QueueLocation
   db: Db
-  /** Jobs held at once (BullMQ concurrency); their events are combined into shared transactions. */
-  prefetch: number
+  /** What the worker holds at once (see heldJobs); their events are combined into shared transactions. */
+  prefetch: Prefetch
   writer: WriterOptions
   log: Logger
   metrics: WorkerMetrics
@@ -19,15 +19,47 @@ export interface IngestWorkerDeps {
 
 export type AnalyticsWorker = Worker<JobData, unknown, JobName>
 
+export interface Prefetch {
+  /** Most jobs held at once. */
+  jobs: number
+  /** About how many events the held jobs may carry together. */
+  events: number
+}
+
+/**
+ * Jobs to hold at once (BullMQ's concurrency) for jobs of `averageEvents` events: as many as
+ * carry about `prefetch.events` events, at most `prefetch.jobs`. Under single-event load a job
+ * carries about 25 events and the worker needs many to fill a transaction; POST /events under
+ * load makes jobs of about 2,000, and holding 200 of those only cost memory (README, Performance).
+ */
+export function heldJobs(prefetch: Prefetch, averageEvents: number): number {
+  return Math.max(1, Math.min(prefetch.jobs, Math.floor(prefetch.events / Math.max(1, averageEvents))))
+}
+
 export function createIngestWorker(deps: IngestWorkerDeps): AnalyticsWorker {
-  const worker = new Worker<JobData, unknown, JobName>(deps.location.name, createProcessor(deps.db, deps.log, deps.metrics, deps.writer), {
-    connection: deps.connection,
-    prefix: deps.location.prefix ?? DEFAULT_QUEUE_PREFIX,
-    concurrency: deps.prefetch,
-    // A job interrupted by a worker crash (its lock expired) goes back to the queue; BullMQ's
-    // default of 1 would fail it for good at the second crash, with its events acknowledged.
-    maxStalledCount: 20,
-  })
+  const processJob = createProcessor(deps.db, deps.log, deps.metrics, deps.writer)
+  // Jobs are taken to be as large as a transaction until some have been seen, so that a worker
+  // starting on a backlog of large jobs does not take hundreds of them at once.
+  let averageEvents = deps.writer.maxBatchEvents
+  const worker: AnalyticsWorker = new Worker<JobData, unknown, JobName>(
+    deps.location.name,
+    (job) => {
+      if (job.name === INGEST_JOB) {
+        // A moving average over the last few jobs follows a change of load within a few jobs.
+        averageEvents += ((job.data as IngestJobData).events.length - averageEvents) / 4
+        worker.concurrency = heldJobs(deps.prefetch, averageEvents)
+      }
+      return processJob(job)
+    },
+    {
+      connection: deps.connection,
+      prefix: deps.location.prefix ?? DEFAULT_QUEUE_PREFIX,
+      concurrency: heldJobs(deps.prefetch, averageEvents),
+      // A job interrupted by a worker crash (its lock expired) goes back to the queue; BullMQ's
+      // default of 1 would fail it for good at the second crash, with its events acknowledged.
+      maxStalledCount: 20,
+    },
+  )
   // Without an error listener a lost Redis connection would surface as an unhandled error.
   worker.on('error', (error) => deps.log.error('worker error', errorFields(error)))
   worker.on('failed', (job, error) =>

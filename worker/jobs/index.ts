@@ -56,7 +56,7 @@ export function createProcessor(db: Db, log: Logger, metrics: WorkerMetrics, wri
   const writers = Array.from({ length: writer.transactions }, () =>
     createGroupCommit<QueuedEvent, BatchWriteResult>(write, {
       maxBatchItems: writer.maxBatchEvents,
-      // Bounded by the jobs BullMQ hands this worker at once (WORKER_PREFETCH).
+      // Bounded by the jobs BullMQ hands this worker at once (WORKER_PREFETCH, WORKER_PREFETCH_EVENTS).
       maxPendingItems: Number.POSITIVE_INFINITY,
       maxPendingBytes: Number.POSITIVE_INFINITY,
       maxInFlight: 1,
