@@ -43,7 +43,7 @@ export const EventBody = t.Object(
     derive_user_id: t.Optional(
       t.Boolean({
         error: 'derive_user_id must be true or false',
-        description: "When user_id is absent: count the sender as a visitor by a daily id made from its IP address and User-Agent, neither of them stored (the browser tracker sets it)",
+        description: 'When user_id is absent: count the sender as a visitor by a daily id made from its IP address and User-Agent, neither of them stored (the browser tracker sets it)',
       }),
     ),
   },
