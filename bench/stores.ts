@@ -133,14 +133,14 @@ export class BenchRedis {
     return Number(match[1])
   }
 
+  /** Our queue's keys, a batch at a time (SCAN, so a large keyspace never blocks Redis). */
+  private queueKeys(): AsyncIterable<string[]> {
+    return this.redis.scanStream({ match: this.pattern, count: 1000 }) as AsyncIterable<string[]>
+  }
+
   async deleteQueueKeys(): Promise<number> {
     let deleted = 0
-    let cursor = '0'
-    do {
-      const [next, keys] = await this.redis.scan(cursor, 'MATCH', this.pattern, 'COUNT', 1000)
-      cursor = next
-      if (keys.length > 0) deleted += await this.redis.unlink(...keys)
-    } while (cursor !== '0')
+    for await (const keys of this.queueKeys()) if (keys.length > 0) deleted += await this.redis.unlink(...keys)
     return deleted
   }
 
@@ -176,12 +176,7 @@ export class BenchRedis {
   /** Total bytes held by our queue's keys (MEMORY USAGE), to set against the server-wide figure. */
   async queueKeyBytes(): Promise<number> {
     let bytes = 0
-    let cursor = '0'
-    do {
-      const [next, keys] = await this.redis.scan(cursor, 'MATCH', this.pattern, 'COUNT', 1000)
-      cursor = next
-      for (const key of keys) bytes += Number((await this.redis.memory('USAGE', key)) ?? 0)
-    } while (cursor !== '0')
+    for await (const keys of this.queueKeys()) for (const key of keys) bytes += Number((await this.redis.memory('USAGE', key)) ?? 0)
     return bytes
   }
 

@@ -163,12 +163,9 @@ export async function startStack(label: string, options: StackOptions = {}): Pro
 
 /** Deletes the keys a pattern matches (those that obliterate leaves, such as the visitor salts). */
 async function deleteKeys(redis: IORedis, pattern: string): Promise<void> {
-  let cursor = '0'
-  do {
-    const [next, keys] = await redis.scan(cursor, 'MATCH', pattern, 'COUNT', 1000)
+  for await (const keys of redis.scanStream({ match: pattern, count: 1000 }) as AsyncIterable<string[]>) {
     if (keys.length > 0) await redis.del(...keys)
-    cursor = next
-  } while (cursor !== '0')
+  }
 }
 
 /** Counts rows of one site straight from the raw table (the oracle for the API's answers). */
