@@ -199,3 +199,19 @@ export const minuteUsers = pgTable(
   },
   (table) => [primaryKey({ columns: [table.siteId, table.minute, table.userId] })],
 )
+
+/**
+ * Sign-in sessions, kept server-side so that signing out (or an admin ending them) takes effect
+ * at once in every API process. The cookie carries a random token; only its SHA-256 is stored,
+ * so a leaked table cannot be replayed as cookies.
+ */
+export const sessions = pgTable(
+  'sessions',
+  {
+    tokenHash: text('token_hash').primaryKey(),
+    username: text('username').notNull(),
+    createdAt: timestamp('created_at', { withTimezone: true, mode: 'date' }).notNull().defaultNow(),
+    expiresAt: timestamp('expires_at', { withTimezone: true, mode: 'date' }).notNull(),
+  },
+  (table) => [index('sessions_expires_at').on(table.expiresAt)],
+)

@@ -18,6 +18,14 @@ export function readOptionalString(env: EnvSource, name: string): string | undef
   return value ? value : undefined
 }
 
+export function readBoolean(env: EnvSource, name: string, fallback: boolean): boolean {
+  const raw = env[name]?.trim().toLowerCase()
+  if (!raw) return fallback
+  if (raw === 'true') return true
+  if (raw === 'false') return false
+  throw new ConfigError(`${name} must be true or false, got "${env[name]}"`)
+}
+
 export function readInteger(env: EnvSource, name: string, fallback: number, min: number, max: number): number {
   const raw = env[name]?.trim()
   if (!raw) return fallback

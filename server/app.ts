@@ -5,14 +5,17 @@ import type { Logger } from '../lib/log'
 import type { IngestQueue } from '../worker/queues'
 import { openapi } from '@elysiajs/openapi'
 import { adminRoutes } from './admin/board'
-import { authRoutes, type AuthConfig } from './auth/routes'
+import { accessControl, type AccessConfig } from './access'
+import { authRoutes } from './auth/routes'
+import { createSessionStore } from './auth/session'
+import { clientAddressOf, type ProxyTrust } from './client-address'
 import { dashboardRoutes } from './dashboard'
 import { errorHandler } from './errors'
 import { registerFormats } from './formats'
 import { healthRoutes } from './health/routes'
 import { createLedgerRecorder } from './ingest/ledger'
 import { createIngestPipeline, type IngestLimits } from './ingest/queue'
-import { INGEST_PATHS, ingestRoutes, siteOf, type IngestRateLimits } from './ingest/routes'
+import { ingestRoutes, type IngestRateLimits } from './ingest/routes'
 import { createVisitorIds } from './ingest/visitors'
 import { sitesRoutes } from './sites/routes'
 import { countedLedger, createApiMetrics, metricsRoutes } from './metrics'
@@ -26,7 +29,8 @@ export interface AppDeps {
   queue: IngestQueue
   ingestLimits: IngestLimits
   rateLimits: IngestRateLimits
-  auth: AuthConfig
+  access: AccessConfig
+  proxy: ProxyTrust
   dashboardDir: string
   log: Logger
 }
@@ -38,12 +42,13 @@ export async function createApp(deps: AppDeps) {
   const checkZone = createZoneCheck(deps.database.db)
   const pipeline = createIngestPipeline({ queue: deps.queue, redis: deps.redis, limits: deps.ingestLimits, log: deps.log, metrics })
   const ledger = countedLedger(createLedgerRecorder(deps.database.db, deps.log), metrics)
-  const onBodyRefused = (path: string, body: unknown, details: string[]) => {
-    if (INGEST_PATHS.has(path)) ledger.refused(siteOf(body), details)
-  }
+  const sessions = createSessionStore(deps.database.db)
+  const clientAddress = clientAddressOf(deps.proxy)
+  // Each route group below declares its own rule with this plugin's `access` macro.
+  const access = accessControl({ config: deps.access, sessions, clientAddress })
   // Unknown body fields must reach validation (and be refused), not be silently stripped.
   const app = new Elysia({ normalize: false })
-    .use(errorHandler(deps.log, onBodyRefused))
+    .use(errorHandler(deps.log))
     .use(
       openapi({
         path: '/openapi',
@@ -52,11 +57,13 @@ export async function createApp(deps: AppDeps) {
         },
       }),
     )
-    .use(authRoutes(deps.auth))
-    .use(metricsRoutes({ metrics, queue: deps.queue, ingest: () => pipeline.state() }))
-    .use(healthRoutes({ redis: deps.redis, sql: deps.database.sql }))
+    .use(authRoutes({ access, sessions }))
+    .use(metricsRoutes({ metrics, queue: deps.queue, ingest: () => pipeline.state(), access }))
+    .use(healthRoutes({ redis: deps.redis, sql: deps.database.sql, access }))
     .use(
       ingestRoutes({
+        access,
+        clientAddress,
         rateLimits: deps.rateLimits,
         enqueue: pipeline.enqueue,
         ledger,
@@ -65,11 +72,11 @@ export async function createApp(deps: AppDeps) {
         visitorIdOf: createVisitorIds(deps.redis, deps.queue.toKey('visitor-salt')),
       }),
     )
-    .use(statsRoutes({ db: deps.database.db, checkZone }))
-    .use(sitesRoutes({ db: deps.database.db, queue: deps.queue, checkZone }))
-    .use(trackerRoutes())
-    .use(await adminRoutes({ queues: [deps.queue] }))
-    .use(dashboardRoutes({ distDir: deps.dashboardDir }))
+    .use(statsRoutes({ db: deps.database.db, checkZone, access }))
+    .use(sitesRoutes({ db: deps.database.db, queue: deps.queue, checkZone, access }))
+    .use(trackerRoutes({ access }))
+    .use(await adminRoutes({ queues: [deps.queue], access }))
+    .use(dashboardRoutes({ distDir: deps.dashboardDir, access }))
 
   /** Sends batches still in flight and writes the buffered ledger counts. */
   const flush = async () => {

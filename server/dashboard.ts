@@ -1,28 +1,39 @@
 import { Elysia } from 'elysia'
 import { existsSync } from 'node:fs'
 import { join, normalize } from 'node:path'
+import type { Access } from './access'
 import { HTML_SECURITY_HEADERS } from './http'
 
-/** Serves the built dashboard (dashboard/dist) at `/`, and its hashed assets under /assets. */
-export function dashboardRoutes(deps: { distDir: string }) {
+/**
+ * Serves the built dashboard (dashboard/dist) at `/`, for the admin, and its hashed assets under
+ * /assets, to anyone: they are the same for every install and hold no data.
+ */
+export function dashboardRoutes(deps: { distDir: string; access: Access }) {
   const index = join(deps.distDir, 'index.html')
   return new Elysia({ name: 'dashboard' })
-    .get(
-      '/',
-      ({ status }) => {
-        if (!existsSync(index)) return status(503, 'The dashboard is not built yet: run `bun run build:dashboard`.')
-        return new Response(Bun.file(index), { headers: { 'content-type': 'text/html; charset=utf-8', 'cache-control': 'no-cache', ...HTML_SECURITY_HEADERS } })
-      },
-      { detail: { hide: true } },
+    .use(deps.access.plugin)
+    .guard({ access: 'public' }, (anyone) =>
+      anyone.get(
+        '/assets/*',
+        ({ params, status }) => {
+          const file = normalize(join(deps.distDir, 'assets', params['*']))
+          if (!file.startsWith(join(deps.distDir, 'assets')) || !existsSync(file)) return status(404, { error: 'No such asset' })
+          // Vite puts a content hash in every asset name, so they never change.
+          return new Response(Bun.file(file), { headers: { 'cache-control': 'public, max-age=31536000, immutable' } })
+        },
+        { detail: { hide: true } },
+      ),
     )
-    .get(
-      '/assets/*',
-      ({ params, status }) => {
-        const file = normalize(join(deps.distDir, 'assets', params['*']))
-        if (!file.startsWith(join(deps.distDir, 'assets')) || !existsSync(file)) return status(404, { error: 'No such asset' })
-        // Vite puts a content hash in every asset name, so they never change.
-        return new Response(Bun.file(file), { headers: { 'cache-control': 'public, max-age=31536000, immutable' } })
-      },
-      { detail: { hide: true } },
+    .guard({ access: 'admin' }, (admins) =>
+      admins.get(
+        '/',
+        ({ status }) => {
+          if (!existsSync(index)) return status(503, 'The dashboard is not built yet: run `bun run build:dashboard`.')
+          return new Response(Bun.file(index), {
+            headers: { 'content-type': 'text/html; charset=utf-8', 'cache-control': 'no-cache', ...HTML_SECURITY_HEADERS },
+          })
+        },
+        { detail: { hide: true } },
+      ),
     )
 }

@@ -1,8 +1,11 @@
 import { randomBytes } from 'node:crypto'
 import { resolve } from 'node:path'
 import { DEFAULT_INGEST_LIMITS, type IngestLimits } from './ingest/queue'
+import { LOGIN_GUESSES } from './access'
+import type { ProxyTrust } from './client-address'
+import type { RateLimit } from './rate-limit'
 import type { IngestRateLimits } from './ingest/routes'
-import { readDatabaseUrl, readInteger, readOptionalString, readQueueName, readRedisUrl, readString, type EnvSource } from '../lib/config'
+import { readBoolean, readDatabaseUrl, readInteger, readOptionalString, readQueueName, readRedisUrl, readString, type EnvSource } from '../lib/config'
 
 export interface ServerEnv {
   port: number
@@ -13,14 +16,18 @@ export interface ServerEnv {
   adminPassword: string
   /** True when ADMIN_PASSWORD was not set and a one-off password was generated for this run. */
   adminPasswordGenerated: boolean
-  sessionSecret: string
   statsApiKey: string | undefined
+  /** Readers on the loopback interface need no key while none is set (STATS_LOOPBACK_OPEN). */
+  loopbackReads: boolean
+  proxy: ProxyTrust
+  loginGuesses: RateLimit
   dashboardDir: string
   ingestLimits: IngestLimits
   rateLimits: IngestRateLimits
 }
 
 const rate = (perSecond: number) => ({ rate: perSecond, burst: perSecond * 2 })
+const loginGuesses = (burst: number): RateLimit => (burst === 0 ? { rate: 0, burst: 0 } : { ...LOGIN_GUESSES, burst })
 
 export function loadServerEnv(env: EnvSource = process.env): ServerEnv {
   const password = readOptionalString(env, 'ADMIN_PASSWORD')
@@ -32,15 +39,16 @@ export function loadServerEnv(env: EnvSource = process.env): ServerEnv {
     adminUser: readString(env, 'ADMIN_USER', 'admin'),
     adminPassword: password ?? randomBytes(18).toString('base64url'),
     adminPasswordGenerated: password === undefined,
-    // Without a fixed secret, sessions end when the API restarts (and are not shared between APIs).
-    sessionSecret: readOptionalString(env, 'SESSION_SECRET') ?? randomBytes(32).toString('base64url'),
     statsApiKey: readOptionalString(env, 'STATS_API_KEY'),
+    loopbackReads: readBoolean(env, 'STATS_LOOPBACK_OPEN', true),
+    // Failed sign-ins per address before it is slowed to one every 30 s; 0 turns the budget off.
+    loginGuesses: loginGuesses(readInteger(env, 'RATE_LIMIT_LOGIN', LOGIN_GUESSES.burst, 0, 1_000_000)),
+    proxy: { trustProxy: readBoolean(env, 'TRUST_PROXY', false), hops: readInteger(env, 'TRUSTED_PROXY_HOPS', 1, 1, 10) },
     dashboardDir: resolve(import.meta.dir, '../dashboard/dist'),
     // Events per second with bursts of twice that; 0 turns a limit off (as the benchmarks do).
     rateLimits: {
       perIp: rate(readInteger(env, 'RATE_LIMIT_PER_IP', 1_000, 0, 10_000_000)),
       perSite: rate(readInteger(env, 'RATE_LIMIT_PER_SITE', 20_000, 0, 10_000_000)),
-      trustProxy: readString(env, 'TRUST_PROXY', 'false') === 'true',
     },
     ingestLimits: {
       ...DEFAULT_INGEST_LIMITS,

@@ -94,6 +94,18 @@ export function validationDetails(error: Pick<ValidationError, 'value' | 'all'>,
   return details.length > 0 ? details : ['body does not match the expected shape']
 }
 
+/** A refusal with its own status and headers (401, 403, 429, a redirect to the login form). */
+export class HttpError extends Error {
+  override name = 'HttpError'
+  constructor(
+    readonly status: number,
+    message: string,
+    readonly headers: Record<string, string> = {},
+  ) {
+    super(message)
+  }
+}
+
 /** A request the API understood but refuses; answered 400 with the message. */
 export class BadRequestError extends Error {
   override name = 'BadRequestError'
@@ -126,33 +138,36 @@ export function requestIdOf(request: Request): string {
  * The single error boundary of the API: maps every framework error to the contract's JSON
  * bodies and makes sure nothing internal leaks as a 5xx without being logged.
  */
-export function errorHandler(log: Logger, onBodyRefused: (path: string, body: unknown, details: string[]) => void) {
-  const refuse = (path: string, body: unknown, details: string[]) => {
-    onBodyRefused(path, body, details)
-    return { error: 'Invalid payload', details }
-  }
+export function errorHandler(log: Logger) {
+  const refuse = (details: string[]) => ({ error: 'Invalid payload' as const, details })
   return new Elysia({ name: 'error-handler' })
     .onRequest(({ request, set }) => {
       set.headers[REQUEST_ID_HEADER] = requestIdOf(request)
     })
     .onError({ as: 'global' }, ({ code, error, set, path }) => {
       const requestId = set.headers[REQUEST_ID_HEADER]
+      const answer = (refusal: HttpError) => {
+        set.status = refusal.status
+        Object.assign(set.headers, refusal.headers)
+        return { error: refusal.message }
+      }
       switch (code) {
         case 'VALIDATION':
           set.status = 400
           if (error.type === 'query') {
             return { error: validationDetails(error, 'query')[0]! }
           }
-          return refuse(path, error.value, validationDetails(error, 'body'))
+          return refuse(validationDetails(error, 'body'))
         case 'PARSE': {
           // Errors thrown by a route's own parser arrive wrapped, with the original as the cause.
           const cause = error.cause
           if (cause instanceof PayloadTooLargeError) {
             set.status = 413
-            return { ...refuse(path, undefined, [cause.message]), error: 'Payload too large' }
+            return { error: 'Payload too large', details: [cause.message] }
           }
           set.status = 400
-          return refuse(path, undefined, [cause instanceof InvalidJsonError ? cause.message : 'body must be valid JSON'])
+          if (cause instanceof HttpError) return answer(cause)
+          return refuse([cause instanceof InvalidJsonError ? cause.message : 'body must be valid JSON'])
         }
         case 'NOT_FOUND':
           set.status = 404
@@ -161,6 +176,7 @@ export function errorHandler(log: Logger, onBodyRefused: (path: string, body: un
           set.status = 401
           return { error: 'Invalid session' }
         default:
+          if (error instanceof HttpError) return answer(error)
           if (error instanceof BadRequestError) {
             set.status = 400
             return { error: error.message }

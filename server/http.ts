@@ -1,17 +1,9 @@
 /** Small HTTP helpers shared by the plugins. */
 
-/** The path of a request without parsing the whole URL (this runs on every request). */
-export function pathOf(request: Request): string {
-  const url = request.url
-  const start = url.indexOf('/', url.indexOf('//') + 2)
-  if (start < 0) return '/'
-  const query = url.indexOf('?', start)
-  return query < 0 ? url.slice(start) : url.slice(start, query)
-}
-
 /** For the HTML pages the product serves itself (not Bull Board, which brings its own). */
 export const HTML_SECURITY_HEADERS = {
-  'content-security-policy': "default-src 'self'; img-src 'self' data:; style-src 'self' 'unsafe-inline'; frame-ancestors 'none'; base-uri 'self'; form-action 'self'",
+  'content-security-policy':
+    "default-src 'self'; img-src 'self' data:; style-src 'self' 'unsafe-inline'; frame-ancestors 'none'; base-uri 'self'; form-action 'self'",
   'x-content-type-options': 'nosniff',
   'x-frame-options': 'DENY',
   'referrer-policy': 'same-origin',
@@ -32,12 +24,10 @@ export class InvalidJsonError extends Error {
 
 /** Stateless for whole-buffer decoding, so one serves every request. */
 const UTF8 = new TextDecoder('utf-8', { fatal: true })
+const LENIENT_UTF8 = new TextDecoder('utf-8')
 
-/**
- * Reads a JSON body whatever its content type (beacons send text/plain to avoid a CORS
- * preflight), refusing bodies over `limitBytes` before buffering more than that.
- */
-export async function readJsonBody(request: Request, limitBytes: number): Promise<unknown> {
+/** Reads a body, refusing one over `limitBytes` before buffering more than that. */
+async function readBodyBytes(request: Request, limitBytes: number): Promise<Uint8Array> {
   const declared = Number(request.headers.get('content-length') ?? Number.NaN)
   if (declared > limitBytes) throw new PayloadTooLargeError(limitBytes)
   let bytes: Uint8Array
@@ -55,6 +45,15 @@ export async function readJsonBody(request: Request, limitBytes: number): Promis
     bytes = Buffer.concat(chunks)
   }
   if (bytes.byteLength > limitBytes) throw new PayloadTooLargeError(limitBytes)
+  return bytes
+}
+
+/**
+ * Reads a JSON body whatever its content type (beacons send text/plain to avoid a CORS
+ * preflight), refusing bodies over `limitBytes` before buffering more than that.
+ */
+export async function readJsonBody(request: Request, limitBytes: number): Promise<unknown> {
+  const bytes = await readBodyBytes(request, limitBytes)
   let text: string
   try {
     text = UTF8.decode(bytes)
@@ -70,6 +69,18 @@ export async function readJsonBody(request: Request, limitBytes: number): Promis
   // Validation walks the value recursively; deep nesting would cost quadratic time or overflow.
   if (nestingDepth(value, MAX_NESTING) > MAX_NESTING) throw new InvalidJsonError(`body must not nest deeper than ${MAX_NESTING} levels`)
   return value
+}
+
+/** Reads an HTML form (application/x-www-form-urlencoded) of at most `limitBytes`; a repeated field becomes an array, which no schema takes for a string. */
+export async function readFormBody(request: Request, limitBytes: number): Promise<Record<string, string | string[]>> {
+  // A Map, then own properties: a field named __proto__ must stay a field.
+  const form = new Map<string, string | string[]>()
+  // Invalid UTF-8 becomes U+FFFD, as browsers and URLSearchParams treat percent-escapes.
+  for (const [key, value] of new URLSearchParams(LENIENT_UTF8.decode(await readBodyBytes(request, limitBytes)))) {
+    const seen = form.get(key)
+    form.set(key, seen === undefined ? value : [...(Array.isArray(seen) ? seen : [seen]), value])
+  }
+  return Object.fromEntries(form)
 }
 
 export const MAX_NESTING = 16

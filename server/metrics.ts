@@ -1,6 +1,7 @@
 import { Elysia } from 'elysia'
 import { Counter, Gauge, Histogram, Registry, SECONDS_BUCKETS, SIZE_BUCKETS } from '../lib/metrics'
 import type { IngestQueue } from '../worker/queues'
+import type { Access } from './access'
 import type { LedgerRecorder } from './ingest/ledger'
 
 export function createApiMetrics() {
@@ -33,8 +34,8 @@ export function countedLedger(ledger: LedgerRecorder, metrics: ApiMetrics): Ledg
   }
 }
 
-export function metricsRoutes(deps: { metrics: ApiMetrics; queue: IngestQueue; ingest: () => { pendingItems: number; pacedEvents: number } }) {
-  return new Elysia({ name: 'metrics' }).get(
+export function metricsRoutes(deps: { metrics: ApiMetrics; queue: IngestQueue; ingest: () => { pendingItems: number; pacedEvents: number }; access: Access }) {
+  return new Elysia({ name: 'metrics' }).use(deps.access.plugin).guard({ access: 'reader' }).get(
     '/metrics',
     async () => {
       const counts = await deps.queue.getJobCounts('waiting', 'active', 'delayed', 'failed').catch(() => undefined)

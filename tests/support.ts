@@ -7,7 +7,9 @@ import postgres from 'postgres'
 import { createDb, type Database } from '../drizzle/client'
 import { migrateDatabase } from '../drizzle/migrate'
 import { silentLogger } from '../lib/log'
+import { LOGIN_GUESSES } from '../server/access'
 import { createApp, type App } from '../server/app'
+import { NO_PROXY, type ProxyTrust } from '../server/client-address'
 import { DEFAULT_INGEST_LIMITS, type IngestLimits } from '../server/ingest/queue'
 import { NO_RATE_LIMITS, type IngestRateLimits } from '../server/ingest/routes'
 import { createIngestQueue, createProducerConnection, createWorkerConnection, type IngestQueue, type QueueLocation } from '../worker/queues'
@@ -109,6 +111,10 @@ export interface StackOptions {
   dashboardDir?: string
   /** Set to require a bearer key on stats reads. */
   statsApiKey?: string
+  /** Whether loopback callers may read stats without a key while none is set (on by default, as in the product). */
+  loopbackReads?: boolean
+  /** Whether X-Forwarded-For is believed (off by default). */
+  proxy?: ProxyTrust
   /** Off unless given. */
   rateLimits?: IngestRateLimits
   /** What the worker holds at once (50 jobs, 40,000 events by default). */
@@ -122,15 +128,39 @@ export async function startStack(label: string, options: StackOptions = {}): Pro
   const queue = createIngestQueue(producer, location)
   await queue.waitUntilReady()
   const admin = { user: 'admin', password: uniqueName('pw') }
-  const auth = { ...admin, sessionSecret: uniqueName('secret'), statsApiKey: options.statsApiKey }
-  const { app, flush, shutdown } = await createApp({ database, redis: producer, queue, auth, dashboardDir: options.dashboardDir ?? '/nonexistent', ingestLimits: { ...DEFAULT_INGEST_LIMITS, ...options.ingestLimits },
-    rateLimits: options.rateLimits ?? NO_RATE_LIMITS, log: silentLogger })
+  const proxy = options.proxy ?? NO_PROXY
+  const access = {
+    ...admin,
+    statsApiKey: options.statsApiKey,
+    loopbackReads: options.loopbackReads ?? true,
+    behindProxy: proxy.trustProxy,
+    loginGuesses: LOGIN_GUESSES,
+  }
+  const { app, flush, shutdown } = await createApp({
+    database,
+    redis: producer,
+    queue,
+    access,
+    proxy,
+    dashboardDir: options.dashboardDir ?? '/nonexistent',
+    ingestLimits: { ...DEFAULT_INGEST_LIMITS, ...options.ingestLimits },
+    rateLimits: options.rateLimits ?? NO_RATE_LIMITS,
+    log: silentLogger,
+  })
   app.listen(0)
   const baseUrl = `http://127.0.0.1:${app.server!.port}`
 
   const workerConnection = createWorkerConnection(testEnv.redisUrl)
   const workerMetrics = createWorkerMetrics()
-  const worker = createIngestWorker({ metrics: workerMetrics, connection: workerConnection, location, db: database.db, prefetch: options.workerPrefetch ?? { jobs: 50, events: 40_000 }, writer: { transactions: 2, maxBatchEvents: 5_000 }, log: silentLogger })
+  const worker = createIngestWorker({
+    metrics: workerMetrics,
+    connection: workerConnection,
+    location,
+    db: database.db,
+    prefetch: options.workerPrefetch ?? { jobs: 50, events: 40_000 },
+    writer: { transactions: 2, maxBatchEvents: 5_000 },
+    log: silentLogger,
+  })
   const jobs = new JobTracker(worker)
 
   return {

@@ -1,43 +1,26 @@
 import { Elysia, t } from 'elysia'
-import { BOARD_PATH } from '../admin/board'
-import { HTML_SECURITY_HEADERS, pathOf } from '../http'
-import { createSessionToken, readCookie, sameSecret, SESSION_COOKIE, SESSION_TTL_SECONDS, verifySessionToken } from './session'
+import { assertSameOrigin, type Access } from '../access'
+import { HTML_SECURITY_HEADERS, readFormBody } from '../http'
+import { readCookie, SESSION_COOKIE, SESSION_TTL_SECONDS, type SessionStore } from './session'
 
-export interface AuthConfig {
-  user: string
-  password: string
-  /** Signs session cookies. */
-  sessionSecret: string
-  /** When set, /stats*, GET /sites and /ingest/* need this bearer key (or an admin session). */
-  statsApiKey?: string
-}
-
-export type Access = 'public' | 'stats' | 'admin'
+/** Most bytes of a sign-in form: a user, a password and a path fit in far less. */
+export const LOGIN_BODY_BYTES = 4_096
 
 /**
- * Who may call what. Ingestion, /health, /script.js, the login page and the API description are
- * public; the dashboard, Bull Board and site settings are for the admin; stats reads are open
- * unless STATS_API_KEY is set.
+ * Only same-origin paths, so the login form cannot be used to redirect elsewhere. Browsers drop
+ * tabs and newlines and read a backslash as `/`, so the value is resolved as a browser would and kept
+ * only when it stays on this origin.
  */
-export function accessOf(method: string, path: string): Access {
-  if (path === '/' || path.startsWith('/assets/') || path === BOARD_PATH || path.startsWith(`${BOARD_PATH}/`)) return 'admin'
-  if (path.startsWith('/sites/') && method !== 'GET') return 'admin'
-  if (path === '/stats' || path.startsWith('/stats/') || path === '/sites' || path.startsWith('/ingest/') || path === '/metrics') return 'stats'
-  return 'public'
-}
-
-function basicUser(header: string | null, config: AuthConfig): string | undefined {
-  if (!header?.startsWith('Basic ')) return undefined
-  const decoded = Buffer.from(header.slice(6), 'base64').toString()
-  const colon = decoded.indexOf(':')
-  if (colon < 0) return undefined
-  const [user, password] = [decoded.slice(0, colon), decoded.slice(colon + 1)]
-  return sameSecret(user, config.user) && sameSecret(password, config.password) ? user : undefined
-}
-
-/** Only same-site paths, so the login form cannot be used to redirect elsewhere. */
 export function safeNext(next: unknown): string {
-  return typeof next === 'string' && next.startsWith('/') && !next.startsWith('//') && !next.startsWith('/\\') ? next : '/'
+  if (typeof next !== 'string' || !next.startsWith('/')) return '/'
+  const base = 'http://this.invalid'
+  let url: URL
+  try {
+    url = new URL(next, base)
+  } catch {
+    return '/'
+  }
+  return url.origin === base ? url.pathname + url.search + url.hash : '/'
 }
 
 const isHttps = (request: Request) => request.url.startsWith('https:') || request.headers.get('x-forwarded-proto') === 'https'
@@ -72,55 +55,49 @@ function loginPage(next: string, error?: string): string {
 </form></body></html>`
 }
 
-const html = (body: string, status = 200) =>
-  new Response(body, { status, headers: { 'content-type': 'text/html; charset=utf-8', 'cache-control': 'no-store', ...HTML_SECURITY_HEADERS } })
+const html = (body: string, status = 200, headers: Record<string, string> = {}) =>
+  new Response(body, { status, headers: { 'content-type': 'text/html; charset=utf-8', 'cache-control': 'no-store', ...HTML_SECURITY_HEADERS, ...headers } })
 
-/** The login form, sessions, and the guard in front of every non-public route. */
-export function authRoutes(config: AuthConfig) {
-  const userOf = (request: Request) => {
-    const token = readCookie(request.headers.get('cookie'), SESSION_COOKIE)
-    return (token && verifySessionToken(config.sessionSecret, token)) || basicUser(request.headers.get('authorization'), config)
-  }
-
+/** The login form and sign-out: public routes (the form is how one becomes an admin). */
+export function authRoutes(deps: { access: Access; sessions: SessionStore }) {
+  const { access, sessions } = deps
   return new Elysia({ name: 'auth' })
-    .onRequest(({ request }) => {
-      const path = pathOf(request)
-      const access = accessOf(request.method, path)
-      if (access === 'public' || (access === 'stats' && config.statsApiKey === undefined)) return
-      if (userOf(request)) return
-      if (access === 'stats') {
-        const bearer = request.headers.get('authorization')
-        if (bearer?.startsWith('Bearer ') && sameSecret(bearer.slice(7), config.statsApiKey!)) return
-        return Response.json({ error: 'A valid STATS_API_KEY bearer token or an admin session is required' }, { status: 401, headers: { 'www-authenticate': 'Bearer' } })
-      }
-      // People get the login form; programs get a 401 they can act on.
-      if (request.method === 'GET' && (request.headers.get('accept') ?? '').includes('text/html')) {
-        const next = path + (request.url.includes('?') ? request.url.slice(request.url.indexOf('?')) : '')
-        return new Response(null, { status: 302, headers: { location: `/login?next=${encodeURIComponent(next)}` } })
-      }
-      return Response.json({ error: 'Authentication required' }, { status: 401, headers: { 'www-authenticate': 'Basic realm="analytics admin", charset="UTF-8"' } })
-    })
+    .use(access.plugin)
+    .guard({ access: 'public' })
     .get('/login', ({ query }) => html(loginPage(safeNext(query.next))), {
       query: t.Object({ next: t.Optional(t.String()) }),
       detail: { hide: true },
     })
     .post(
       '/login',
-      ({ body, request }) => {
+      async ({ body, request, server }) => {
+        assertSameOrigin(request)
         const next = safeNext(body.next)
-        if (!(sameSecret(body.user, config.user) && sameSecret(body.password, config.password))) {
+        const wait = access.guessWait(request, server)
+        if (wait > 0) {
+          return html(loginPage(next, `Too many failed sign-ins; try again in ${wait} s.`), 429, { 'retry-after': String(wait) })
+        }
+        if (!access.sameUser(body.user, body.password)) {
+          access.guessFailed(request, server)
           return html(loginPage(next, 'Wrong user or password.'), 401)
         }
-        const token = createSessionToken(config.sessionSecret, config.user)
+        const token = await sessions.create(body.user)
         return new Response(null, { status: 303, headers: { location: next, 'set-cookie': sessionCookie(request, token, SESSION_TTL_SECONDS) } })
       },
       {
-        parse: 'urlencoded',
+        parse: ({ request }) => readFormBody(request, LOGIN_BODY_BYTES),
         body: t.Object({ user: t.String(), password: t.String(), next: t.Optional(t.String()) }),
         detail: { hide: true },
       },
     )
-    .post('/logout', ({ request }) => new Response(null, { status: 303, headers: { location: '/login', 'set-cookie': sessionCookie(request, '', 0) } }), {
-      detail: { hide: true },
-    })
+    .post(
+      '/logout',
+      async ({ request }) => {
+        assertSameOrigin(request)
+        const token = readCookie(request.headers.get('cookie'), SESSION_COOKIE)
+        if (token) await sessions.revoke(token)
+        return new Response(null, { status: 303, headers: { location: '/login', 'set-cookie': sessionCookie(request, '', 0) } })
+      },
+      { detail: { hide: true } },
+    )
 }

@@ -1,30 +1,49 @@
-import { createHmac, timingSafeEqual } from 'node:crypto'
+import { createHash, randomBytes, timingSafeEqual } from 'node:crypto'
+import { and, eq, gt, lt, sql } from 'drizzle-orm'
+import type { Db } from '../../drizzle/client'
+import { sessions } from '../../drizzle/schema'
 
 /**
- * Stateless sessions: the cookie holds the user and an expiry, signed with HMAC-SHA256. Nothing
- * is stored server-side; changing SESSION_SECRET (or restarting without one) logs everyone out.
+ * Server-side sessions: the cookie holds 32 random bytes, the database their SHA-256 with the
+ * user and an expiry. Signing out deletes the row, so the cookie is refused at once by every API
+ * process; nothing is signed, so there is no secret to configure or rotate.
  */
 export const SESSION_COOKIE = 'analytics_session'
 export const SESSION_TTL_SECONDS = 7 * 24 * 3600
 
-const sign = (secret: string, payload: string) => createHmac('sha256', secret).update(payload).digest('base64url')
+const TOKEN = /^[A-Za-z0-9_-]{43}$/
 
-export function createSessionToken(secret: string, user: string, now: number = Date.now()): string {
-  const payload = Buffer.from(JSON.stringify({ user, exp: Math.floor(now / 1000) + SESSION_TTL_SECONDS })).toString('base64url')
-  return `${payload}.${sign(secret, payload)}`
+const hashOf = (token: string) => createHash('sha256').update(token).digest('base64url')
+
+export interface SessionStore {
+  /** A new session for `username`; returns the cookie's token. */
+  create(username: string): Promise<string>
+  /** The user of a live session, or undefined (unknown, malformed, expired or signed out). */
+  userOf(token: string): Promise<string | undefined>
+  /** Ends the session; unknown tokens are ignored. */
+  revoke(token: string): Promise<void>
 }
 
-/** The user of a valid, unexpired token; undefined otherwise. */
-export function verifySessionToken(secret: string, token: string, now: number = Date.now()): string | undefined {
-  const dot = token.indexOf('.')
-  if (dot < 0) return undefined
-  const payload = token.slice(0, dot)
-  if (!sameSecret(token.slice(dot + 1), sign(secret, payload))) return undefined
-  try {
-    const { user, exp } = JSON.parse(Buffer.from(payload, 'base64url').toString()) as { user?: unknown; exp?: unknown }
-    return typeof user === 'string' && typeof exp === 'number' && exp * 1000 > now ? user : undefined
-  } catch {
-    return undefined
+export function createSessionStore(db: Db): SessionStore {
+  return {
+    async create(username) {
+      const token = randomBytes(32).toString('base64url')
+      // Expired rows are useless; clearing them here keeps the table as small as the live sessions.
+      await db.delete(sessions).where(lt(sessions.expiresAt, sql`now()`))
+      await db.insert(sessions).values({ tokenHash: hashOf(token), username, expiresAt: sql`now() + make_interval(secs => ${SESSION_TTL_SECONDS})` })
+      return token
+    },
+    async userOf(token) {
+      if (!TOKEN.test(token)) return undefined
+      const [row] = await db
+        .select({ username: sessions.username })
+        .from(sessions)
+        .where(and(eq(sessions.tokenHash, hashOf(token)), gt(sessions.expiresAt, sql`now()`)))
+      return row?.username
+    },
+    async revoke(token) {
+      if (TOKEN.test(token)) await db.delete(sessions).where(eq(sessions.tokenHash, hashOf(token)))
+    },
   }
 }
 

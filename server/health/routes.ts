@@ -2,6 +2,7 @@ import { Elysia, t } from 'elysia'
 import type postgres from 'postgres'
 import type IORedis from 'ioredis'
 import { withTimeout } from '../../lib/timeout'
+import type { Access } from '../access'
 
 const CHECK_TIMEOUT_MS = 1_000
 
@@ -23,8 +24,8 @@ const Health = t.Object({
   checks: Checks,
 })
 
-export function healthRoutes(deps: { redis: IORedis; sql: postgres.Sql }) {
-  return new Elysia({ name: 'health' }).get(
+export function healthRoutes(deps: { redis: IORedis; sql: postgres.Sql; access: Access }) {
+  return new Elysia({ name: 'health' }).use(deps.access.plugin).guard({ access: 'public' }).get(
     '/health',
     async ({ status }) => {
       const [redis, pg] = await Promise.all([probe(() => deps.redis.ping()), probe(() => deps.sql`select 1`)])

@@ -1,18 +1,31 @@
 import { Elysia } from 'elysia'
 import type { Server } from 'bun'
-import { RateLimiter, type RateLimit } from './rate-limit'
-import { TypeCompiler } from '@sinclair/typebox/compiler'
+import { TypeCompiler, type ValueError } from '@sinclair/typebox/compiler'
 import type { Db } from '../../drizzle/client'
 import type { IngestQueue, QueuedEvent } from '../../worker/queues'
+import type { Access } from '../access'
+import type { ClientAddress } from '../client-address'
 import { ErrorResponse, InvalidPayloadResponse, UnavailableResponse, validationDetails } from '../errors'
 import { isStorableText } from '../formats'
-import { pathOf, readJsonBody } from '../http'
+import { readJsonBody } from '../http'
+import { RateLimiter, type RateLimit } from '../rate-limit'
 import { getIngestLedger, type LedgerRecorder } from './ledger'
-import { BatchAccepted, BatchBody, BatchRefused, EventAccepted, EventBody, LedgerQuery, LedgerResponse, LIMITS, QueueHealth, timestampProblem, type BatchItemResult, type QueueCounts } from './model'
+import {
+  BatchAccepted,
+  BatchBody,
+  BatchRefused,
+  EventAccepted,
+  EventBody,
+  LedgerQuery,
+  LedgerResponse,
+  LIMITS,
+  QueueHealth,
+  timestampProblem,
+  type BatchItemResult,
+  type QueueCounts,
+} from './model'
 import { IngestUnavailableError, type Enqueue } from './queue'
 import type { VisitorIdOf } from './visitors'
-
-export const INGEST_PATHS = new Set(['/event', '/events'])
 
 export function toQueuedEvent(body: EventBody, receivedAt: Date, makeId: () => string): QueuedEvent {
   return {
@@ -39,14 +52,14 @@ function bodyBytes(request: Request, limit: number): number {
 export interface IngestRateLimits {
   perIp: RateLimit
   perSite: RateLimit
-  /** Take the client IP from X-Forwarded-For (only behind a proxy that sets it). */
-  trustProxy: boolean
 }
 
-export const NO_RATE_LIMITS: IngestRateLimits = { perIp: { rate: 0, burst: 0 }, perSite: { rate: 0, burst: 0 }, trustProxy: false }
+export const NO_RATE_LIMITS: IngestRateLimits = { perIp: { rate: 0, burst: 0 }, perSite: { rate: 0, burst: 0 } }
 
 export interface IngestDeps {
+  access: Access
   rateLimits: IngestRateLimits
+  clientAddress: ClientAddress
   enqueue: Enqueue
   ledger: LedgerRecorder
   db: Db
@@ -65,10 +78,7 @@ export function ingestRoutes(deps: IngestDeps) {
   const eventChecker = TypeCompiler.Compile(EventBody)
   const perIp = new RateLimiter(deps.rateLimits.perIp)
   const perSite = new RateLimiter(deps.rateLimits.perSite)
-  const clientIp = (request: Request, server: Server<unknown> | null) => {
-    const forwarded = deps.rateLimits.trustProxy ? request.headers.get('x-forwarded-for')?.split(',')[0]?.trim() : undefined
-    return forwarded || server?.requestIP(request)?.address || 'unknown'
-  }
+  const clientIp = deps.clientAddress
   const { perIp: ipLimit, perSite: siteLimit } = deps.rateLimits
   /** Seconds to wait when the client or one of the sites is over its rate, else 0; refusals are counted. */
   const overLimit = (request: Request, server: Server<unknown> | null, events: QueuedEvent[]) => {
@@ -94,97 +104,128 @@ export function ingestRoutes(deps: IngestDeps) {
     return { error: 'Too many events; slow down and retry later', retryAfterSeconds: wait }
   }
 
-  return new Elysia({ name: 'ingest' })
-    .onRequest(({ request, set }) => {
-      if (!INGEST_PATHS.has(pathOf(request))) return
+  /**
+   * Reads the body; these routes, and only they, allow any origin, so the header is set before
+   * anything can refuse the request. A body that cannot be read is counted as refused.
+   */
+  const parseFor =
+    (limitBytes: number) =>
+    ({ request, set }: { request: Request; set: { headers: Record<string, string | number> } }) => {
       set.headers['access-control-allow-origin'] = '*'
-      if (request.method !== 'OPTIONS') return
-      set.status = 204
-      set.headers['access-control-allow-methods'] = 'POST, OPTIONS'
-      set.headers['access-control-allow-headers'] = 'content-type'
-      set.headers['access-control-max-age'] = '86400'
-      return new Response(null, { status: 204, headers: set.headers as Record<string, string> })
-    })
-    .post(
-      '/event',
-      async ({ body, request, server, status, set }) => {
-        const receivedAt = new Date()
-        const problem = timestampProblem(body.timestamp, receivedAt)
-        if (problem) {
-          deps.ledger.refused(siteOf(body), [problem])
-          return status(400, { error: 'Invalid payload' as const, details: [problem] })
-        }
-        const event = toQueuedEvent(body, receivedAt, makeId)
-        if (wantsVisitorId(body, event)) event.userId = await visitorOf(request, server, event.siteId, receivedAt)
-        const wait = overLimit(request, server, [event])
-        if (wait > 0) return status(429, tooMany(wait, set))
-        // A refusal to queue (IngestUnavailableError) becomes the 503 of the error handler.
-        const { jobId } = await deps.enqueue([event], bodyBytes(request, LIMITS.eventBodyBytes))
-        deps.ledger.accepted(event.siteId, 1)
-        return status(202, { message: 'Event accepted for processing' as const, jobId, eventId: event.eventId })
-      },
-      {
-        parse: ({ request }) => readJsonBody(request, LIMITS.eventBodyBytes),
-        body: EventBody,
-        response: { 202: EventAccepted, 400: InvalidPayloadResponse, 413: InvalidPayloadResponse, 429: UnavailableResponse, 503: UnavailableResponse },
-        detail: { summary: 'Record one event', tags: ['ingest'] },
-      },
+      return readJsonBody(request, limitBytes).catch((error: unknown) => {
+        if (error instanceof Error) deps.ledger.refused('', [error.message])
+        throw error
+      })
+    }
+  /** Counts a body the route's schema is about to refuse (validation runs next and answers the 400). */
+  const countRefusal =
+    (checker: { Check(value: unknown): boolean; Errors(value: unknown): Iterable<ValueError> }) =>
+    ({ body }: { body: unknown }) => {
+      if (!checker.Check(body)) deps.ledger.refused(siteOf(body), validationDetails({ value: body, all: [...checker.Errors(body)] }, 'body'))
+    }
+  const preflight = new Response(null, {
+    status: 204,
+    headers: {
+      'access-control-allow-origin': '*',
+      'access-control-allow-methods': 'POST, OPTIONS',
+      'access-control-allow-headers': 'content-type',
+      'access-control-max-age': '86400',
+    },
+  })
+  const batchChecker = TypeCompiler.Compile(BatchBody)
+
+  return new Elysia({ name: 'ingest' })
+    .use(deps.access.plugin)
+    .guard({ access: 'public' }, (anyone) =>
+      anyone
+        .options('/event', () => preflight.clone(), { detail: { hide: true } })
+        .options('/events', () => preflight.clone(), { detail: { hide: true } })
+        .post(
+          '/event',
+          async ({ body, request, server, status, set }) => {
+            const receivedAt = new Date()
+            const problem = timestampProblem(body.timestamp, receivedAt)
+            if (problem) {
+              deps.ledger.refused(siteOf(body), [problem])
+              return status(400, { error: 'Invalid payload' as const, details: [problem] })
+            }
+            const event = toQueuedEvent(body, receivedAt, makeId)
+            if (wantsVisitorId(body, event)) event.userId = await visitorOf(request, server, event.siteId, receivedAt)
+            const wait = overLimit(request, server, [event])
+            if (wait > 0) return status(429, tooMany(wait, set))
+            // A refusal to queue (IngestUnavailableError) becomes the 503 of the error handler.
+            const { jobId } = await deps.enqueue([event], bodyBytes(request, LIMITS.eventBodyBytes))
+            deps.ledger.accepted(event.siteId, 1)
+            return status(202, { message: 'Event accepted for processing' as const, jobId, eventId: event.eventId })
+          },
+          {
+            parse: parseFor(LIMITS.eventBodyBytes),
+            transform: countRefusal(eventChecker),
+            body: EventBody,
+            response: { 202: EventAccepted, 400: InvalidPayloadResponse, 413: InvalidPayloadResponse, 429: UnavailableResponse, 503: UnavailableResponse },
+            detail: { summary: 'Record one event', tags: ['ingest'] },
+          },
+        )
+        .post(
+          '/events',
+          async ({ body, request, server, status, set }) => {
+            const receivedAt = new Date()
+            const results: BatchItemResult[] = []
+            const accepted: QueuedEvent[] = []
+            const wantVisitorIds: QueuedEvent[] = []
+            body.events.forEach((item, index) => {
+              const errors = eventChecker.Check(item)
+                ? [timestampProblem(item.timestamp, receivedAt)].filter((problem) => problem !== undefined)
+                : validationDetails({ value: item, all: [...eventChecker.Errors(item)] }, 'event')
+              if (errors.length === 0) {
+                const event = toQueuedEvent(item as EventBody, receivedAt, makeId)
+                accepted.push(event)
+                if (wantsVisitorId(item as EventBody, event)) wantVisitorIds.push(event)
+                results.push({ index, status: 'accepted', eventId: event.eventId })
+              } else {
+                deps.ledger.refused(siteOf(item), errors)
+                results.push({ index, status: 'refused', errors })
+              }
+            })
+            if (accepted.length === 0) {
+              return status(400, { error: 'Invalid payload' as const, details: ['no event in the batch is valid'], results })
+            }
+            for (const event of wantVisitorIds) event.userId = await visitorOf(request, server, event.siteId, receivedAt)
+            const wait = overLimit(request, server, accepted)
+            if (wait > 0) return status(429, tooMany(wait, set))
+            const { jobId } = await deps.enqueue(accepted, bodyBytes(request, LIMITS.batchBodyBytes))
+            const perSite = Map.groupBy(accepted, (event) => event.siteId)
+            for (const [site, events] of perSite) deps.ledger.accepted(site, events.length)
+            return status(202, {
+              message: 'Events accepted for processing' as const,
+              jobId,
+              accepted: accepted.length,
+              refused: body.events.length - accepted.length,
+              results,
+            })
+          },
+          {
+            parse: parseFor(LIMITS.batchBodyBytes),
+            transform: countRefusal(batchChecker),
+            body: BatchBody,
+            response: { 202: BatchAccepted, 400: BatchRefused, 413: InvalidPayloadResponse, 429: UnavailableResponse, 503: UnavailableResponse },
+            detail: {
+              summary: 'Record up to 1,000 events; valid ones are accepted even when others are refused',
+              tags: ['ingest'],
+            },
+          },
+        ),
     )
-    .post(
-      '/events',
-      async ({ body, request, server, status, set }) => {
-        const receivedAt = new Date()
-        const results: BatchItemResult[] = []
-        const accepted: QueuedEvent[] = []
-        const wantVisitorIds: QueuedEvent[] = []
-        body.events.forEach((item, index) => {
-          const errors = eventChecker.Check(item)
-            ? [timestampProblem(item.timestamp, receivedAt)].filter((problem) => problem !== undefined)
-            : validationDetails({ value: item, all: [...eventChecker.Errors(item)] }, 'event')
-          if (errors.length === 0) {
-            const event = toQueuedEvent(item as EventBody, receivedAt, makeId)
-            accepted.push(event)
-            if (wantsVisitorId(item as EventBody, event)) wantVisitorIds.push(event)
-            results.push({ index, status: 'accepted', eventId: event.eventId })
-          } else {
-            deps.ledger.refused(siteOf(item), errors)
-            results.push({ index, status: 'refused', errors })
-          }
+    .guard({ access: 'reader' }, (readers) =>
+      readers
+        .get('/ingest/queue', () => deps.queue.getJobCounts('waiting', 'active', 'delayed', 'failed') as Promise<QueueCounts>, {
+          response: { 200: QueueHealth },
+          detail: { summary: 'Jobs waiting, running, delayed for a retry, and failed', tags: ['ingest'] },
         })
-        if (accepted.length === 0) {
-          return status(400, { error: 'Invalid payload' as const, details: ['no event in the batch is valid'], results })
-        }
-        for (const event of wantVisitorIds) event.userId = await visitorOf(request, server, event.siteId, receivedAt)
-        const wait = overLimit(request, server, accepted)
-        if (wait > 0) return status(429, tooMany(wait, set))
-        const { jobId } = await deps.enqueue(accepted, bodyBytes(request, LIMITS.batchBodyBytes))
-        const perSite = Map.groupBy(accepted, (event) => event.siteId)
-        for (const [site, events] of perSite) deps.ledger.accepted(site, events.length)
-        return status(202, {
-          message: 'Events accepted for processing' as const,
-          jobId,
-          accepted: accepted.length,
-          refused: body.events.length - accepted.length,
-          results,
-        })
-      },
-      {
-        parse: ({ request }) => readJsonBody(request, LIMITS.batchBodyBytes),
-        body: BatchBody,
-        response: { 202: BatchAccepted, 400: BatchRefused, 413: InvalidPayloadResponse, 429: UnavailableResponse, 503: UnavailableResponse },
-        detail: {
-          summary: 'Record up to 1,000 events; valid ones are accepted even when others are refused',
-          tags: ['ingest'],
-        },
-      },
+        .get('/ingest/ledger', async ({ query }) => ({ sites: await getIngestLedger(deps.db, query.site_id) }), {
+          query: LedgerQuery,
+          response: { 200: LedgerResponse, 400: ErrorResponse },
+          detail: { summary: 'Per-site counts of events accepted, refused (by reason), written and skipped as duplicates', tags: ['ingest'] },
+        }),
     )
-    .get('/ingest/queue', () => deps.queue.getJobCounts('waiting', 'active', 'delayed', 'failed') as Promise<QueueCounts>, {
-      response: { 200: QueueHealth },
-      detail: { summary: 'Jobs waiting, running, delayed for a retry, and failed', tags: ['ingest'] },
-    })
-    .get('/ingest/ledger', async ({ query }) => ({ sites: await getIngestLedger(deps.db, query.site_id) }), {
-      query: LedgerQuery,
-      response: { 200: LedgerResponse, 400: ErrorResponse },
-      detail: { summary: 'Per-site counts of events accepted, refused (by reason), written and skipped as duplicates', tags: ['ingest'] },
-    })
 }

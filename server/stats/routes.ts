@@ -1,5 +1,6 @@
 import { Elysia, t } from 'elysia'
 import type { Db } from '../../drizzle/client'
+import type { Access } from '../access'
 import { BadRequestError, ErrorResponse } from '../errors'
 import { DailyStats, RangeStats, Realtime, RealtimeQuery, StatsQuery, Timeseries, TimeseriesQuery } from './model'
 import { getRangeStats, getTimeseries, TOP_PATHS_DEFAULT } from './queries'
@@ -13,9 +14,11 @@ function parseLimit(raw: string | undefined): number {
   return limit
 }
 
-export function statsRoutes(deps: { db: Db; checkZone: ZoneCheck }) {
+export function statsRoutes(deps: { db: Db; checkZone: ZoneCheck; access: Access }) {
   const { db, checkZone } = deps
   return new Elysia({ name: 'stats', prefix: '/stats' })
+    .use(deps.access.plugin)
+    .guard({ access: 'reader' })
     .get(
       '',
       async ({ query }) => {

@@ -1,6 +1,7 @@
 import { Elysia } from 'elysia'
 import { readFileSync } from 'node:fs'
 import { join } from 'node:path'
+import type { Access } from '../access'
 
 /**
  * The tracker is TypeScript so that tsc checks it with the rest of the code (DOM types
@@ -22,7 +23,7 @@ export function acceptsGzip(acceptEncoding: string | undefined): boolean {
 }
 
 /** GET /script.js: the browser tracker that sites embed (see tracker.ts). */
-export function trackerRoutes() {
+export function trackerRoutes(deps: { access: Access }) {
   const script = buildTrackerScript()
   const gzipped = Bun.gzipSync(script)
   const headers = {
@@ -32,7 +33,7 @@ export function trackerRoutes() {
     'access-control-allow-origin': '*',
     vary: 'accept-encoding',
   }
-  return new Elysia({ name: 'tracker' }).get(
+  return new Elysia({ name: 'tracker' }).use(deps.access.plugin).guard({ access: 'public' }).get(
     '/script.js',
     ({ headers: request }) =>
       acceptsGzip(request['accept-encoding'])

@@ -3,6 +3,7 @@
  * must give. Every case is built to be invalid (or harmless: a read with a weird query), so none
  * may write anything.
  */
+import { LOGIN_BODY_BYTES } from '../../server/auth/routes'
 import { prng } from './load'
 
 export type Expectation =
@@ -544,13 +545,14 @@ function sitesCase(r: Random, adminHeaders: Record<string, string>): Omit<FuzzCa
     return { label: 'PUT /sites/:id as admin: invalid body', method: 'PUT', path: `/sites/${id}`, headers: { ...adminHeaders, ...maybeContentType(r) }, body, expect: { kind: 'error', status } }
   }
   const method = pick(r, ['POST', 'PATCH', 'DELETE'])
-  // Unauthenticated: the guard answers 401 first; as admin, there is no such route.
+  // There is no such route, for the admin or anyone else.
   const signedIn = r() < 0.5
-  return { label: `${method} /sites/:id${signedIn ? ' as admin' : ''}`, method, path: `/sites/${id}`, headers: signedIn ? adminHeaders : {}, body: '{}', expect: { kind: 'error', status: signedIn ? 404 : 401 } }
+  return { label: `${method} /sites/:id${signedIn ? ' as admin' : ''}`, method, path: `/sites/${id}`, headers: signedIn ? adminHeaders : {}, body: '{}', expect: { kind: 'error', status: 404 } }
 }
 
-/** What POST /login must answer for an urlencoded body: the form again (401) or a 400. */
+/** What POST /login must answer for an urlencoded body: the form again (401), a 400, or 413 over its size limit. */
 function loginExpectation(body: string): Expectation {
+  if (Buffer.byteLength(body) > LOGIN_BODY_BYTES) return { kind: 'error', status: 413 }
   const form = new URLSearchParams(body)
   const keys = [...form.keys()]
   const known = new Set(['user', 'password', 'next'])
@@ -588,6 +590,7 @@ function loginCase(r: Random): Omit<FuzzCase, 'id'> {
 
 /** Whatever the bytes, /login reads them as a form (replacing invalid UTF-8). */
 function loginExpectationFor(body: string | Uint8Array<ArrayBuffer>): Expectation {
+  if (typeof body !== 'string' && body.byteLength > LOGIN_BODY_BYTES) return { kind: 'error', status: 413 }
   return loginExpectation(typeof body === 'string' ? body : new TextDecoder().decode(body))
 }
 
@@ -603,9 +606,7 @@ function staticCase(r: Random): Omit<FuzzCase, 'id'> {
   if (roll < 0.8) return { label: 'OPTIONS preflight on ingestion', method: 'OPTIONS', path: pick(r, ['/event', '/events']), headers: { origin: 'https://evil.example', 'access-control-request-method': 'POST' }, expect: { kind: 'preflight' } }
   const path = pick(r, ['/nope', '/event/x', '/events/1', '/stats/x', '/sites/a/b', '/%2e%2e/%2e%2e/etc/passwd', '/script.js/x', '/health/x', '/.env', '/login/x', '/..%2f..%2f', `/${'z'.repeat(3000)}`])
   const method = pick(r, ['GET', 'POST'])
-  // Non-GET requests under /sites/ are for the admin: the guard answers 401 before routing.
-  const status = path.startsWith('/sites/') && method !== 'GET' ? 401 : 404
-  return { label: `${method} unknown path ${path.slice(0, 30)}`, method, path, headers: {}, expect: { kind: 'error', status } }
+  return { label: `${method} unknown path ${path.slice(0, 30)}`, method, path, headers: {}, expect: { kind: 'error', status: 404 } }
 }
 
 /** `count` cases over every public endpoint, reproducible from `seed`. */

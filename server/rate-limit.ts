@@ -29,7 +29,7 @@ export class RateLimiter {
     if (this.limit.rate <= 0) return 0
     const now = this.now()
     const bucket = this.buckets.get(key) ?? { tokens: this.limit.burst, at: now }
-    bucket.tokens = Math.min(this.limit.burst, bucket.tokens + ((now - bucket.at) / 1000) * this.limit.rate)
+    bucket.tokens = this.tokensAt(bucket, now)
     bucket.at = now
     if (!this.buckets.has(key)) {
       if (this.buckets.size >= MAX_KEYS) this.prune(now)
@@ -39,7 +39,23 @@ export class RateLimiter {
       bucket.tokens -= count
       return 0
     }
-    return Math.max(1, Math.ceil((count - bucket.tokens) / this.limit.rate))
+    return this.secondsUntil(bucket.tokens, count)
+  }
+
+  /** The seconds to wait before `count` tokens could be taken for `key` (0: now), taking none. */
+  wait(key: string, count: number): number {
+    if (this.limit.rate <= 0) return 0
+    const bucket = this.buckets.get(key)
+    const tokens = bucket ? this.tokensAt(bucket, this.now()) : this.limit.burst
+    return tokens >= count ? 0 : this.secondsUntil(tokens, count)
+  }
+
+  private tokensAt(bucket: Bucket, now: number): number {
+    return Math.min(this.limit.burst, bucket.tokens + ((now - bucket.at) / 1000) * this.limit.rate)
+  }
+
+  private secondsUntil(tokens: number, count: number): number {
+    return Math.max(1, Math.ceil((count - tokens) / this.limit.rate))
   }
 
   private prune(now: number) {

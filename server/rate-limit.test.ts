@@ -1,5 +1,5 @@
 import { afterAll, beforeAll, describe, expect, test } from 'bun:test'
-import { startStack, type Stack } from '../../tests/support'
+import { startStack, type Stack } from '../tests/support'
 import { RateLimiter } from './rate-limit'
 
 test('a bucket allows its burst, then the rate, and says how long to wait', () => {
@@ -21,7 +21,7 @@ test('rate 0 turns the limit off', () => {
 describe('over HTTP', () => {
   let stack: Stack
   beforeAll(async () => {
-    stack = await startStack('ratelimit', { rateLimits: { perIp: { rate: 1, burst: 12 }, perSite: { rate: 1, burst: 5 }, trustProxy: true } })
+    stack = await startStack('ratelimit', { rateLimits: { perIp: { rate: 1, burst: 12 }, perSite: { rate: 1, burst: 5 } }, proxy: { trustProxy: true, hops: 1 } })
   })
   afterAll(() => stack.close())
 
@@ -45,7 +45,7 @@ describe('over HTTP', () => {
     expect(statuses).toEqual(Array(12).fill(202))
     expect((await stack.post('/event', event('t6'), from('10.0.0.9'))).status).toBe(429)
     await stack.flush()
-    const ledger = (await (await stack.get('/ingest/ledger?site_id=t6')).json()) as { sites: { refused_by_reason: { reason: string; count: number }[] }[] }
+    const ledger = (await (await stack.get('/ingest/ledger?site_id=t6', stack.adminHeaders)).json()) as { sites: { refused_by_reason: { reason: string; count: number }[] }[] }
     expect(ledger.sites[0]!.refused_by_reason).toEqual([{ reason: 'rate limited', count: 1 }])
   })
 })
