@@ -27,6 +27,7 @@ export interface ServerEnv {
 }
 
 const rate = (perSecond: number) => ({ rate: perSecond, burst: perSecond * 2 })
+const perMinute = (perMinute: number) => ({ rate: perMinute / 60, burst: perMinute * 2 })
 const loginGuesses = (burst: number): RateLimit => (burst === 0 ? { rate: 0, burst: 0 } : { ...LOGIN_GUESSES, burst })
 
 export function loadServerEnv(env: EnvSource = process.env): ServerEnv {
@@ -49,6 +50,8 @@ export function loadServerEnv(env: EnvSource = process.env): ServerEnv {
     rateLimits: {
       perIp: rate(readInteger(env, 'RATE_LIMIT_PER_IP', 1_000, 0, 10_000_000)),
       perSite: rate(readInteger(env, 'RATE_LIMIT_PER_SITE', 20_000, 0, 10_000_000)),
+      // Milliseconds of CPU per minute an address may cost with refused bodies (bursts of twice that).
+      invalidCpuMs: perMinute(readInteger(env, 'RATE_LIMIT_INVALID_CPU_MS', 1_000, 0, 60_000)),
     },
     ingestLimits: {
       ...DEFAULT_INGEST_LIMITS,

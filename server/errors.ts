@@ -149,7 +149,8 @@ export function errorHandler(log: Logger) {
       const answer = (refusal: HttpError) => {
         set.status = refusal.status
         Object.assign(set.headers, refusal.headers)
-        return { error: refusal.message }
+        const retryAfter = refusal.headers['retry-after']
+        return retryAfter === undefined ? { error: refusal.message } : { error: refusal.message, retryAfterSeconds: Number(retryAfter) }
       }
       switch (code) {
         case 'VALIDATION':

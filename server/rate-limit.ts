@@ -42,6 +42,19 @@ export class RateLimiter {
     return this.secondsUntil(bucket.tokens, count)
   }
 
+  /** Takes `count` tokens for `key` even when fewer are left, for costs known only afterwards: the debt is waited off. */
+  spend(key: string, count: number): void {
+    if (this.limit.rate <= 0) return
+    const now = this.now()
+    const bucket = this.buckets.get(key) ?? { tokens: this.limit.burst, at: now }
+    bucket.tokens = this.tokensAt(bucket, now) - count
+    bucket.at = now
+    if (!this.buckets.has(key)) {
+      if (this.buckets.size >= MAX_KEYS) this.prune(now)
+      this.buckets.set(key, bucket)
+    }
+  }
+
   /** The seconds to wait before `count` tokens could be taken for `key` (0: now), taking none. */
   wait(key: string, count: number): number {
     if (this.limit.rate <= 0) return 0

@@ -9,6 +9,7 @@ import { connect } from 'node:net'
 import { LOGIN_GUESSES } from '../server/access'
 import { LOGIN_BODY_BYTES } from '../server/auth/routes'
 import { forwardedClient, isLoopback } from '../server/client-address'
+import { NO_RATE_LIMITS } from '../server/ingest/routes'
 import { startStack, type Stack } from './support'
 
 /** One request as bytes on a socket; resolves with the status and the body once the server closes. */
@@ -260,8 +261,10 @@ describe('reads on the loopback interface while no key is set', () => {
 
 describe('budgets behind a trusted proxy', () => {
   let stack: Stack
+  // 50 ms of CPU on refused bodies per address, hardly refilled: a few junk batches use it up.
+  const invalidCpuMs = { rate: 0.001, burst: 50 }
   beforeAll(async () => {
-    stack = await startStack('budgets', { proxy: { trustProxy: true, hops: 1 } })
+    stack = await startStack('budgets', { proxy: { trustProxy: true, hops: 1 }, rateLimits: { ...NO_RATE_LIMITS, invalidCpuMs } })
   })
   afterAll(() => stack.close())
 
@@ -298,6 +301,23 @@ describe('budgets behind a trusted proxy', () => {
   test('the budget follows the rightmost untrusted hop: a client-written X-Forwarded-For entry changes nothing', async () => {
     for (let i = 0; i < LOGIN_GUESSES.burst; i++) expect((await login(`203.0.113.${i}, 198.51.100.9`, `wrong-${i}`)).status).toBe(401)
     expect((await login('203.0.113.200, 198.51.100.9', stack.admin.password)).status).toBe(429)
+  })
+
+  test('an address that keeps sending invalid events is refused with 429 before its bodies are read; others are not', async () => {
+    const junk = JSON.stringify({ events: Array.from({ length: 1_000 }, (_, i) => ({ site_id: { toString: i }, event_type: 1, path: [], timestamp: 'soon' })) })
+    const send = (from: string, body: string) => fetch(`${stack.baseUrl}/events`, { method: 'POST', headers: { 'x-forwarded-for': from }, body })
+    const statuses: number[] = []
+    for (let i = 0; i < 500 && !statuses.includes(429); i++) statuses.push((await send('192.0.2.1', junk)).status)
+    expect(statuses.at(-1)).toBe(429)
+    expect(new Set(statuses.slice(0, -1))).toEqual(new Set([400]))
+    const valid = JSON.stringify({ events: [{ site_id: 'budget-site', event_type: 'page_view', path: '/', timestamp: new Date().toISOString() }] })
+    const refused = await send('192.0.2.1', valid)
+    expect(refused.status).toBe(429)
+    expect(refused.headers.get('access-control-allow-origin')).toBe('*')
+    const answer = (await refused.json()) as { error: string; retryAfterSeconds: number }
+    expect(answer.error).toStartWith('Too many invalid events')
+    expect(answer.retryAfterSeconds).toBe(Number(refused.headers.get('retry-after')))
+    expect((await send('192.0.2.2', valid)).status).toBe(202)
   })
 
   test(`a sign-in body over ${LOGIN_BODY_BYTES} bytes is refused with 413 before it is read`, async () => {

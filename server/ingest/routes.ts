@@ -5,7 +5,7 @@ import type { Db } from '../../drizzle/client'
 import type { IngestQueue, QueuedEvent } from '../../worker/queues'
 import type { Access } from '../access'
 import type { ClientAddress } from '../client-address'
-import { ErrorResponse, InvalidPayloadResponse, UnavailableResponse, validationDetails } from '../errors'
+import { ErrorResponse, HttpError, InvalidPayloadResponse, UnavailableResponse, validationDetails } from '../errors'
 import { isStorableText } from '../formats'
 import { readJsonBody } from '../http'
 import { RateLimiter, type RateLimit } from '../rate-limit'
@@ -52,9 +52,12 @@ function bodyBytes(request: Request, limit: number): number {
 export interface IngestRateLimits {
   perIp: RateLimit
   perSite: RateLimit
+  /** Milliseconds of CPU spent on refused bodies per client address (per second, with a burst). */
+  invalidCpuMs: RateLimit
 }
 
-export const NO_RATE_LIMITS: IngestRateLimits = { perIp: { rate: 0, burst: 0 }, perSite: { rate: 0, burst: 0 } }
+const OFF: RateLimit = { rate: 0, burst: 0 }
+export const NO_RATE_LIMITS: IngestRateLimits = { perIp: OFF, perSite: OFF, invalidCpuMs: OFF }
 
 export interface IngestDeps {
   access: Access
@@ -98,6 +101,14 @@ export function ingestRoutes(deps: IngestDeps) {
       throw new IngestUnavailableError('Event queue is unavailable; retry later', 5, { cause: error })
     }
   }
+  // A 4 MiB batch of invalid events costs about a second of CPU to refuse: an address that keeps
+  // sending junk waits off what its refusals cost before its next body is read.
+  const invalidCpu = new RateLimiter(deps.rateLimits.invalidCpuMs)
+  const readStarted = new WeakMap<Request, number>()
+  const chargeRefusal = (request: Request, server: Server<unknown> | null) => {
+    const began = readStarted.get(request)
+    if (began !== undefined) invalidCpu.spend(clientIp(request, server), performance.now() - began)
+  }
   const wantsVisitorId = (body: EventBody, event: QueuedEvent) => body.derive_user_id === true && event.userId === null
   const tooMany = (wait: number, set: { headers: Record<string, string | number> }) => {
     set.headers['retry-after'] = String(wait)
@@ -110,18 +121,26 @@ export function ingestRoutes(deps: IngestDeps) {
    */
   const parseFor =
     (limitBytes: number) =>
-    ({ request, set }: { request: Request; set: { headers: Record<string, string | number> } }) => {
+    ({ request, server, set }: { request: Request; server: Server<unknown> | null; set: { headers: Record<string, string | number> } }) => {
       set.headers['access-control-allow-origin'] = '*'
+      if (deps.rateLimits.invalidCpuMs.rate > 0) {
+        const wait = invalidCpu.wait(clientIp(request, server), 1)
+        if (wait > 0) throw new HttpError(429, 'Too many invalid events from this address; fix them and retry later', { 'retry-after': String(wait) })
+        readStarted.set(request, performance.now())
+      }
       return readJsonBody(request, limitBytes).catch((error: unknown) => {
         if (error instanceof Error) deps.ledger.refused('', [error.message])
+        chargeRefusal(request, server)
         throw error
       })
     }
   /** Counts a body the route's schema is about to refuse (validation runs next and answers the 400). */
   const countRefusal =
     (checker: { Check(value: unknown): boolean; Errors(value: unknown): Iterable<ValueError> }) =>
-    ({ body }: { body: unknown }) => {
-      if (!checker.Check(body)) deps.ledger.refused(siteOf(body), validationDetails({ value: body, all: [...checker.Errors(body)] }, 'body'))
+    ({ body, request, server }: { body: unknown; request: Request; server: Server<unknown> | null }) => {
+      if (checker.Check(body)) return
+      deps.ledger.refused(siteOf(body), validationDetails({ value: body, all: [...checker.Errors(body)] }, 'body'))
+      chargeRefusal(request, server)
     }
   const preflight = new Response(null, {
     status: 204,
@@ -147,6 +166,7 @@ export function ingestRoutes(deps: IngestDeps) {
             const problem = timestampProblem(body.timestamp, receivedAt)
             if (problem) {
               deps.ledger.refused(siteOf(body), [problem])
+              chargeRefusal(request, server)
               return status(400, { error: 'Invalid payload' as const, details: [problem] })
             }
             const event = toQueuedEvent(body, receivedAt, makeId)
@@ -187,6 +207,7 @@ export function ingestRoutes(deps: IngestDeps) {
                 results.push({ index, status: 'refused', errors })
               }
             })
+            if (accepted.length < body.events.length) chargeRefusal(request, server)
             if (accepted.length === 0) {
               return status(400, { error: 'Invalid payload' as const, details: ['no event in the batch is valid'], results })
             }

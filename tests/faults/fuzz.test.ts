@@ -51,7 +51,7 @@ beforeAll(async () => {
   // Rate limits and the sign-in budget off: the fuzz sends thousands of requests a second from one
   // address, many with wrong credentials, and is about validation, not throttling (a 429 would
   // hide the answer under test).
-  const [api, worker] = await Promise.all([startApi(env, port, 'api', { RATE_LIMIT_PER_IP: '0', RATE_LIMIT_PER_SITE: '0', RATE_LIMIT_LOGIN: '0' }), startWorker(env)])
+  const [api, worker] = await Promise.all([startApi(env, port, 'api', { RATE_LIMIT_PER_IP: '0', RATE_LIMIT_PER_SITE: '0', RATE_LIMIT_LOGIN: '0', RATE_LIMIT_INVALID_CPU_MS: '0' }), startWorker(env)])
   stack = {
     ...stack,
     api,
