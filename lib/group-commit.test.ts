@@ -1,5 +1,5 @@
 import { expect, test } from 'bun:test'
-import type { QueuedEvent } from '../worker/queues'
+import type { QueuedEvent } from './queue'
 import { BufferFullError, createGroupCommit, type GroupCommitLimits } from './group-commit'
 
 /** A send whose acknowledgements the test releases one at a time, recording every batch. */

@@ -1,7 +1,7 @@
 import { createDb } from '../drizzle/client'
 import { createLogger, errorFields } from '../lib/log'
 import { checkPostgres, checkRedis } from '../lib/preflight'
-import { createIngestQueue, createProducerConnection } from '../worker/queues'
+import { createIngestQueue, createProducerConnection } from '../lib/queue'
 import { createApp } from './app'
 import { loadServerEnv } from './env'
 

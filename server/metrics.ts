@@ -1,6 +1,6 @@
 import { Elysia } from 'elysia'
 import { Counter, Gauge, Histogram, Registry, SECONDS_BUCKETS, SIZE_BUCKETS } from '../lib/metrics'
-import type { IngestQueue } from '../worker/queues'
+import type { IngestQueue } from '../lib/queue'
 import type { Access } from './access'
 import type { LedgerRecorder } from './ingest/ledger'
 

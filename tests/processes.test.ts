@@ -5,7 +5,7 @@
 import { afterAll, beforeAll, describe, expect, test } from 'bun:test'
 import { resolve } from 'node:path'
 import postgres from 'postgres'
-import { createProducerConnection, createIngestQueue } from '../worker/queues'
+import { createProducerConnection, createIngestQueue } from '../lib/queue'
 import { writeEventBatch } from '../worker/jobs/ingest'
 import { createTestDatabase, testEnv, uniqueName, type TestDatabase } from './support'
 

@@ -2,7 +2,7 @@ import { createDb } from '../drizzle/client'
 import { createLogger, errorFields } from '../lib/log'
 import { checkPostgres, checkRedis } from '../lib/preflight'
 import { loadWorkerEnv } from './env'
-import { createWorkerConnection } from './queues'
+import { createWorkerConnection } from '../lib/queue'
 import { createWorkerMetrics } from './metrics'
 import { createIngestWorker } from './worker'
 

@@ -1,6 +1,6 @@
 import { afterAll, beforeAll, expect, test } from 'bun:test'
 import { countEvents, startStack, type Stack } from '../tests/support'
-import { INGEST_JOB, type QueuedEvent } from './queues'
+import { INGEST_JOB, type QueuedEvent } from '../lib/queue'
 import { heldJobs } from './worker'
 
 const prefetch = { jobs: 20, events: 1_000 }

@@ -4,7 +4,7 @@ import type { Db } from '../drizzle/client'
 import { errorFields, type Logger } from '../lib/log'
 import { createProcessor, type WriterOptions } from './jobs'
 import type { WorkerMetrics } from './metrics'
-import { DEFAULT_QUEUE_PREFIX, INGEST_JOB, type IngestJobData, type JobData, type JobName, type QueueLocation } from './queues'
+import { DEFAULT_QUEUE_PREFIX, INGEST_JOB, type IngestJobData, type JobData, type JobName, type QueueLocation } from '../lib/queue'
 
 export interface IngestWorkerDeps {
   connection: IORedis

@@ -1,6 +1,6 @@
 import type IORedis from 'ioredis'
 import { errorFields, type Logger } from '../../lib/log'
-import { INGEST_JOB, type IngestQueue, type QueuedEvent } from '../../worker/queues'
+import { INGEST_JOB, type IngestQueue, type QueuedEvent } from '../../lib/queue'
 import { ServiceUnavailableError } from '../errors'
 import type { ApiMetrics } from '../metrics'
 import { BufferFullError, createGroupCommit, type GroupCommitStats } from '../../lib/group-commit'

@@ -1,7 +1,7 @@
 import { afterAll, beforeAll, describe, expect, test } from 'bun:test'
 import { once } from 'node:events'
 import { testEnv, uniqueName } from '../../tests/support'
-import { createProducerConnection } from '../../worker/queues'
+import { createProducerConnection } from '../../lib/queue'
 import { createVisitorIds, VISITOR_SALT_TTL_SECONDS } from './visitors'
 
 const redis = createProducerConnection(testEnv.redisUrl)

@@ -1,7 +1,7 @@
 import { Elysia } from 'elysia'
 import type { Db } from '../../drizzle/client'
 import type { Access } from '../access'
-import { REBUILD_JOB, type IngestQueue } from '../../worker/queues'
+import { REBUILD_JOB, type IngestQueue } from '../../lib/queue'
 import { ErrorResponse, RETRY_AFTER_SECONDS, ServiceUnavailableError, UnavailableResponse } from '../errors'
 import { readJsonBody } from '../http'
 import type { ZoneCheck } from '../stats/question'

@@ -14,7 +14,7 @@
  * Set FUZZ_SEED to explore other inputs; a failure prints the seed and each failing request.
  */
 import { afterAll, beforeAll, describe, expect, test } from 'bun:test'
-import { createIngestQueue, createProducerConnection } from '../../worker/queues'
+import { createIngestQueue, createProducerConnection } from '../../lib/queue'
 import { createTestDatabase, startStack, testEnv, type TestDatabase } from '../support'
 import { deepArray, deepObject, FUZZ_SITE_PREFIX, generateCases, type FuzzCase } from './fuzz-cases'
 import { assertAlive, freePort, pollUntil, spawnedSince, spawnMark, startApi, startWorker, stopAll, uniqueName, withDeadline, type ManagedProcess } from './harness'

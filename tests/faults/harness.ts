@@ -13,7 +13,7 @@ import { join, resolve } from 'node:path'
 import IORedis from 'ioredis'
 import postgres from 'postgres'
 import { migrateDatabase } from '../../drizzle/migrate'
-import { createIngestQueue, type IngestQueue } from '../../worker/queues'
+import { createIngestQueue, type IngestQueue } from '../../lib/queue'
 
 export const ROOT = resolve(import.meta.dir, '../..')
 const PG_BIN = '/usr/lib/postgresql/15/bin'

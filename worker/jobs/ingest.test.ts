@@ -1,6 +1,6 @@
 import { afterAll, beforeAll, expect, test } from 'bun:test'
 import { countEvents, createTestDatabase, type TestDatabase } from '../../tests/support'
-import type { QueuedEvent } from '../queues'
+import type { QueuedEvent } from '../../lib/queue'
 import { writeEventBatch } from './ingest'
 
 let database: TestDatabase

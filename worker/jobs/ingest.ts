@@ -2,7 +2,7 @@ import { sql } from 'drizzle-orm'
 import { jsonLiteral, type Db } from '../../drizzle/client'
 import { events, ingestLedger, sites } from '../../drizzle/schema'
 import { applyRollups, bucketColumns, key, pipelined, siteLockStatements, type Buckets, type WrittenEvent } from './rollups'
-import type { QueuedEvent } from '../queues'
+import type { QueuedEvent } from '../../lib/queue'
 
 export interface BatchWriteResult {
   inserted: number

@@ -1,6 +1,7 @@
 /**
  * The queue contract, shared by the API (producer) and the worker (consumer): queue name, job
  * kinds, payload types, job options and Redis connection settings live here and nowhere else.
+ * Both sides import this module; neither imports the other (tests/layout.test.ts holds that).
  */
 import { Queue, type JobsOptions } from 'bullmq'
 import IORedis, { type RedisOptions } from 'ioredis'

@@ -1,8 +1,8 @@
 import { afterAll, beforeAll, describe, expect, test } from 'bun:test'
-import { startStack, type Stack } from '../../tests/support'
-import { writeEventBatch } from '../../worker/jobs/ingest'
-import { dayMasks } from './queries'
-import type { QueuedEvent } from '../../worker/queues'
+import { startStack, type Stack } from './support'
+import { writeEventBatch } from '../worker/jobs/ingest'
+import { dayMasks } from '../server/stats/queries'
+import type { QueuedEvent } from '../lib/queue'
 
 let stack: Stack
 beforeAll(async () => {
