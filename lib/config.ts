@@ -1,6 +1,9 @@
 /**
  * Parsing helpers shared by every process's env.ts. They take the environment as an argument
  * (never read process.env themselves) and throw a ConfigError that names the variable.
+ *
+ * Kept by hand: about seventy lines with the exact messages the README documents; env-schema
+ * libraries (envalid, zod) would add a dependency for the same checks and word them their way.
  */
 export type EnvSource = Record<string, string | undefined>
 

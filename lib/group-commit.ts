@@ -4,6 +4,9 @@
  * finish and then leave together in its next batch, so under load one round trip carries many.
  * Every caller's promise settles only when the batch carrying its items has been acknowledged.
  * The API uses it in front of Redis, the worker in front of Postgres.
+ *
+ * Kept by hand: batching libraries (p-batch, dataloader) flush on a timer or a tick, which would
+ * make a lone event wait; this one sends at once when idle and batches only under load.
  */
 export interface GroupCommitLimits {
   /** Most items in one batch. One caller's items are never split across batches. */

@@ -1,20 +1,29 @@
 import { Elysia } from 'elysia'
-import { Counter, Gauge, Histogram, Registry, SECONDS_BUCKETS, SIZE_BUCKETS } from '../lib/metrics'
+import { Counter, createRegistry, Gauge, Histogram, SECONDS_BUCKETS, SIZE_BUCKETS } from '../lib/metrics'
 import type { IngestQueue } from '../lib/queue'
 import type { Access } from './access'
 import type { LedgerRecorder } from './ingest/ledger'
 
 export function createApiMetrics() {
-  const registry = new Registry()
+  const registers = [createRegistry()]
   return {
-    registry,
-    accepted: registry.register(new Counter('analytics_events_accepted_total', 'Events answered 202.')),
-    refused: registry.register(new Counter('analytics_events_refused_total', 'Events refused, by reason.')),
-    batchEvents: registry.register(new Histogram('analytics_ingest_batch_events', 'Events per job sent to Redis (group commit).', SIZE_BUCKETS)),
-    enqueueSeconds: registry.register(new Histogram('analytics_enqueue_seconds', 'Time for Redis to acknowledge one job.', SECONDS_BUCKETS)),
-    pendingEvents: registry.register(new Gauge('analytics_ingest_pending_events', 'Events in the API waiting for Redis to acknowledge them.')),
-    pacedEvents: registry.register(new Gauge('analytics_ingest_paced_events', 'Events of requests held back while the queue backlog is over its pacing level.')),
-    queueJobs: registry.register(new Gauge('analytics_queue_jobs', 'Jobs in the queue, by state.')),
+    registry: registers[0]!,
+    accepted: new Counter({ name: 'analytics_events_accepted_total', help: 'Events answered 202.', registers }),
+    refused: new Counter({ name: 'analytics_events_refused_total', help: 'Events refused, by reason.', labelNames: ['reason'] as const, registers }),
+    batchEvents: new Histogram({
+      name: 'analytics_ingest_batch_events',
+      help: 'Events per job sent to Redis (group commit).',
+      buckets: SIZE_BUCKETS,
+      registers,
+    }),
+    enqueueSeconds: new Histogram({ name: 'analytics_enqueue_seconds', help: 'Time for Redis to acknowledge one job.', buckets: SECONDS_BUCKETS, registers }),
+    pendingEvents: new Gauge({ name: 'analytics_ingest_pending_events', help: 'Events in the API waiting for Redis to acknowledge them.', registers }),
+    pacedEvents: new Gauge({
+      name: 'analytics_ingest_paced_events',
+      help: 'Events of requests held back while the queue backlog is over its pacing level.',
+      registers,
+    }),
+    queueJobs: new Gauge({ name: 'analytics_queue_jobs', help: 'Jobs in the queue, by state.', labelNames: ['state'] as const, registers }),
   }
 }
 export type ApiMetrics = ReturnType<typeof createApiMetrics>
@@ -23,7 +32,7 @@ export type ApiMetrics = ReturnType<typeof createApiMetrics>
 export function countedLedger(ledger: LedgerRecorder, metrics: ApiMetrics): LedgerRecorder {
   return {
     accepted(siteId, count) {
-      metrics.accepted.inc({}, count)
+      metrics.accepted.inc(count)
       ledger.accepted(siteId, count)
     },
     refused(siteId, reasons, count = 1) {
@@ -35,16 +44,19 @@ export function countedLedger(ledger: LedgerRecorder, metrics: ApiMetrics): Ledg
 }
 
 export function metricsRoutes(deps: { metrics: ApiMetrics; queue: IngestQueue; ingest: () => { pendingItems: number; pacedEvents: number }; access: Access }) {
-  return new Elysia({ name: 'metrics' }).use(deps.access.plugin).guard({ access: 'reader' }).get(
-    '/metrics',
-    async () => {
-      const counts = await deps.queue.getJobCounts('waiting', 'active', 'delayed', 'failed').catch(() => undefined)
-      for (const [state, value] of Object.entries(counts ?? {})) deps.metrics.queueJobs.set(value, { state })
-      const ingest = deps.ingest()
-      deps.metrics.pendingEvents.set(ingest.pendingItems)
-      deps.metrics.pacedEvents.set(ingest.pacedEvents)
-      return new Response(deps.metrics.registry.render(), { headers: { 'content-type': 'text/plain; version=0.0.4; charset=utf-8' } })
-    },
-    { detail: { summary: 'Prometheus metrics of this API process (the worker serves its own on WORKER_METRICS_PORT)', tags: ['ops'] } },
-  )
+  return new Elysia({ name: 'metrics' })
+    .use(deps.access.plugin)
+    .guard({ access: 'reader' })
+    .get(
+      '/metrics',
+      async () => {
+        const counts = await deps.queue.getJobCounts('waiting', 'active', 'delayed', 'failed').catch(() => undefined)
+        for (const [state, value] of Object.entries(counts ?? {})) deps.metrics.queueJobs.set({ state }, value)
+        const ingest = deps.ingest()
+        deps.metrics.pendingEvents.set(ingest.pendingItems)
+        deps.metrics.pacedEvents.set(ingest.pacedEvents)
+        return new Response(await deps.metrics.registry.metrics(), { headers: { 'content-type': deps.metrics.registry.contentType } })
+      },
+      { detail: { summary: 'Prometheus metrics of this API process (the worker serves its own on WORKER_METRICS_PORT)', tags: ['ops'] } },
+    )
 }

@@ -1,5 +1,6 @@
 import { createDb } from '../drizzle/client'
 import { createLogger, errorFields } from '../lib/log'
+import type { Registry } from '../lib/metrics'
 import { checkPostgres, checkRedis } from '../lib/preflight'
 import { loadWorkerEnv } from './env'
 import { createWorkerConnection } from '../lib/queue'
@@ -9,15 +10,15 @@ import { createIngestWorker } from './worker'
 const log = createLogger('worker')
 
 /** The worker's /metrics on 127.0.0.1; a port already taken (a second worker here) only costs the metrics. */
-function serveMetrics(port: number, render: () => string) {
+function serveMetrics(port: number, registry: Registry) {
   if (port === 0) return undefined
   try {
     return Bun.serve({
       port,
       hostname: '127.0.0.1',
-      fetch: (request) =>
+      fetch: async (request) =>
         new URL(request.url).pathname === '/metrics'
-          ? new Response(render(), { headers: { 'content-type': 'text/plain; version=0.0.4; charset=utf-8' } })
+          ? new Response(await registry.metrics(), { headers: { 'content-type': registry.contentType } })
           : new Response('not found', { status: 404 }),
     })
   } catch (error) {
@@ -33,7 +34,7 @@ try {
   const database = createDb(env.databaseUrl, { max: env.concurrency + 1 })
   const connection = createWorkerConnection(env.redisUrl)
   const metrics = createWorkerMetrics()
-  const metricsServer = serveMetrics(env.metricsPort, () => metrics.registry.render())
+  const metricsServer = serveMetrics(env.metricsPort, metrics.registry)
   const worker = createIngestWorker({
     metrics,
     connection,

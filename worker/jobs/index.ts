@@ -43,8 +43,8 @@ export function createProcessor(db: Db, log: Logger, metrics: WorkerMetrics, wri
     const result = await writeEventBatch(db, events)
     const committed = Date.now()
     metrics.writeSeconds.observe((performance.now() - started) / 1000)
-    metrics.written.inc({}, result.inserted)
-    metrics.duplicates.inc({}, result.duplicates)
+    metrics.written.inc(result.inserted)
+    metrics.duplicates.inc(result.duplicates)
     for (const event of events) metrics.lagSeconds.observe((committed - Date.parse(event.receivedAt)) / 1000)
     log.info('batch inserted', { events: events.length, ...result, ms: Math.round(performance.now() - started) })
     if (committed - prunedAt > PRUNE_EVERY_MS) {
