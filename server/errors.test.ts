@@ -1,5 +1,7 @@
 import { afterAll, beforeAll, describe, expect, test } from 'bun:test'
+import { Elysia, InvalidCookieSignature, InvalidFileType, t } from 'elysia'
 import { startStack, type Stack } from '../tests/support'
+import { errorHandler } from './errors'
 
 let stack: Stack
 beforeAll(async () => {
@@ -70,5 +72,53 @@ describe('values that cannot be turned into a string are refused as the wrong ty
     expect(await storedEvents()).toBe(0)
     const [row] = await stack.database.sql<{ n: number }[]>`select count(*)::int as n from sites`
     expect(row!.n).toBe(0)
+  })
+})
+
+test("the API never serves Bun's development error page", () => {
+  expect(stack.app.server!.development).toBe(false)
+})
+
+describe('the error handler answers JSON whatever it is given', () => {
+  const logged: string[] = []
+  const log = { info() {}, warn() {}, error: (msg: string) => void logged.push(msg) }
+  // A refusal callback that fails stands for any failure inside the handler.
+  const app = new Elysia()
+    .use(
+      errorHandler(log, () => {
+        throw new Error('ledger unavailable')
+      }),
+    )
+    .get('/file', () => {
+      throw new InvalidFileType('avatar', 'image/*')
+    })
+    .get('/cookie', () => {
+      throw new InvalidCookieSignature('session')
+    })
+    .get('/unprintable', () => {
+      throw { toString: 1 }
+    })
+    .get('/response', () => ({ wrong: 1 }) as unknown as { right: string }, { response: t.Object({ right: t.String() }) })
+    .post('/body', ({ body }) => body, { body: t.Object({ x: t.String() }) })
+
+  const request = async (method: string, path: string, body?: string) => {
+    const response = await app.handle(new Request(`http://localhost${path}`, { method, body, headers: { 'content-type': 'application/json' } }))
+    return { status: response.status, json: (response.headers.get('content-type') ?? '').startsWith('application/json'), body: await response.json() }
+  }
+  const internal = { status: 500, json: true, body: { error: 'Internal server error' } }
+
+  test.each([
+    ['a file of the wrong type', '/file', { status: 400, json: true, body: { error: 'body has a file of a type this route does not accept' } }],
+    ['a cookie with a bad signature', '/cookie', { status: 401, json: true, body: { error: 'Invalid session' } }],
+    ['a thrown value that cannot be printed', '/unprintable', internal],
+    ['a response that fails its own schema (a bug, not a bad request)', '/response', internal],
+  ])('%s', async (_, path, expected) => {
+    expect(await request('GET', path)).toEqual(expected)
+  })
+
+  test('a failure while mapping an error falls back to a logged static 500', async () => {
+    logged.length = 0
+    expect(await request('POST', '/body', '{"x":1}')).toEqual(internal)
+    expect(logged).toEqual(['error handler failed'])
   })
 })

@@ -125,7 +125,8 @@ export async function startStack(label: string, options: StackOptions = {}): Pro
   const auth = { ...admin, sessionSecret: uniqueName('secret'), statsApiKey: options.statsApiKey }
   const { app, flush, shutdown } = await createApp({ database, redis: producer, queue, auth, dashboardDir: options.dashboardDir ?? '/nonexistent', ingestLimits: { ...DEFAULT_INGEST_LIMITS, ...options.ingestLimits },
     rateLimits: options.rateLimits ?? NO_RATE_LIMITS, log: silentLogger })
-  app.listen(0)
+  // Bun's development mode answers an uncaught error with an HTML page of source and stack.
+  app.listen({ port: 0, development: false })
   const baseUrl = `http://127.0.0.1:${app.server!.port}`
 
   const workerConnection = createWorkerConnection(testEnv.redisUrl)
