@@ -1,4 +1,4 @@
-import { Elysia, t, type ValidationError } from 'elysia'
+import { Elysia, t, ValidationError } from 'elysia'
 import { errorFields, type Logger } from '../lib/log'
 import { isDatabaseUnavailable } from '../lib/pg-errors'
 import { InvalidJsonError, PayloadTooLargeError } from './http'
@@ -134,6 +134,9 @@ export function requestIdOf(request: Request): string {
   return given && REQUEST_ID.test(given) ? given : Bun.randomUUIDv7()
 }
 
+/** The answer when mapping an error failed: built from constants, so it cannot fail in turn. */
+const INTERNAL_ERROR = JSON.stringify({ error: 'Internal server error' })
+
 /**
  * The single error boundary of the API: maps every framework error to the contract's JSON
  * bodies and makes sure nothing internal leaks as a 5xx without being logged.
@@ -152,47 +155,58 @@ export function errorHandler(log: Logger) {
         const retryAfter = refusal.headers['retry-after']
         return retryAfter === undefined ? { error: refusal.message } : { error: refusal.message, retryAfterSeconds: Number(retryAfter) }
       }
-      switch (code) {
-        case 'VALIDATION':
-          set.status = 400
-          if (error.type === 'query') {
-            return { error: validationDetails(error, 'query')[0]! }
-          }
-          return refuse(validationDetails(error, 'body'))
-        case 'PARSE': {
-          // Errors thrown by a route's own parser arrive wrapped, with the original as the cause.
-          const cause = error.cause
-          if (cause instanceof PayloadTooLargeError) {
-            set.status = 413
-            return { error: 'Payload too large', details: [cause.message] }
-          }
-          set.status = 400
-          if (cause instanceof HttpError) return answer(cause)
-          return refuse([cause instanceof InvalidJsonError ? cause.message : 'body must be valid JSON'])
-        }
-        case 'NOT_FOUND':
-          set.status = 404
-          return { error: `No route for ${path}` }
-        case 'INVALID_COOKIE_SIGNATURE':
-          set.status = 401
-          return { error: 'Invalid session' }
-        default:
-          if (error instanceof HttpError) return answer(error)
-          if (error instanceof BadRequestError) {
+      // A handler that throws would leave the answer to Bun: a plain 500, or its HTML error page.
+      try {
+        switch (code) {
+          case 'VALIDATION':
+            // Only a request can be refused; a response that fails its schema is a bug here.
+            if (error instanceof ValidationError && error.type !== 'response') {
+              set.status = 400
+              if (error.type === 'query') {
+                return { error: validationDetails(error, 'query')[0]! }
+              }
+              return refuse(validationDetails(error, 'body'))
+            }
+            break
+          case 'PARSE': {
+            // Errors thrown by a route's own parser arrive wrapped, with the original as the cause.
+            const cause = error.cause
+            if (cause instanceof PayloadTooLargeError) {
+              set.status = 413
+              return { error: 'Payload too large', details: [cause.message] }
+            }
+            if (cause instanceof HttpError) return answer(cause)
             set.status = 400
-            return { error: error.message }
+            return refuse([cause instanceof InvalidJsonError ? cause.message : 'body must be valid JSON'])
           }
-          if (error instanceof ServiceUnavailableError || isDatabaseUnavailable(error)) {
-            const unavailable =
-              error instanceof ServiceUnavailableError ? error : new ServiceUnavailableError('Database is unavailable; retry later', RETRY_AFTER_SECONDS)
-            if (!(error instanceof ServiceUnavailableError)) log.error('database unavailable', { requestId, path, ...errorFields(error) })
-            set.status = 503
-            set.headers['retry-after'] = String(unavailable.retryAfterSeconds)
-            return { error: unavailable.message, retryAfterSeconds: unavailable.retryAfterSeconds }
-          }
-          log.error('unhandled error', { requestId, path, code: String(code), ...errorFields(error) })
-          set.status = 500
-          return { error: 'Internal server error' }
+          case 'NOT_FOUND':
+            set.status = 404
+            return { error: `No route for ${path}` }
+          case 'INVALID_FILE_TYPE':
+            set.status = 400
+            return { error: 'body has a file of a type this route does not accept' }
+        }
+        if (error instanceof HttpError) return answer(error)
+        if (error instanceof BadRequestError) {
+          set.status = 400
+          return { error: error.message }
+        }
+        if (error instanceof ServiceUnavailableError || isDatabaseUnavailable(error)) {
+          const unavailable =
+            error instanceof ServiceUnavailableError ? error : new ServiceUnavailableError('Database is unavailable; retry later', RETRY_AFTER_SECONDS)
+          if (!(error instanceof ServiceUnavailableError)) log.error('database unavailable', { requestId, path, ...errorFields(error) })
+          set.status = 503
+          set.headers['retry-after'] = String(unavailable.retryAfterSeconds)
+          return { error: unavailable.message, retryAfterSeconds: unavailable.retryAfterSeconds }
+        }
+        log.error('unhandled error', { requestId, path, code: String(code), ...errorFields(error) })
+      } catch (failure) {
+        try {
+          log.error('error handler failed', { requestId, path, ...errorFields(failure) })
+        } catch {
+          // Nothing left to report with; the answer below must still go out.
+        }
       }
+      return new Response(INTERNAL_ERROR, { status: 500, headers: { 'content-type': 'application/json' } })
     })
 }

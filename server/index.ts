@@ -30,7 +30,8 @@ try {
     rateLimits: env.rateLimits,
     log,
   })
-  app.listen(env.port)
+  // Elysia turns Bun's development mode (an HTML page of source and stack for an uncaught error) on unless NODE_ENV=production.
+  app.listen({ port: env.port, development: false })
   log.info('api listening', { url: `http://localhost:${app.server?.port}`, queue: env.queueName })
   if (env.adminPasswordGenerated) {
     // Printed once, to the console only: set ADMIN_PASSWORD to choose a lasting one.

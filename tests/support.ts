@@ -147,7 +147,8 @@ export async function startStack(label: string, options: StackOptions = {}): Pro
     rateLimits: options.rateLimits ?? NO_RATE_LIMITS,
     log: silentLogger,
   })
-  app.listen(0)
+  // Bun's development mode answers an uncaught error with an HTML page of source and stack.
+  app.listen({ port: 0, development: false })
   const baseUrl = `http://127.0.0.1:${app.server!.port}`
 
   const workerConnection = createWorkerConnection(testEnv.redisUrl)
