@@ -12,7 +12,7 @@ export const StatsQuery = t.Object({
   from: t.Optional(day('from')),
   to: t.Optional(day('to')),
   tz: t.Optional(tz),
-  limit: t.Optional(t.String({ pattern: '^[0-9]{1,3}$', error: 'limit must be a whole number from 1 to 100' })),
+  limit: t.Optional(t.Integer({ minimum: 1, maximum: 100, error: 'limit must be a whole number from 1 to 100', description: 'Top paths to list; default 10' })),
 })
 
 export const PathViews = t.Object({ path: t.String(), views: t.Integer() })

@@ -1,18 +1,11 @@
 import { Elysia, t } from 'elysia'
 import type { Db } from '../../drizzle/client'
 import type { Access } from '../access'
-import { BadRequestError, ErrorResponse } from '../errors'
+import { ErrorResponse } from '../errors'
 import { DailyStats, RangeStats, Realtime, RealtimeQuery, StatsQuery, Timeseries, TimeseriesQuery } from './model'
 import { getRangeStats, getTimeseries, TOP_PATHS_DEFAULT } from './queries'
 import { daysBetween, resolveQuestion, siteDaysOf, type ZoneCheck } from './question'
 import { getRealtimeStats } from './realtime'
-
-function parseLimit(raw: string | undefined): number {
-  if (raw === undefined) return TOP_PATHS_DEFAULT
-  const limit = Number(raw)
-  if (limit < 1 || limit > 100) throw new BadRequestError('limit must be a whole number from 1 to 100')
-  return limit
-}
 
 export function statsRoutes(deps: { db: Db; checkZone: ZoneCheck; access: Access }) {
   const { db, checkZone } = deps
@@ -22,7 +15,7 @@ export function statsRoutes(deps: { db: Db; checkZone: ZoneCheck; access: Access
     .get(
       '',
       async ({ query }) => {
-        const limit = parseLimit(query.limit)
+        const limit = query.limit ?? TOP_PATHS_DEFAULT
         const question = siteDaysOf(query) ?? (await resolveQuestion(db, checkZone, query))
         const { timezone, ...stats } = await getRangeStats(db, question, limit)
         // Requests with only the original parameters get exactly the original answer.

@@ -17,7 +17,7 @@ export interface RangeQuery {
 export const TOP_PATHS_LIMIT = 10
 
 async function loadStats({ siteId, from, to, tz }: RangeQuery, signal: AbortSignal): Promise<Answer<RangeStats>> {
-  const { data, error } = await api.stats.get({ query: { site_id: siteId, from, to, tz, limit: String(TOP_PATHS_LIMIT) }, fetch: { signal } })
+  const { data, error } = await api.stats.get({ query: { site_id: siteId, from, to, tz, limit: TOP_PATHS_LIMIT }, fetch: { signal } })
   if (error) return { data: null, error }
   // Asked with from and to, the API gives the range answer; its type is a union of both answers.
   if (!('event_types' in data)) return { data: null, error: { status: 200, value: 'The API gave a one-day answer to a range question' } }
