@@ -5,6 +5,8 @@ import type { IngestRateLimits } from './ingest/routes'
 import { readDatabaseUrl, readInteger, readOptionalString, readQueueName, readRedisUrl, readString, type EnvSource } from '../lib/config'
 
 export interface ServerEnv {
+  /** Address the API listens on: loopback unless told otherwise (the container sets 0.0.0.0). */
+  host: string
   port: number
   databaseUrl: string
   redisUrl: string
@@ -25,6 +27,7 @@ const rate = (perSecond: number) => ({ rate: perSecond, burst: perSecond * 2 })
 export function loadServerEnv(env: EnvSource = process.env): ServerEnv {
   const password = readOptionalString(env, 'ADMIN_PASSWORD')
   return {
+    host: readString(env, 'API_HOST', '127.0.0.1'),
     port: readInteger(env, 'API_PORT', 4000, 0, 65535),
     databaseUrl: readDatabaseUrl(env),
     redisUrl: readRedisUrl(env),

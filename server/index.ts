@@ -7,6 +7,12 @@ import { loadServerEnv } from './env'
 
 const log = createLogger('api')
 
+/** A URL a browser on this machine can open: a wildcard address is reached through localhost. */
+function listenUrl(host: string, port: number | undefined): string {
+  const shown = host === '0.0.0.0' || host === '::' ? 'localhost' : host.includes(':') ? `[${host}]` : host
+  return `http://${shown}:${port}`
+}
+
 try {
   const env = loadServerEnv()
   await Promise.all([checkPostgres(env.databaseUrl), checkRedis(env.redisUrl)])
@@ -29,8 +35,8 @@ try {
     rateLimits: env.rateLimits,
     log,
   })
-  app.listen(env.port)
-  log.info('api listening', { url: `http://localhost:${app.server?.port}`, queue: env.queueName })
+  app.listen({ hostname: env.host, port: env.port })
+  log.info('api listening', { url: listenUrl(env.host, app.server?.port), queue: env.queueName })
   if (env.adminPasswordGenerated) {
     // Printed once, to the console only: set ADMIN_PASSWORD to choose a lasting one.
     console.log(
