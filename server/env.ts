@@ -12,9 +12,9 @@ export interface ServerEnv {
   redisUrl: string
   queueName: string
   adminUser: string
-  adminPassword: string
-  /** True when ADMIN_PASSWORD was not set and a one-off password was generated for this run. */
-  adminPasswordGenerated: boolean
+  /** ADMIN_PASSWORD; unset: the one kept in adminPasswordFile (see admin-password.ts). */
+  adminPassword: string | undefined
+  adminPasswordFile: string
   sessionSecret: string
   statsApiKey: string | undefined
   dashboardDir: string
@@ -22,10 +22,11 @@ export interface ServerEnv {
   rateLimits: IngestRateLimits
 }
 
+const root = resolve(import.meta.dir, '..')
+
 const rate = (perSecond: number) => ({ rate: perSecond, burst: perSecond * 2 })
 
 export function loadServerEnv(env: EnvSource = process.env): ServerEnv {
-  const password = readOptionalString(env, 'ADMIN_PASSWORD')
   return {
     host: readString(env, 'API_HOST', '127.0.0.1'),
     port: readInteger(env, 'API_PORT', 4000, 0, 65535),
@@ -33,12 +34,13 @@ export function loadServerEnv(env: EnvSource = process.env): ServerEnv {
     redisUrl: readRedisUrl(env),
     queueName: readQueueName(env),
     adminUser: readString(env, 'ADMIN_USER', 'admin'),
-    adminPassword: password ?? randomBytes(18).toString('base64url'),
-    adminPasswordGenerated: password === undefined,
+    adminPassword: readOptionalString(env, 'ADMIN_PASSWORD'),
+    // A relative path is taken from the project root, wherever the API was started from.
+    adminPasswordFile: resolve(root, readString(env, 'ADMIN_PASSWORD_FILE', '.data/admin-password')),
     // Without a fixed secret, sessions end when the API restarts (and are not shared between APIs).
     sessionSecret: readOptionalString(env, 'SESSION_SECRET') ?? randomBytes(32).toString('base64url'),
     statsApiKey: readOptionalString(env, 'STATS_API_KEY'),
-    dashboardDir: resolve(import.meta.dir, '../dashboard/dist'),
+    dashboardDir: resolve(root, 'dashboard/dist'),
     // Events per second with bursts of twice that; 0 turns a limit off (as the benchmarks do).
     rateLimits: {
       perIp: rate(readInteger(env, 'RATE_LIMIT_PER_IP', 1_000, 0, 10_000_000)),

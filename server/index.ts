@@ -2,6 +2,7 @@ import { createDb } from '../drizzle/client'
 import { createLogger, errorFields } from '../lib/log'
 import { checkPostgres, checkRedis } from '../lib/preflight'
 import { createIngestQueue, createProducerConnection } from '../worker/queues'
+import { loadAdminPassword } from './admin-password'
 import { createApp } from './app'
 import { loadServerEnv } from './env'
 
@@ -16,6 +17,11 @@ function listenUrl(host: string, port: number | undefined): string {
 try {
   const env = loadServerEnv()
   await Promise.all([checkPostgres(env.databaseUrl), checkRedis(env.redisUrl)])
+  // After the checks: a start that cannot serve leaves no password file behind.
+  const admin = loadAdminPassword(env.adminPassword, env.adminPasswordFile)
+  // Only where the password is kept is logged, never the password: logs travel further than files.
+  if (admin.source === 'created') log.info(`admin password generated and stored in ${env.adminPasswordFile}; set ADMIN_PASSWORD to choose one`, { user: env.adminUser })
+  else if (admin.source === 'file') log.info(`admin password read from ${env.adminPasswordFile}; set ADMIN_PASSWORD to choose one`, { user: env.adminUser })
 
   const database = createDb(env.databaseUrl)
   const redis = createProducerConnection(env.redisUrl)
@@ -29,7 +35,7 @@ try {
     database,
     redis,
     queue,
-    auth: { user: env.adminUser, password: env.adminPassword, sessionSecret: env.sessionSecret, statsApiKey: env.statsApiKey },
+    auth: { user: env.adminUser, password: admin.password, sessionSecret: env.sessionSecret, statsApiKey: env.statsApiKey },
     dashboardDir: env.dashboardDir,
     ingestLimits: env.ingestLimits,
     rateLimits: env.rateLimits,
@@ -37,12 +43,6 @@ try {
   })
   app.listen({ hostname: env.host, port: env.port })
   log.info('api listening', { url: listenUrl(env.host, app.server?.port), queue: env.queueName })
-  if (env.adminPasswordGenerated) {
-    // Printed once, to the console only: set ADMIN_PASSWORD to choose a lasting one.
-    console.log(
-      `Dashboard http://localhost:${app.server?.port}/ and Bull Board /admin/queues: user "${env.adminUser}", generated password "${env.adminPassword}" (set ADMIN_PASSWORD to choose one)`,
-    )
-  }
 
   let stopping = false
   const stop = async (signal: string) => {

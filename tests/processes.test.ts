@@ -3,7 +3,9 @@
  * their own when a dependency is missing or the environment is wrong.
  */
 import { afterAll, beforeAll, describe, expect, test } from 'bun:test'
-import { resolve } from 'node:path'
+import { mkdtempSync, readFileSync, rmSync, statSync } from 'node:fs'
+import { tmpdir } from 'node:os'
+import { join, resolve } from 'node:path'
 import postgres from 'postgres'
 import { createProducerConnection, createIngestQueue } from '../worker/queues'
 import { writeEventBatch } from '../worker/jobs/ingest'
@@ -56,6 +58,10 @@ class LineWatcher {
 
   seen(text: string): boolean {
     return this.lines.some((line) => line.includes(text))
+  }
+
+  all(): string {
+    return this.lines.join('\n')
   }
 
   /** The first line (already seen or still to come) that contains `text`. */
@@ -162,6 +168,68 @@ describe('bun run start', () => {
     await log.closed
     expect(log.seen('"api stopped"')).toBe(true)
     expect(log.seen('"worker stopped"')).toBe(true)
+  })
+})
+
+describe('the API without ADMIN_PASSWORD', () => {
+  let database: TestDatabase
+  const queueName = uniqueName('admin-password-events')
+  const dir = mkdtempSync(join(tmpdir(), 'api-admin-password-'))
+  const file = join(dir, 'state', 'admin-password')
+  beforeAll(async () => {
+    database = await createTestDatabase('admin_password')
+  })
+  afterAll(async () => {
+    rmSync(dir, { recursive: true, force: true })
+    await database.drop()
+    const redis = createProducerConnection(testEnv.redisUrl)
+    const queue = createIngestQueue(redis, { name: queueName })
+    await queue.obliterate({ force: true })
+    await queue.close()
+    await redis.quit()
+  })
+
+  /** Starts the API, runs `check` once it listens, stops it; returns everything it wrote. */
+  async function startAndStop(check: (baseUrl: string) => Promise<void>): Promise<string> {
+    const child = Bun.spawn(['bun', 'server/index.ts'], {
+      cwd: root,
+      // Empty means unset, whatever the caller's environment holds.
+      env: { ...process.env, ADMIN_PASSWORD: '', ADMIN_PASSWORD_FILE: file, DATABASE_URL: database.url, QUEUE_NAME: queueName, API_PORT: '0' },
+      stdout: 'pipe',
+      stderr: 'pipe',
+    })
+    const stderr = new Response(child.stderr).text()
+    const log = new LineWatcher(child.stdout)
+    const baseUrl = (JSON.parse(await log.next('"api listening"')) as { url: string }).url
+    await check(baseUrl)
+    child.kill('SIGTERM')
+    expect(await child.exited).toBe(0)
+    await log.closed
+    expect(log.seen('"api stopped"')).toBe(true)
+    return `${log.all()}\n${await stderr}`
+  }
+
+  const loginStatus = async (baseUrl: string, password: string) =>
+    (await fetch(`${baseUrl}/admin/queues`, { headers: { authorization: `Basic ${btoa(`admin:${password}`)}` } })).status
+
+  test('generates one into an owner-only file, logs only where it is, and reuses it on the next start', async () => {
+    let password = ''
+    const first = await startAndStop(async (baseUrl) => {
+      password = readFileSync(file, 'utf8').trim()
+      expect(await loginStatus(baseUrl, password)).toBe(200)
+      expect(await loginStatus(baseUrl, 'wrong')).toBe(401)
+    })
+    expect(statSync(file).mode & 0o777).toBe(0o600)
+    expect(statSync(join(dir, 'state')).mode & 0o777).toBe(0o700)
+    expect(first).toContain(`admin password generated and stored in ${file}`)
+    expect(first).not.toContain(password)
+
+    const second = await startAndStop(async (baseUrl) => {
+      expect(await loginStatus(baseUrl, password)).toBe(200)
+    })
+    expect(readFileSync(file, 'utf8').trim()).toBe(password)
+    expect(second).toContain(`admin password read from ${file}`)
+    expect(second).not.toContain(password)
   })
 })
 
