@@ -7,6 +7,8 @@ import { readDatabaseUrl, readInteger, readOptionalString, readQueueName, readRe
 export interface ServerEnv {
   /** Address the API listens on: loopback unless told otherwise (the container sets 0.0.0.0). */
   host: string
+  /** NODE_ENV, which Bun and Elysia read themselves; logged so an operator sees the mode. */
+  mode: string
   port: number
   databaseUrl: string
   redisUrl: string
@@ -29,6 +31,7 @@ const rate = (perSecond: number) => ({ rate: perSecond, burst: perSecond * 2 })
 export function loadServerEnv(env: EnvSource = process.env): ServerEnv {
   return {
     host: readString(env, 'API_HOST', '127.0.0.1'),
+    mode: readString(env, 'NODE_ENV', 'development'),
     port: readInteger(env, 'API_PORT', 4000, 0, 65535),
     databaseUrl: readDatabaseUrl(env),
     redisUrl: readRedisUrl(env),

@@ -42,7 +42,7 @@ try {
     log,
   })
   app.listen({ hostname: env.host, port: env.port })
-  log.info('api listening', { url: listenUrl(env.host, app.server?.port), queue: env.queueName })
+  log.info('api listening', { url: listenUrl(env.host, app.server?.port), queue: env.queueName, mode: env.mode })
 
   let stopping = false
   const stop = async (signal: string) => {

@@ -136,13 +136,16 @@ describe('bun run start', () => {
   test('creates the database, serves API, dashboard and Bull Board, processes events, and stops on SIGTERM', async () => {
     const child = Bun.spawn(['bun', 'run', 'start'], {
       cwd: root,
-      env: { ...process.env, DATABASE_URL: databaseUrl, QUEUE_NAME: queueName, API_PORT: '0', ADMIN_PASSWORD: 'start-test' },
+      // NODE_ENV empty: unset, as on an operator's machine (bun test sets it to "test").
+      env: { ...process.env, DATABASE_URL: databaseUrl, QUEUE_NAME: queueName, API_PORT: '0', ADMIN_PASSWORD: 'start-test', NODE_ENV: '' },
       stdout: 'pipe',
       stderr: 'inherit',
     })
     const log = new LineWatcher(child.stdout)
-    // The API logs its URL once it listens.
-    const baseUrl = (JSON.parse(await log.next('"api listening"')) as { url: string }).url
+    // The API logs its URL and mode once it listens; production: no developer error pages.
+    const listening = JSON.parse(await log.next('"api listening"')) as { url: string; mode: string }
+    expect(listening.mode).toBe('production')
+    const baseUrl = listening.url
 
     expect((await fetch(`${baseUrl}/health`)).status).toBe(200)
     const admin = { authorization: `Basic ${btoa('admin:start-test')}` }
@@ -168,6 +171,38 @@ describe('bun run start', () => {
     await log.closed
     expect(log.seen('"api stopped"')).toBe(true)
     expect(log.seen('"worker stopped"')).toBe(true)
+  })
+})
+
+describe('bun run server', () => {
+  let database: TestDatabase
+  const queueName = uniqueName('server-events')
+  beforeAll(async () => {
+    database = await createTestDatabase('run_server')
+  })
+  afterAll(async () => {
+    await database.drop()
+    const redis = createProducerConnection(testEnv.redisUrl)
+    const queue = createIngestQueue(redis, { name: queueName })
+    await queue.obliterate({ force: true })
+    await queue.close()
+    await redis.quit()
+  })
+
+  test('runs the API in production mode unless NODE_ENV says otherwise', async () => {
+    for (const [nodeEnv, mode] of [['', 'production'], ['development', 'development']] as const) {
+      const child = Bun.spawn(['bun', 'run', 'server'], {
+        cwd: root,
+        env: { ...process.env, NODE_ENV: nodeEnv, DATABASE_URL: database.url, QUEUE_NAME: queueName, API_PORT: '0', ADMIN_PASSWORD: 'server-test' },
+        stdout: 'pipe',
+        stderr: 'inherit',
+      })
+      const log = new LineWatcher(child.stdout)
+      expect((JSON.parse(await log.next('"api listening"')) as { mode: string }).mode).toBe(mode)
+      child.kill('SIGTERM')
+      await child.exited
+      await log.closed
+    }
   })
 })
 
