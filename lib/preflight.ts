@@ -20,14 +20,18 @@ export class DependencyUnavailableError extends Error {
 
 const noAnswer = (what: string, ms: number) => () => new Error(`no answer from ${what} within ${ms} ms`)
 
-/** Resolves when Postgres answers `select 1`; missing role or database count as reachable. */
+/**
+ * Resolves when Postgres answers `select 1`; with `allowMissingDatabase`, a missing role or
+ * database (or, under password authentication, a refused password, which is how a missing role
+ * shows there) counts as reachable, for ensureDatabase to sort out.
+ */
 export async function checkPostgres(url: string, timeoutMs = 4_000, allowMissingDatabase = false): Promise<void> {
   const sql = postgres(url, { max: 1, connect_timeout: Math.ceil(timeoutMs / 1000), onnotice: () => {} })
   try {
     await withTimeout(sql`select 1`, timeoutMs, noAnswer('PostgreSQL', timeoutMs))
   } catch (error) {
     const code = (error as { code?: string }).code
-    if (allowMissingDatabase && (code === '3D000' || code === '28000')) return
+    if (allowMissingDatabase && (code === '3D000' || code === '28000' || code === '28P01')) return
     throw new DependencyUnavailableError(`Cannot reach PostgreSQL at ${redactUrl(url)}: ${(error as Error).message}. ${HINTS.postgres}`)
   } finally {
     await sql.end({ timeout: 1 }).catch(() => {})
