@@ -9,6 +9,7 @@ import { join, resolve } from 'node:path'
 import postgres from 'postgres'
 import { createProducerConnection, createIngestQueue } from '../worker/queues'
 import { writeEventBatch } from '../worker/jobs/ingest'
+import { PrivateRedis } from './faults/harness'
 import { createTestDatabase, testEnv, uniqueName, type TestDatabase } from './support'
 
 const root = resolve(import.meta.dir, '..')
@@ -99,6 +100,25 @@ describe('start-up checks', () => {
     expect(code).not.toBe(0)
     expect(output).toContain('Cannot reach Redis at redis://127.0.0.1:1')
     expect(output).toContain('redis-server')
+  })
+
+  describe('when Redis requires a password', () => {
+    const redis = new PrivateRedis('redis-secret')
+    beforeAll(() => redis.start())
+    afterAll(() => redis.destroy())
+
+    test.each([
+      ['API', 'no password', 'server/index.ts', ''],
+      ['worker', 'no password', 'worker/index.ts', ''],
+      ['API', 'a wrong password', 'server/index.ts', 'wrong-secret'],
+    ])('the %s, given %s, exits non-zero saying Redis refused it', async (_, __, entry, password) => {
+      const url = password ? `redis://:${password}@127.0.0.1:${redis.port}` : `redis://127.0.0.1:${redis.port}`
+      const { code, output } = await runToExit(['bun', entry], { REDIS_URL: url, API_PORT: '0' })
+      expect(code).not.toBe(0)
+      expect(output).toContain(`Redis at ${password ? `redis://:***@127.0.0.1:${redis.port}` : url} refused the connection`)
+      expect(output).toContain('REDIS_URL (redis://:PASSWORD@host:6379')
+      expect(output).not.toContain('secret')
+    })
   })
 
   test.each([

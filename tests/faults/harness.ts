@@ -344,13 +344,17 @@ export class PrivateRedis {
   readonly port = freePort()
   private server: ManagedProcess | undefined
 
+  /** `password`: the server requires it (requirepass), as in docker-compose. */
+  constructor(readonly password?: string) {}
+
   get url(): string {
-    return `redis://127.0.0.1:${this.port}`
+    return this.password ? `redis://:${encodeURIComponent(this.password)}@127.0.0.1:${this.port}` : `redis://127.0.0.1:${this.port}`
   }
 
   /** Starts (or restarts, on the same port, empty) a server without persistence. */
   async start(): Promise<void> {
     const args = ['redis-server', '--port', String(this.port), '--bind', '127.0.0.1', '--save', '', '--appendonly', 'no', '--daemonize', 'no', '--protected-mode', 'no']
+    if (this.password) args.push('--requirepass', this.password)
     this.server = spawnManaged('redis', args, {}, true)
     await awaitLine(this.server, 'Ready to accept connections', 30_000)
   }
