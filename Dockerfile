@@ -17,6 +17,9 @@ ENV NODE_ENV=production
 COPY --from=deps --chown=bun:bun /app/node_modules ./node_modules
 COPY --from=build --chown=bun:bun /app/dashboard/dist ./dashboard/dist
 COPY --chown=bun:bun . .
+# Where the API keeps a generated admin password. A named volume mounted here starts as a copy of
+# this directory, owner and mode included, so the bun user can write to it.
+RUN install -d -o bun -g bun -m 700 /app/.data
 # The image's non-root user; nothing in the app needs root.
 USER bun
 EXPOSE 4000

@@ -1,7 +1,8 @@
 import react from '@vitejs/plugin-react'
 import { defineConfig } from 'vite'
 
-const api = `http://localhost:${process.env.API_PORT ?? 4000}`
+// The API listens on loopback IPv4 by default (API_HOST); "localhost" may resolve to ::1 first.
+const api = `http://127.0.0.1:${process.env.API_PORT ?? 4000}`
 
 export default defineConfig({
   root: import.meta.dirname,

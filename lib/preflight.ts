@@ -12,6 +12,7 @@ const HINTS = {
     'Start PostgreSQL (locally: `pg_ctlcluster --skip-systemctl-redirect $(ls /etc/postgresql) main start`; with Docker: `docker compose up -d postgres`) or set DATABASE_URL.',
   redis:
     'Start Redis (locally: `redis-server --daemonize yes --bind 127.0.0.1 --port 6379`; with Docker: `docker compose up -d redis`) or set REDIS_URL.',
+  redisAuth: 'Put its password in REDIS_URL (redis://:PASSWORD@host:6379; docker-compose builds it from REDIS_PASSWORD).',
 }
 
 export class DependencyUnavailableError extends Error {
@@ -20,14 +21,18 @@ export class DependencyUnavailableError extends Error {
 
 const noAnswer = (what: string, ms: number) => () => new Error(`no answer from ${what} within ${ms} ms`)
 
-/** Resolves when Postgres answers `select 1`; missing role or database count as reachable. */
+/**
+ * Resolves when Postgres answers `select 1`; with `allowMissingDatabase`, a missing role or
+ * database (or, under password authentication, a refused password, which is how a missing role
+ * shows there) counts as reachable, for ensureDatabase to sort out.
+ */
 export async function checkPostgres(url: string, timeoutMs = 4_000, allowMissingDatabase = false): Promise<void> {
   const sql = postgres(url, { max: 1, connect_timeout: Math.ceil(timeoutMs / 1000), onnotice: () => {} })
   try {
     await withTimeout(sql`select 1`, timeoutMs, noAnswer('PostgreSQL', timeoutMs))
   } catch (error) {
     const code = (error as { code?: string }).code
-    if (allowMissingDatabase && (code === '3D000' || code === '28000')) return
+    if (allowMissingDatabase && (code === '3D000' || code === '28000' || code === '28P01')) return
     throw new DependencyUnavailableError(`Cannot reach PostgreSQL at ${redactUrl(url)}: ${(error as Error).message}. ${HINTS.postgres}`)
   } finally {
     await sql.end({ timeout: 1 }).catch(() => {})
@@ -42,7 +47,12 @@ export async function checkRedis(url: string, timeoutMs = 4_000): Promise<void> 
     connectTimeout: timeoutMs,
     retryStrategy: () => null,
   })
-  redis.on('error', () => {}) // reported through the rejected promise below
+  // Reported through the rejected promise below, except a refused password: ioredis then only
+  // rejects with "Connection is closed", and the reason comes as an error event.
+  let refused: Error | undefined
+  redis.on('error', (error: Error) => {
+    if (/^(NOAUTH|WRONGPASS)/.test(error.message)) refused = error
+  })
   try {
     await withTimeout(
       redis.connect().then(() => redis.ping()),
@@ -50,6 +60,7 @@ export async function checkRedis(url: string, timeoutMs = 4_000): Promise<void> 
       noAnswer('Redis', timeoutMs),
     )
   } catch (error) {
+    if (refused) throw new DependencyUnavailableError(`Redis at ${redactUrl(url)} refused the connection: ${refused.message}. ${HINTS.redisAuth}`)
     throw new DependencyUnavailableError(`Cannot reach Redis at ${redactUrl(url)}: ${(error as Error).message}. ${HINTS.redis}`)
   } finally {
     redis.disconnect()

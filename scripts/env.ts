@@ -5,8 +5,10 @@ export interface ScriptsEnv {
   redisUrl: string
   /** A superuser connection, used only to create a missing role or database. */
   adminDatabaseUrl: string
-  /** The environment the API process starts with: this one, plus its heap sizing. */
+  /** The environment the API process starts with: this one, plus production mode and its heap sizing. */
   apiProcessEnv: Record<string, string | undefined>
+  /** The environment the worker process starts with: this one, plus production mode. */
+  workerProcessEnv: Record<string, string | undefined>
 }
 
 /**
@@ -19,10 +21,14 @@ export interface ScriptsEnv {
 export const API_HEAP_RAM_BYTES = '300000000'
 
 export function loadScriptsEnv(env: EnvSource = process.env): ScriptsEnv {
+  // Outside production, Bun serves an unhandled error as its developer page, with the stack and
+  // file paths, and Elysia explains validation failures in detail. An operator's NODE_ENV wins.
+  const mode = { NODE_ENV: readString(env, 'NODE_ENV', 'production') }
   return {
     databaseUrl: readDatabaseUrl(env),
     redisUrl: readRedisUrl(env),
     adminDatabaseUrl: readString(env, 'POSTGRES_ADMIN_URL', 'postgres://postgres@127.0.0.1:5432/postgres'),
-    apiProcessEnv: { ...env, BUN_JSC_forceRAMSize: env.BUN_JSC_forceRAMSize ?? API_HEAP_RAM_BYTES },
+    apiProcessEnv: { ...env, ...mode, BUN_JSC_forceRAMSize: env.BUN_JSC_forceRAMSize ?? API_HEAP_RAM_BYTES },
+    workerProcessEnv: { ...env, ...mode },
   }
 }

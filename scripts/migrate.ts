@@ -1,5 +1,5 @@
 /** `bun run db:migrate`: creates the role and database if missing, then applies migrations. */
-import { ensureDatabase, migrateDatabase } from '../drizzle/migrate'
+import { connectsAsSuperuser, ensureDatabase, migrateDatabase } from '../drizzle/migrate'
 import { redactUrl } from '../lib/config'
 import { createLogger, errorFields } from '../lib/log'
 import { checkPostgres } from '../lib/preflight'
@@ -13,6 +13,13 @@ export async function prepareDatabase(databaseUrl: string, adminDatabaseUrl: str
   if (created.createdRole || created.createdDatabase) log.info('database created', { url: redactUrl(databaseUrl), ...created })
   await migrateDatabase(databaseUrl)
   log.info('migrations applied', { url: redactUrl(databaseUrl) })
+  // A role made by an older docker-compose (the postgres image's POSTGRES_USER) is a superuser.
+  if (await connectsAsSuperuser(databaseUrl)) {
+    log.warn('the application connects as a superuser; give it a role that owns only its database', {
+      url: redactUrl(databaseUrl),
+      fix: 'ALTER ROLE <role> NOSUPERUSER NOCREATEDB NOCREATEROLE (as another superuser)',
+    })
+  }
 }
 
 if (import.meta.main) {

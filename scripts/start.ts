@@ -25,7 +25,7 @@ try {
 
 const children = [
   Bun.spawn(['bun', 'server/index.ts'], { cwd: root, env: env.apiProcessEnv, stdout: 'inherit', stderr: 'inherit' }),
-  Bun.spawn(['bun', 'worker/index.ts'], { cwd: root, stdout: 'inherit', stderr: 'inherit' }),
+  Bun.spawn(['bun', 'worker/index.ts'], { cwd: root, env: env.workerProcessEnv, stdout: 'inherit', stderr: 'inherit' }),
 ]
 
 const stopAll = (signal: NodeJS.Signals) => {

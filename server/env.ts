@@ -1,4 +1,3 @@
-import { randomBytes } from 'node:crypto'
 import { resolve } from 'node:path'
 import { DEFAULT_INGEST_LIMITS, type IngestLimits } from './ingest/queue'
 import { LOGIN_GUESSES } from './access'
@@ -8,14 +7,18 @@ import type { IngestRateLimits } from './ingest/routes'
 import { readBoolean, readDatabaseUrl, readInteger, readOptionalString, readQueueName, readRedisUrl, readString, type EnvSource } from '../lib/config'
 
 export interface ServerEnv {
+  /** Address the API listens on: loopback unless told otherwise (the container sets 0.0.0.0). */
+  host: string
+  /** NODE_ENV, which Bun and Elysia read themselves; logged so an operator sees the mode. */
+  mode: string
   port: number
   databaseUrl: string
   redisUrl: string
   queueName: string
   adminUser: string
-  adminPassword: string
-  /** True when ADMIN_PASSWORD was not set and a one-off password was generated for this run. */
-  adminPasswordGenerated: boolean
+  /** ADMIN_PASSWORD; unset: the one kept in adminPasswordFile (see admin-password.ts). */
+  adminPassword: string | undefined
+  adminPasswordFile: string
   statsApiKey: string | undefined
   /** Readers on the loopback interface need no key while none is set (STATS_LOOPBACK_OPEN). */
   loopbackReads: boolean
@@ -26,26 +29,30 @@ export interface ServerEnv {
   rateLimits: IngestRateLimits
 }
 
+const root = resolve(import.meta.dir, '..')
+
 const rate = (perSecond: number) => ({ rate: perSecond, burst: perSecond * 2 })
 const perMinute = (perMinute: number) => ({ rate: perMinute / 60, burst: perMinute * 2 })
 const loginGuesses = (burst: number): RateLimit => (burst === 0 ? { rate: 0, burst: 0 } : { ...LOGIN_GUESSES, burst })
 
 export function loadServerEnv(env: EnvSource = process.env): ServerEnv {
-  const password = readOptionalString(env, 'ADMIN_PASSWORD')
   return {
+    host: readString(env, 'API_HOST', '127.0.0.1'),
+    mode: readString(env, 'NODE_ENV', 'development'),
     port: readInteger(env, 'API_PORT', 4000, 0, 65535),
     databaseUrl: readDatabaseUrl(env),
     redisUrl: readRedisUrl(env),
     queueName: readQueueName(env),
     adminUser: readString(env, 'ADMIN_USER', 'admin'),
-    adminPassword: password ?? randomBytes(18).toString('base64url'),
-    adminPasswordGenerated: password === undefined,
+    adminPassword: readOptionalString(env, 'ADMIN_PASSWORD'),
+    // A relative path is taken from the project root, wherever the API was started from.
+    adminPasswordFile: resolve(root, readString(env, 'ADMIN_PASSWORD_FILE', '.data/admin-password')),
     statsApiKey: readOptionalString(env, 'STATS_API_KEY'),
     loopbackReads: readBoolean(env, 'STATS_LOOPBACK_OPEN', true),
     // Failed sign-ins per address before it is slowed to one every 30 s; 0 turns the budget off.
     loginGuesses: loginGuesses(readInteger(env, 'RATE_LIMIT_LOGIN', LOGIN_GUESSES.burst, 0, 1_000_000)),
     proxy: { trustProxy: readBoolean(env, 'TRUST_PROXY', false), hops: readInteger(env, 'TRUSTED_PROXY_HOPS', 1, 1, 10) },
-    dashboardDir: resolve(import.meta.dir, '../dashboard/dist'),
+    dashboardDir: resolve(root, 'dashboard/dist'),
     // Events per second with bursts of twice that; 0 turns a limit off (as the benchmarks do).
     rateLimits: {
       perIp: rate(readInteger(env, 'RATE_LIMIT_PER_IP', 1_000, 0, 10_000_000)),

@@ -68,8 +68,8 @@ function describe(field: string, schema: SchemaLike, value: unknown, location: L
     return schema.error ?? `${field} is not valid`
   }
   const known = type ? TYPES[type] : undefined
-  // A field with its own sentence (a query number: "limit must be a whole number from 1 to 100") says it for any wrong value.
-  if (known && !known[1](value)) return schema.error ?? `${field} must be ${known[0]}`
+  // A query value is text: a number parameter's own sentence ("limit must be a whole number from 1 to 100") says more than its type.
+  if (known && !known[1](value)) return location === 'query' && schema.error ? schema.error : `${field} must be ${known[0]}`
   return schema.error ?? `${field} is not valid`
 }
 

@@ -2,14 +2,26 @@ import { createDb } from '../drizzle/client'
 import { createLogger, errorFields } from '../lib/log'
 import { checkPostgres, checkRedis } from '../lib/preflight'
 import { createIngestQueue, createProducerConnection } from '../lib/queue'
+import { loadAdminPassword } from './admin-password'
 import { createApp } from './app'
 import { loadServerEnv } from './env'
 
 const log = createLogger('api')
 
+/** A URL a browser on this machine can open: a wildcard address is reached through localhost. */
+function listenUrl(host: string, port: number | undefined): string {
+  const shown = host === '0.0.0.0' || host === '::' ? 'localhost' : host.includes(':') ? `[${host}]` : host
+  return `http://${shown}:${port}`
+}
+
 try {
   const env = loadServerEnv()
   await Promise.all([checkPostgres(env.databaseUrl), checkRedis(env.redisUrl)])
+  // After the checks: a start that cannot serve leaves no password file behind.
+  const admin = loadAdminPassword(env.adminPassword, env.adminPasswordFile)
+  // Only where the password is kept is logged, never the password: logs travel further than files.
+  if (admin.source === 'created') log.info(`admin password generated and stored in ${env.adminPasswordFile}; set ADMIN_PASSWORD to choose one`, { user: env.adminUser })
+  else if (admin.source === 'file') log.info(`admin password read from ${env.adminPasswordFile}; set ADMIN_PASSWORD to choose one`, { user: env.adminUser })
 
   const database = createDb(env.databaseUrl)
   const redis = createProducerConnection(env.redisUrl)
@@ -23,7 +35,7 @@ try {
     database,
     redis,
     queue,
-    access: { user: env.adminUser, password: env.adminPassword, statsApiKey: env.statsApiKey, loopbackReads: env.loopbackReads, behindProxy: env.proxy.trustProxy, loginGuesses: env.loginGuesses },
+    access: { user: env.adminUser, password: admin.password, statsApiKey: env.statsApiKey, loopbackReads: env.loopbackReads, behindProxy: env.proxy.trustProxy, loginGuesses: env.loginGuesses },
     proxy: env.proxy,
     dashboardDir: env.dashboardDir,
     ingestLimits: env.ingestLimits,
@@ -31,14 +43,8 @@ try {
     log,
   })
   // Elysia turns Bun's development mode (an HTML page of source and stack for an uncaught error) on unless NODE_ENV=production.
-  app.listen({ port: env.port, development: false })
-  log.info('api listening', { url: `http://localhost:${app.server?.port}`, queue: env.queueName })
-  if (env.adminPasswordGenerated) {
-    // Printed once, to the console only: set ADMIN_PASSWORD to choose a lasting one.
-    console.log(
-      `Dashboard http://localhost:${app.server?.port}/ and Bull Board /admin/queues: user "${env.adminUser}", generated password "${env.adminPassword}" (set ADMIN_PASSWORD to choose one)`,
-    )
-  }
+  app.listen({ hostname: env.host, port: env.port, development: false })
+  log.info('api listening', { url: listenUrl(env.host, app.server?.port), queue: env.queueName, mode: env.mode })
 
   let stopping = false
   const stop = async (signal: string) => {

@@ -3,10 +3,13 @@
  * their own when a dependency is missing or the environment is wrong.
  */
 import { afterAll, beforeAll, describe, expect, test } from 'bun:test'
-import { resolve } from 'node:path'
+import { mkdtempSync, readFileSync, rmSync, statSync } from 'node:fs'
+import { tmpdir } from 'node:os'
+import { join, resolve } from 'node:path'
 import postgres from 'postgres'
 import { createProducerConnection, createIngestQueue } from '../lib/queue'
 import { writeEventBatch } from '../worker/jobs/ingest'
+import { PrivateRedis } from './faults/harness'
 import { createTestDatabase, testEnv, uniqueName, type TestDatabase } from './support'
 
 const root = resolve(import.meta.dir, '..')
@@ -58,6 +61,10 @@ class LineWatcher {
     return this.lines.some((line) => line.includes(text))
   }
 
+  all(): string {
+    return this.lines.join('\n')
+  }
+
   /** The first line (already seen or still to come) that contains `text`. */
   next(text: string): Promise<string> {
     const line = this.lines.find((l) => l.includes(text))
@@ -95,6 +102,25 @@ describe('start-up checks', () => {
     expect(output).toContain('redis-server')
   })
 
+  describe('when Redis requires a password', () => {
+    const redis = new PrivateRedis('redis-secret')
+    beforeAll(() => redis.start())
+    afterAll(() => redis.destroy())
+
+    test.each([
+      ['API', 'no password', 'server/index.ts', ''],
+      ['worker', 'no password', 'worker/index.ts', ''],
+      ['API', 'a wrong password', 'server/index.ts', 'wrong-secret'],
+    ])('the %s, given %s, exits non-zero saying Redis refused it', async (_, __, entry, password) => {
+      const url = password ? `redis://:${password}@127.0.0.1:${redis.port}` : `redis://127.0.0.1:${redis.port}`
+      const { code, output } = await runToExit(['bun', entry], { REDIS_URL: url, API_PORT: '0' })
+      expect(code).not.toBe(0)
+      expect(output).toContain(`Redis at ${password ? `redis://:***@127.0.0.1:${redis.port}` : url} refused the connection`)
+      expect(output).toContain('REDIS_URL (redis://:PASSWORD@host:6379')
+      expect(output).not.toContain('secret')
+    })
+  })
+
   test.each([
     ['WORKER_CONCURRENCY', 'lots', 'worker/index.ts', 'WORKER_CONCURRENCY must be a whole number'],
     ['API_PORT', '99999', 'server/index.ts', 'API_PORT must be between 0 and 65535, got 99999'],
@@ -130,13 +156,16 @@ describe('bun run start', () => {
   test('creates the database, serves API, dashboard and Bull Board, processes events, and stops on SIGTERM', async () => {
     const child = Bun.spawn(['bun', 'run', 'start'], {
       cwd: root,
-      env: { ...process.env, DATABASE_URL: databaseUrl, QUEUE_NAME: queueName, API_PORT: '0', ADMIN_PASSWORD: 'start-test' },
+      // NODE_ENV empty: unset, as on an operator's machine (bun test sets it to "test").
+      env: { ...process.env, DATABASE_URL: databaseUrl, QUEUE_NAME: queueName, API_PORT: '0', ADMIN_PASSWORD: 'start-test', NODE_ENV: '' },
       stdout: 'pipe',
       stderr: 'inherit',
     })
     const log = new LineWatcher(child.stdout)
-    // The API logs its URL once it listens.
-    const baseUrl = (JSON.parse(await log.next('"api listening"')) as { url: string }).url
+    // The API logs its URL and mode once it listens; production: no developer error pages.
+    const listening = JSON.parse(await log.next('"api listening"')) as { url: string; mode: string }
+    expect(listening.mode).toBe('production')
+    const baseUrl = listening.url
 
     expect((await fetch(`${baseUrl}/health`)).status).toBe(200)
     const admin = { authorization: `Basic ${btoa('admin:start-test')}` }
@@ -162,6 +191,100 @@ describe('bun run start', () => {
     await log.closed
     expect(log.seen('"api stopped"')).toBe(true)
     expect(log.seen('"worker stopped"')).toBe(true)
+  })
+})
+
+describe('bun run server', () => {
+  let database: TestDatabase
+  const queueName = uniqueName('server-events')
+  beforeAll(async () => {
+    database = await createTestDatabase('run_server')
+  })
+  afterAll(async () => {
+    await database.drop()
+    const redis = createProducerConnection(testEnv.redisUrl)
+    const queue = createIngestQueue(redis, { name: queueName })
+    await queue.obliterate({ force: true })
+    await queue.close()
+    await redis.quit()
+  })
+
+  test('runs the API in production mode unless NODE_ENV says otherwise', async () => {
+    for (const [nodeEnv, mode] of [['', 'production'], ['development', 'development']] as const) {
+      const child = Bun.spawn(['bun', 'run', 'server'], {
+        cwd: root,
+        env: { ...process.env, NODE_ENV: nodeEnv, DATABASE_URL: database.url, QUEUE_NAME: queueName, API_PORT: '0', ADMIN_PASSWORD: 'server-test' },
+        stdout: 'pipe',
+        stderr: 'inherit',
+      })
+      const log = new LineWatcher(child.stdout)
+      expect((JSON.parse(await log.next('"api listening"')) as { mode: string }).mode).toBe(mode)
+      child.kill('SIGTERM')
+      await child.exited
+      await log.closed
+    }
+  })
+})
+
+describe('the API without ADMIN_PASSWORD', () => {
+  let database: TestDatabase
+  const queueName = uniqueName('admin-password-events')
+  const dir = mkdtempSync(join(tmpdir(), 'api-admin-password-'))
+  const file = join(dir, 'state', 'admin-password')
+  beforeAll(async () => {
+    database = await createTestDatabase('admin_password')
+  })
+  afterAll(async () => {
+    rmSync(dir, { recursive: true, force: true })
+    await database.drop()
+    const redis = createProducerConnection(testEnv.redisUrl)
+    const queue = createIngestQueue(redis, { name: queueName })
+    await queue.obliterate({ force: true })
+    await queue.close()
+    await redis.quit()
+  })
+
+  /** Starts the API, runs `check` once it listens, stops it; returns everything it wrote. */
+  async function startAndStop(check: (baseUrl: string) => Promise<void>): Promise<string> {
+    const child = Bun.spawn(['bun', 'server/index.ts'], {
+      cwd: root,
+      // Empty means unset, whatever the caller's environment holds.
+      env: { ...process.env, ADMIN_PASSWORD: '', ADMIN_PASSWORD_FILE: file, DATABASE_URL: database.url, QUEUE_NAME: queueName, API_PORT: '0' },
+      stdout: 'pipe',
+      stderr: 'pipe',
+    })
+    const stderr = new Response(child.stderr).text()
+    const log = new LineWatcher(child.stdout)
+    const baseUrl = (JSON.parse(await log.next('"api listening"')) as { url: string }).url
+    await check(baseUrl)
+    child.kill('SIGTERM')
+    expect(await child.exited).toBe(0)
+    await log.closed
+    expect(log.seen('"api stopped"')).toBe(true)
+    return `${log.all()}\n${await stderr}`
+  }
+
+  const loginStatus = async (baseUrl: string, password: string) =>
+    (await fetch(`${baseUrl}/admin/queues`, { headers: { authorization: `Basic ${btoa(`admin:${password}`)}` } })).status
+
+  test('generates one into an owner-only file, logs only where it is, and reuses it on the next start', async () => {
+    let password = ''
+    const first = await startAndStop(async (baseUrl) => {
+      password = readFileSync(file, 'utf8').trim()
+      expect(await loginStatus(baseUrl, password)).toBe(200)
+      expect(await loginStatus(baseUrl, 'wrong')).toBe(401)
+    })
+    expect(statSync(file).mode & 0o777).toBe(0o600)
+    expect(statSync(join(dir, 'state')).mode & 0o777).toBe(0o700)
+    expect(first).toContain(`admin password generated and stored in ${file}`)
+    expect(first).not.toContain(password)
+
+    const second = await startAndStop(async (baseUrl) => {
+      expect(await loginStatus(baseUrl, password)).toBe(200)
+    })
+    expect(readFileSync(file, 'utf8').trim()).toBe(password)
+    expect(second).toContain(`admin password read from ${file}`)
+    expect(second).not.toContain(password)
   })
 })
 

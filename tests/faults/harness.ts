@@ -7,7 +7,7 @@
  * HTTP answer or a database/queue state, always with a deadline that names what was awaited.
  */
 import type { Subprocess } from 'bun'
-import { chownSync, mkdtempSync, rmSync } from 'node:fs'
+import { chownSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join, resolve } from 'node:path'
 import IORedis from 'ioredis'
@@ -254,6 +254,8 @@ export class PrivatePostgres {
   private constructor(
     readonly baseDir: string,
     readonly port: number,
+    /** Set: password (scram) authentication, as in the postgres image, instead of trust. */
+    readonly superuserPassword?: string,
   ) {
     exitHooks.add(this.exitHook)
   }
@@ -262,19 +264,27 @@ export class PrivatePostgres {
     return join(this.baseDir, 'data')
   }
 
-  /** Superuser URL for `database` (trust authentication on loopback). */
+  /** Superuser URL for `database` (trust authentication on loopback, unless a password was set). */
   url(database = 'postgres'): string {
-    return `postgres://postgres@127.0.0.1:${this.port}/${database}`
+    const password = this.superuserPassword ? `:${encodeURIComponent(this.superuserPassword)}` : ''
+    return `postgres://postgres${password}@127.0.0.1:${this.port}/${database}`
   }
 
-  static async create(): Promise<PrivatePostgres> {
+  static async create(options: { superuserPassword?: string } = {}): Promise<PrivatePostgres> {
     const baseDir = mkdtempSync(join(tmpdir(), 'faults-pg-'))
     const uid = Number((await run(['id', '-u', 'postgres'])).trim())
     const gid = Number((await run(['id', '-g', 'postgres'])).trim())
     chownSync(baseDir, uid, gid)
-    const pg = new PrivatePostgres(baseDir, freePort())
+    const pg = new PrivatePostgres(baseDir, freePort(), options.superuserPassword)
+    let auth = ['-A', 'trust']
+    if (options.superuserPassword) {
+      const pwfile = join(baseDir, 'pwfile')
+      writeFileSync(pwfile, options.superuserPassword)
+      chownSync(pwfile, uid, gid)
+      auth = ['-A', 'scram-sha-256', '--pwfile', pwfile]
+    }
     try {
-      await run(['runuser', '-u', 'postgres', '--', `${PG_BIN}/initdb`, '-D', pg.dataDir, '-A', 'trust', '-U', 'postgres', '--no-sync', '-E', 'UTF8', '--locale', 'C'], 120_000)
+      await run(['runuser', '-u', 'postgres', '--', `${PG_BIN}/initdb`, '-D', pg.dataDir, ...auth, '-U', 'postgres', '--no-sync', '-E', 'UTF8', '--locale', 'C'], 120_000)
       await pg.start()
     } catch (error) {
       await pg.destroy()
@@ -334,13 +344,17 @@ export class PrivateRedis {
   readonly port = freePort()
   private server: ManagedProcess | undefined
 
+  /** `password`: the server requires it (requirepass), as in docker-compose. */
+  constructor(readonly password?: string) {}
+
   get url(): string {
-    return `redis://127.0.0.1:${this.port}`
+    return this.password ? `redis://:${encodeURIComponent(this.password)}@127.0.0.1:${this.port}` : `redis://127.0.0.1:${this.port}`
   }
 
   /** Starts (or restarts, on the same port, empty) a server without persistence. */
   async start(): Promise<void> {
     const args = ['redis-server', '--port', String(this.port), '--bind', '127.0.0.1', '--save', '', '--appendonly', 'no', '--daemonize', 'no', '--protected-mode', 'no']
+    if (this.password) args.push('--requirepass', this.password)
     this.server = spawnManaged('redis', args, {}, true)
     await awaitLine(this.server, 'Ready to accept connections', 30_000)
   }
