@@ -15,27 +15,29 @@
  */
 import { mkdtempSync, rmSync } from 'node:fs'
 import { tmpdir } from 'node:os'
-import { join, resolve } from 'node:path'
+import { join } from 'node:path'
 import { parseOptions, UsageError, type BenchOptions } from './cli'
 import { API_HEAP_RAM_BYTES } from '../scripts/env'
-import { childEnv } from './env'
 import {
+  answersHealth,
   anyDied,
-  countOccurrences,
-  CpuMeter,
+  API_COMMAND,
+  apiEnv,
+  childEnv,
   freePort,
-  ManagedProcess,
-  PeakRssSampler,
-  postgresPids,
-  tail,
+  LoggedProcess,
+  pollUntil,
   ProcessDiedError,
-  waitUntil,
-} from './processes'
+  ROOT,
+  tail,
+  WORKER_COMMAND,
+  workerEnv,
+} from '../tests/kit/processes'
+import { countOccurrences, CpuMeter, PeakRssSampler, postgresPids } from './processes'
 import { heading, mb, median, num, pct, table } from './report'
 import { ActivitySampler, BenchDatabase, BenchRedis } from './stores'
 import { findWrk, killRunningWrk, runWrk, WrkMissingError, type WrkLoad, type WrkResult } from './wrk'
 
-const ROOT = resolve(import.meta.dir, '..')
 const STARTUP_TIMEOUT_MS = 30_000
 /**
  * The API's settings for the benchmark. Rate limits off: all of wrk's traffic comes from one IP,
@@ -111,30 +113,22 @@ interface Bench {
   redisPid: number | undefined
   logDir: string
   /** Children alive right now, so a signal or an error can stop them. */
-  children: Set<ManagedProcess>
+  children: Set<LoggedProcess>
 }
 
 const say = (line: string) => console.log(line)
 
-function startChild(bench: Bench, name: string, cmd: string[], env: Record<string, string>): ManagedProcess {
-  const child = ManagedProcess.start(name, cmd, { cwd: ROOT, env: childEnv(env), logPath: join(bench.logDir, `${name}.log`) })
+function startChild(bench: Bench, name: string, cmd: string[], env: Record<string, string>): LoggedProcess {
+  const child = LoggedProcess.start(name, cmd, { env, logPath: join(bench.logDir, `${name}.log`) })
   bench.children.add(child)
   return child
 }
 
-async function stopChildren(bench: Bench, children: ManagedProcess[]): Promise<void> {
+async function stopChildren(bench: Bench, children: LoggedProcess[]): Promise<void> {
   // The API first, so nothing new is enqueued while the worker finishes its active jobs.
   for (const child of children) {
     await child.stop()
     bench.children.delete(child)
-  }
-}
-
-async function isHealthy(url: string): Promise<boolean> {
-  try {
-    return (await fetch(`${url}/health`, { signal: AbortSignal.timeout(2_000) })).ok
-  } catch {
-    return false
   }
 }
 
@@ -148,7 +142,7 @@ function wrkLoad(bench: Bench, url: string, tag: string, duration: number, batch
  * polled (cheap) and rows are counted only once it is empty: a count(*) every 100 ms over
  * millions of rows would take Postgres CPU from the very worker being measured.
  */
-async function drainTo(bench: Bench, expected: number, loadEndedAt: number, watched: ManagedProcess[]): Promise<Drain> {
+async function drainTo(bench: Bench, expected: number, loadEndedAt: number, watched: LoggedProcess[]): Promise<Drain> {
   const deadline = loadEndedAt + bench.options.drainTimeout * 1000
   const death = anyDied(watched)
   for (;;) {
@@ -188,21 +182,21 @@ async function productPhase(bench: Bench, kind: ProductKind, run: number): Promi
   await bench.redis.deleteQueueKeys()
   const port = freePort()
   const url = `http://127.0.0.1:${port}`
-  const env = { DATABASE_URL: bench.db.url, REDIS_URL: options.redisUrl, QUEUE_NAME: options.queue }
-  // Metrics port 0 (off): a fixed port could clash with a worker someone else runs here.
-  const worker = startChild(bench, `worker-${tag}`, [process.execPath, 'worker/index.ts'], {
-    ...env,
+  const stack = { databaseUrl: bench.db.url, redisUrl: options.redisUrl, queueName: options.queue }
+  const worker = startChild(
+    bench,
+    `worker-${tag}`,
+    WORKER_COMMAND,
     // Empty means unset: the worker picks its default.
-    WORKER_CONCURRENCY: options.workerConcurrency === undefined ? '' : String(options.workerConcurrency),
-    WORKER_METRICS_PORT: '0',
-  })
-  const api = startChild(bench, `api-${tag}`, [process.execPath, 'server/index.ts'], { ...env, ...API_BENCH_ENV, BUN_JSC_forceRAMSize: API_HEAP_RAM_BYTES, API_PORT: String(port) })
+    workerEnv(stack, { WORKER_CONCURRENCY: options.workerConcurrency === undefined ? '' : String(options.workerConcurrency) }),
+  )
+  const api = startChild(bench, `api-${tag}`, API_COMMAND, apiEnv(stack, port, { ...API_BENCH_ENV, BUN_JSC_forceRAMSize: API_HEAP_RAM_BYTES }))
   const product = [api, worker]
   let rss: PeakRssSampler | undefined
   let sampler: ActivitySampler | undefined
   try {
-    await waitUntil('the API to answer /health', () => isHealthy(url), STARTUP_TIMEOUT_MS, product)
-    await waitUntil('the worker to start', () => tail(worker.logPath, 50).includes('"worker started"'), STARTUP_TIMEOUT_MS, product)
+    await pollUntil('the API to answer /health', () => answersHealth(url), STARTUP_TIMEOUT_MS, 100, product)
+    await pollUntil('the worker to start', () => tail(worker.logPath, 50).includes('"worker started"'), STARTUP_TIMEOUT_MS, 100, product)
     let redisIdle = await bench.redis.usedMemory()
     if (options.warmup > 0) {
       const warm = await runWrk(bench.wrk, wrkLoad(bench, url, `${tag}w`, options.warmup, batch, eventRate), childEnv({}), product)
@@ -284,7 +278,7 @@ async function barePhase(bench: Bench, run: number): Promise<BareResult> {
   const url = `http://127.0.0.1:${port}`
   const bare = startChild(bench, `bare-${run}`, [process.execPath, 'bench/bare-server.ts', '--port', String(port)], {})
   try {
-    await waitUntil('the bare server to answer /health', () => isHealthy(url), STARTUP_TIMEOUT_MS, [bare])
+    await pollUntil('the bare server to answer /health', () => answersHealth(url), STARTUP_TIMEOUT_MS, 100, [bare])
     if (options.warmup > 0) await runWrk(bench.wrk, wrkLoad(bench, url, `bare${run}w`, options.warmup, 0, 0), childEnv({}), [bare])
     const rss = new PeakRssSampler({ bare: bare.pid }).start()
     const cpu = new CpuMeter(() => ({ bare: [bare.pid] })).start()

@@ -1,80 +1,8 @@
 /**
- * Child processes of the benchmark and what it measures about them: start/stop with loud failure
- * when one dies unexpectedly, peak RSS sampling, and CPU time per process group.
+ * What the benchmark measures about its processes: peak RSS, CPU time per process group, and
+ * log lines of a kind. Starting and stopping them is tests/kit/processes.ts's.
  */
-import { closeSync, openSync, readdirSync, readFileSync } from 'node:fs'
-import type { Subprocess } from 'bun'
-
-export class ProcessDiedError extends Error {
-  override name = 'ProcessDiedError'
-}
-
-const STOP_GRACE_MS = 15_000
-
-export interface StartOptions {
-  cwd: string
-  env: Record<string, string>
-  /** stdout and stderr are appended here, so a failure can show the last lines. */
-  logPath: string
-}
-
-/** A child we started. `died` rejects if it exits before stop() was called. */
-export class ManagedProcess {
-  readonly died: Promise<never>
-  private stopping = false
-
-  private constructor(
-    readonly name: string,
-    readonly proc: Subprocess,
-    readonly logPath: string,
-  ) {
-    this.died = proc.exited.then((code) => {
-      if (this.stopping) return new Promise<never>(() => {})
-      throw new ProcessDiedError(`${name} (pid ${proc.pid}) exited unexpectedly with code ${code}; last log lines:\n${tail(logPath, 25)}`)
-    })
-    // Observed through races; this only keeps an unobserved rejection from being reported twice.
-    this.died.catch(() => {})
-  }
-
-  static start(name: string, cmd: string[], options: StartOptions): ManagedProcess {
-    const fd = openSync(options.logPath, 'a')
-    try {
-      const proc = Bun.spawn(cmd, { cwd: options.cwd, env: options.env, stdin: 'ignore', stdout: fd, stderr: fd })
-      return new ManagedProcess(name, proc, options.logPath)
-    } finally {
-      closeSync(fd) // the child holds its own copy
-    }
-  }
-
-  get pid(): number {
-    return this.proc.pid
-  }
-
-  get running(): boolean {
-    return this.proc.exitCode === null && this.proc.signalCode === null
-  }
-
-  /** SIGTERM (the product's graceful shutdown), then SIGKILL if it does not exit in time. */
-  async stop(): Promise<void> {
-    this.stopping = true
-    if (!this.running) return
-    this.proc.kill('SIGTERM')
-    const exited = await Promise.race([this.proc.exited.then(() => true), Bun.sleep(STOP_GRACE_MS).then(() => false)])
-    if (!exited) {
-      console.error(`! ${this.name} (pid ${this.pid}) ignored SIGTERM for ${STOP_GRACE_MS / 1000} s; sending SIGKILL`)
-      this.proc.kill('SIGKILL')
-      await this.proc.exited
-    }
-  }
-}
-
-export function tail(path: string, lines: number): string {
-  try {
-    return readFileSync(path, 'utf8').trimEnd().split('\n').slice(-lines).join('\n')
-  } catch {
-    return '(no log)'
-  }
-}
+import { readdirSync, readFileSync } from 'node:fs'
 
 /** How many times `needle` occurs in a file (e.g. a log line kind). */
 export function countOccurrences(path: string, needle: string): number {
@@ -87,30 +15,6 @@ export function countOccurrences(path: string, needle: string): number {
   let count = 0
   for (let at = text.indexOf(needle); at !== -1; at = text.indexOf(needle, at + needle.length)) count++
   return count
-}
-
-/** Rejects with the first death among `processes`; never resolves otherwise. */
-export function anyDied(processes: ManagedProcess[]): Promise<never> {
-  return Promise.race(processes.map((p) => p.died))
-}
-
-/** Polls `check` until it returns true, failing on timeout or when a watched process dies. */
-export async function waitUntil(what: string, check: () => Promise<boolean> | boolean, timeoutMs: number, watched: ManagedProcess[] = []): Promise<void> {
-  const deadline = Date.now() + timeoutMs
-  const death = anyDied(watched)
-  while (Date.now() < deadline) {
-    if (await Promise.race([Promise.resolve(check()), death])) return
-    await Promise.race([Bun.sleep(100), death])
-  }
-  throw new Error(`timed out after ${timeoutMs / 1000} s waiting for ${what}`)
-}
-
-/** A TCP port nothing listens on right now (the OS picks it). */
-export function freePort(): number {
-  const server = Bun.listen({ hostname: '127.0.0.1', port: 0, socket: { data() {} } })
-  const port = server.port
-  server.stop(true)
-  return port
 }
 
 /** Resident set size in bytes, from /proc/<pid>/status; undefined once the process is gone. */

@@ -11,14 +11,13 @@
  */
 import { mkdtempSync, writeFileSync } from 'node:fs'
 import { tmpdir } from 'node:os'
-import { join, resolve } from 'node:path'
+import { join } from 'node:path'
 import { parseArgs } from 'node:util'
 import postgres from 'postgres'
 import { createDb } from '../drizzle/client'
-import { migrateDatabase } from '../drizzle/migrate'
 import { rebuildRollups } from '../worker/jobs/rebuild'
-import { childEnv } from './env'
-import { freePort, ManagedProcess, waitUntil } from './processes'
+import { createMigratedDatabase, databaseUrl } from '../tests/kit/fixtures'
+import { answersHealth, API_COMMAND, freePort, LoggedProcess, pollUntil } from '../tests/kit/processes'
 import { median } from './report'
 
 const DB_NAME = 'analytics_stats_bench'
@@ -61,24 +60,15 @@ function options() {
 const values = options()
 const EVENTS = values.events
 const DURATION = values.duration
-const root = resolve(import.meta.dir, '..')
 const adminUrl = values.adminUrl
-const dbUrl = (() => {
-  const url = new URL(adminUrl)
-  url.pathname = `/${DB_NAME}`
-  return url.toString()
-})()
+const dbUrl = databaseUrl(adminUrl, DB_NAME)
 const FIRST_DAY = '2025-10-01'
 const DAYS = 30
 const work = mkdtempSync(join(tmpdir(), 'stats-bench-'))
 const say = (message: string) => console.log(`[stats-bench] ${message}`)
 
 async function load(): Promise<void> {
-  const admin = postgres(adminUrl, { max: 1, onnotice: () => {} })
-  await admin.unsafe(`drop database if exists ${DB_NAME} with (force)`)
-  await admin.unsafe(`create database ${DB_NAME}`)
-  await admin.end()
-  await migrateDatabase(dbUrl)
+  await createMigratedDatabase(adminUrl, DB_NAME)
   const sql = postgres(dbUrl, { max: 1, onnotice: () => {}, connection: { jit: 'off' } })
   const chunk = 1_000_000
   const started = performance.now()
@@ -253,7 +243,7 @@ async function storage(sql: postgres.Sql) {
 
 const mb = (bytes: number) => `${(bytes / 1024 / 1024).toFixed(0)} MB`
 
-let api: ManagedProcess | undefined
+let api: LoggedProcess | undefined
 try {
   if (!values.reuse) await load()
   const sql = postgres(dbUrl, { max: 1, onnotice: () => {}, connection: { jit: 'off' } })
@@ -265,13 +255,13 @@ try {
   say(`${count.toLocaleString()} events; busiest site ${sites[0]!.site_id} with ${sites[0]!.n.toLocaleString()}`)
 
   const port = freePort()
-  api = ManagedProcess.start('api', ['bun', 'server/index.ts'], {
-    cwd: root,
-    env: childEnv({ DATABASE_URL: dbUrl, API_PORT: String(port), QUEUE_NAME: 'stats-bench', ADMIN_PASSWORD: 'bench', RATE_LIMIT_PER_IP: '0', RATE_LIMIT_PER_SITE: '0' }),
+  // Redis at the product's default: reads never touch the queue.
+  api = LoggedProcess.start('api', API_COMMAND, {
+    env: { DATABASE_URL: dbUrl, API_PORT: String(port), QUEUE_NAME: 'stats-bench', ADMIN_PASSWORD: 'bench', RATE_LIMIT_PER_IP: '0', RATE_LIMIT_PER_SITE: '0' },
     logPath: join(work, 'api.log'),
   })
   const baseUrl = `http://127.0.0.1:${port}`
-  await waitUntil('the API to listen', async () => (await fetch(`${baseUrl}/health`).catch(() => undefined))?.ok ?? false, 30_000, [api])
+  await pollUntil('the API to listen', () => answersHealth(baseUrl), 30_000, 100, [api])
 
   const store = await storage(sql)
   // The original design's (site, date) index, so the raw queries are timed as they ran there.

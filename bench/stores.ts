@@ -1,9 +1,8 @@
 /** The benchmark's own Postgres database and Redis keys, and the figures read from them. */
 import IORedis from 'ioredis'
 import postgres from 'postgres'
-import { migrateDatabase } from '../drizzle/migrate'
+import { createMigratedDatabase, databaseUrl, deleteKeys, scanKeys } from '../tests/kit/fixtures'
 
-const quoteIdent = (name: string) => `"${name.replaceAll('"', '""')}"`
 /** Our own sessions carry this name, so the wait-event sampler can leave them out. */
 const APPLICATION_NAME = 'bench-ingest'
 
@@ -19,22 +18,19 @@ function statementLabel(query: string): string {
 
 export class BenchDatabase {
   readonly url: string
-  private readonly admin: postgres.Sql
   private client: postgres.Sql | undefined
 
-  constructor(adminUrl: string, readonly name: string) {
-    const url = new URL(adminUrl)
-    url.pathname = `/${name}`
-    this.url = url.toString()
-    this.admin = postgres(adminUrl, { max: 1, connect_timeout: 5, onnotice: () => {} })
+  constructor(
+    private readonly adminUrl: string,
+    readonly name: string,
+  ) {
+    this.url = databaseUrl(adminUrl, name)
   }
 
   /** Drop (disconnecting anyone left), create, migrate: every phase starts from an empty table. */
   async recreate(): Promise<void> {
     await this.disconnect()
-    await this.admin.unsafe(`drop database if exists ${quoteIdent(this.name)} with (force)`)
-    await this.admin.unsafe(`create database ${quoteIdent(this.name)}`)
-    await migrateDatabase(this.url)
+    await createMigratedDatabase(this.adminUrl, this.name)
   }
 
   private get sql(): postgres.Sql {
@@ -105,7 +101,6 @@ export class BenchDatabase {
 
   async close(): Promise<void> {
     await this.disconnect()
-    await this.admin.end({ timeout: 5 })
   }
 }
 
@@ -133,15 +128,8 @@ export class BenchRedis {
     return Number(match[1])
   }
 
-  /** Our queue's keys, a batch at a time (SCAN, so a large keyspace never blocks Redis). */
-  private queueKeys(): AsyncIterable<string[]> {
-    return this.redis.scanStream({ match: this.pattern, count: 1000 }) as AsyncIterable<string[]>
-  }
-
   async deleteQueueKeys(): Promise<number> {
-    let deleted = 0
-    for await (const keys of this.queueKeys()) if (keys.length > 0) deleted += await this.redis.unlink(...keys)
-    return deleted
+    return deleteKeys(this.redis, this.pattern)
   }
 
   /** Jobs BullMQ gave up on (they would be events accepted but never stored). */
@@ -176,7 +164,7 @@ export class BenchRedis {
   /** Total bytes held by our queue's keys (MEMORY USAGE), to set against the server-wide figure. */
   async queueKeyBytes(): Promise<number> {
     let bytes = 0
-    for await (const keys of this.queueKeys()) for (const key of keys) bytes += Number((await this.redis.memory('USAGE', key)) ?? 0)
+    for await (const keys of scanKeys(this.redis, this.pattern)) for (const key of keys) bytes += Number((await this.redis.memory('USAGE', key)) ?? 0)
     return bytes
   }
 

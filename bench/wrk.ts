@@ -4,7 +4,7 @@
  * sleep out its full -d, so we interrupt it (SIGINT ends that sleep) as soon as all threads report.
  */
 import { resolve } from 'node:path'
-import { anyDied, type ManagedProcess } from './processes'
+import { anyDied, type ManagedProcess } from '../tests/kit/processes'
 
 const SCRIPT = resolve(import.meta.dir, 'wrk/ingest.lua')
 /** Extra seconds wrk may run past the Lua deadline if a thread never drains (a lost request). */

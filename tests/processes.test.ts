@@ -5,75 +5,21 @@
 import { afterAll, beforeAll, describe, expect, test } from 'bun:test'
 import { mkdtempSync, readFileSync, rmSync, statSync } from 'node:fs'
 import { tmpdir } from 'node:os'
-import { join, resolve } from 'node:path'
-import postgres from 'postgres'
+import { join } from 'node:path'
 import { createProducerConnection, createIngestQueue } from '../lib/queue'
 import { writeEventBatch } from '../worker/jobs/ingest'
+import { databaseUrl, dropDatabase, uniqueName } from './kit/fixtures'
+import { runToEnd, WatchedProcess, type Finished } from './kit/processes'
 import { PrivateRedis } from './faults/harness'
-import { createTestDatabase, testEnv, uniqueName, type TestDatabase } from './support'
+import { createTestDatabase, testEnv, type TestDatabase } from './support'
 
-const root = resolve(import.meta.dir, '..')
 const START_LIMIT_MS = 10_000
-
-interface Finished {
-  code: number
-  output: string
-}
 
 /** Runs a command to its end; fails the test if it is still running after `limitMs`. */
 async function runToExit(cmd: string[], env: Record<string, string>, limitMs = START_LIMIT_MS): Promise<Finished> {
-  const child = Bun.spawn(cmd, { cwd: root, env: { ...process.env, ...env }, stdout: 'pipe', stderr: 'pipe' })
-  const killer = setTimeout(() => child.kill('SIGKILL'), limitMs)
-  const [code, stdout, stderr] = await Promise.all([child.exited, new Response(child.stdout).text(), new Response(child.stderr).text()])
-  clearTimeout(killer)
-  expect(child.signalCode).toBeNull() // a kill means it did not exit on its own in time
-  return { code, output: stdout + stderr }
-}
-
-/** Reads a child's output line by line and lets a test await the first line containing a text. */
-class LineWatcher {
-  private lines: string[] = []
-  private waiters: { text: string; resolve(line: string): void }[] = []
-  readonly closed: Promise<void>
-
-  constructor(stream: ReadableStream<Uint8Array>) {
-    this.closed = (async () => {
-      let partial = ''
-      const decoder = new TextDecoder()
-      for await (const chunk of stream) {
-        const parts = (partial + decoder.decode(chunk)).split('\n')
-        partial = parts.pop()!
-        for (const line of parts) this.add(line)
-      }
-      if (partial) this.add(partial)
-    })()
-  }
-
-  private add(line: string) {
-    this.lines.push(line)
-    for (const waiter of this.waiters.filter((w) => line.includes(w.text))) {
-      this.waiters.splice(this.waiters.indexOf(waiter), 1)
-      waiter.resolve(line)
-    }
-  }
-
-  seen(text: string): boolean {
-    return this.lines.some((line) => line.includes(text))
-  }
-
-  all(): string {
-    return this.lines.join('\n')
-  }
-
-  /** The first line (already seen or still to come) that contains `text`. */
-  next(text: string): Promise<string> {
-    const line = this.lines.find((l) => l.includes(text))
-    if (line) return Promise.resolve(line)
-    return new Promise((resolve, reject) => {
-      this.waiters.push({ text, resolve })
-      void this.closed.then(() => reject(new Error(`output ended without a line containing ${text}:\n${this.lines.join('\n')}`)))
-    })
-  }
+  const finished = await runToEnd(cmd, { env, ms: limitMs })
+  expect(finished.signal).toBeNull() // a kill means it did not exit on its own in time
+  return finished
 }
 
 const unreachablePostgres = 'postgres://analytics_user:secret-pw@127.0.0.1:1/analytics'
@@ -136,16 +82,9 @@ describe('start-up checks', () => {
 describe('bun run start', () => {
   const database = uniqueName('start')
   const queueName = uniqueName('start-events')
-  const databaseUrl = (() => {
-    const url = new URL(testEnv.adminDatabaseUrl)
-    url.pathname = `/${database}`
-    return url.toString()
-  })()
 
   afterAll(async () => {
-    const admin = postgres(testEnv.adminDatabaseUrl, { max: 1, onnotice: () => {} })
-    await admin.unsafe(`drop database if exists "${database}" with (force)`)
-    await admin.end()
+    await dropDatabase(testEnv.adminDatabaseUrl, database)
     const redis = createProducerConnection(testEnv.redisUrl)
     const queue = createIngestQueue(redis, { name: queueName })
     await queue.obliterate({ force: true })
@@ -154,14 +93,11 @@ describe('bun run start', () => {
   })
 
   test('creates the database, serves API, dashboard and Bull Board, processes events, and stops on SIGTERM', async () => {
-    const child = Bun.spawn(['bun', 'run', 'start'], {
-      cwd: root,
+    const child = WatchedProcess.start('start', [process.execPath, 'run', 'start'], {
       // NODE_ENV empty: unset, as on an operator's machine (bun test sets it to "test").
-      env: { ...process.env, DATABASE_URL: databaseUrl, QUEUE_NAME: queueName, API_PORT: '0', ADMIN_PASSWORD: 'start-test', NODE_ENV: '' },
-      stdout: 'pipe',
-      stderr: 'inherit',
+      env: { DATABASE_URL: databaseUrl(testEnv.adminDatabaseUrl, database), QUEUE_NAME: queueName, API_PORT: '0', ADMIN_PASSWORD: 'start-test', NODE_ENV: '' },
     })
-    const log = new LineWatcher(child.stdout)
+    const { log } = child
     // The API logs its URL and mode once it listens; production: no developer error pages.
     const listening = JSON.parse(await log.next('"api listening"')) as { url: string; mode: string }
     expect(listening.mode).toBe('production')
@@ -186,8 +122,7 @@ describe('bun run start', () => {
     const stats = (await (await fetch(`${baseUrl}/stats?site_id=start-site&date=2025-11-14`)).json()) as { total_views: number }
     expect(stats.total_views).toBe(1)
 
-    child.kill('SIGTERM')
-    expect(await child.exited).toBe(0)
+    expect(await child.stop('SIGTERM')).toBe(0)
     await log.closed
     expect(log.seen('"api stopped"')).toBe(true)
     expect(log.seen('"worker stopped"')).toBe(true)
@@ -211,17 +146,12 @@ describe('bun run server', () => {
 
   test('runs the API in production mode unless NODE_ENV says otherwise', async () => {
     for (const [nodeEnv, mode] of [['', 'production'], ['development', 'development']] as const) {
-      const child = Bun.spawn(['bun', 'run', 'server'], {
-        cwd: root,
-        env: { ...process.env, NODE_ENV: nodeEnv, DATABASE_URL: database.url, QUEUE_NAME: queueName, API_PORT: '0', ADMIN_PASSWORD: 'server-test' },
-        stdout: 'pipe',
-        stderr: 'inherit',
+      const child = WatchedProcess.start('server', [process.execPath, 'run', 'server'], {
+        env: { NODE_ENV: nodeEnv, DATABASE_URL: database.url, QUEUE_NAME: queueName, API_PORT: '0', ADMIN_PASSWORD: 'server-test' },
       })
-      const log = new LineWatcher(child.stdout)
-      expect((JSON.parse(await log.next('"api listening"')) as { mode: string }).mode).toBe(mode)
-      child.kill('SIGTERM')
-      await child.exited
-      await log.closed
+      expect((JSON.parse(await child.log.next('"api listening"')) as { mode: string }).mode).toBe(mode)
+      await child.stop('SIGTERM')
+      await child.log.closed
     }
   })
 })
@@ -246,22 +176,16 @@ describe('the API without ADMIN_PASSWORD', () => {
 
   /** Starts the API, runs `check` once it listens, stops it; returns everything it wrote. */
   async function startAndStop(check: (baseUrl: string) => Promise<void>): Promise<string> {
-    const child = Bun.spawn(['bun', 'server/index.ts'], {
-      cwd: root,
-      // Empty means unset, whatever the caller's environment holds.
-      env: { ...process.env, ADMIN_PASSWORD: '', ADMIN_PASSWORD_FILE: file, DATABASE_URL: database.url, QUEUE_NAME: queueName, API_PORT: '0' },
-      stdout: 'pipe',
-      stderr: 'pipe',
+    // Empty means unset, whatever the caller's environment holds.
+    const child = WatchedProcess.start('api', [process.execPath, 'server/index.ts'], {
+      env: { ADMIN_PASSWORD: '', ADMIN_PASSWORD_FILE: file, DATABASE_URL: database.url, QUEUE_NAME: queueName, API_PORT: '0' },
     })
-    const stderr = new Response(child.stderr).text()
-    const log = new LineWatcher(child.stdout)
-    const baseUrl = (JSON.parse(await log.next('"api listening"')) as { url: string }).url
+    const baseUrl = (JSON.parse(await child.log.next('"api listening"')) as { url: string }).url
     await check(baseUrl)
-    child.kill('SIGTERM')
-    expect(await child.exited).toBe(0)
-    await log.closed
-    expect(log.seen('"api stopped"')).toBe(true)
-    return `${log.all()}\n${await stderr}`
+    expect(await child.stop('SIGTERM')).toBe(0)
+    await Promise.all([child.log.closed, child.stderr.closed])
+    expect(child.log.seen('"api stopped"')).toBe(true)
+    return `${child.log.lines.join('\n')}\n${child.stderr.lines.join('\n')}`
   }
 
   const loginStatus = async (baseUrl: string, password: string) =>

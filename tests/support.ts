@@ -3,9 +3,8 @@
  * dropped) and its own BullMQ queue name and prefix (obliterated afterwards).
  */
 import type IORedis from 'ioredis'
-import postgres from 'postgres'
+import type postgres from 'postgres'
 import { createDb, type Database } from '../drizzle/client'
-import { migrateDatabase } from '../drizzle/migrate'
 import { silentLogger } from '../lib/log'
 import { LOGIN_GUESSES } from '../server/access'
 import { createApp, type App } from '../server/app'
@@ -16,12 +15,12 @@ import { createIngestQueue, createProducerConnection, createWorkerConnection, ty
 import { createWorkerMetrics, type WorkerMetrics } from '../worker/metrics'
 import { createIngestWorker, type AnalyticsWorker, type Prefetch } from '../worker/worker'
 import { loadTestEnv } from './env'
+import { createMigratedDatabase, deleteKeys, dropDatabase, uniqueName } from './kit/fixtures'
 
 export const testEnv = loadTestEnv()
 
-export function uniqueName(label: string): string {
-  return `${label}_${Date.now().toString(36)}_${Math.random().toString(36).slice(2, 8)}`.toLowerCase().replace(/[^a-z0-9_]/g, '_')
-}
+// Test files (some beside the code they test) import it from here.
+export { uniqueName }
 
 export interface TestDatabase extends Database {
   url: string
@@ -30,19 +29,14 @@ export interface TestDatabase extends Database {
 
 export async function createTestDatabase(label: string): Promise<TestDatabase> {
   const name = uniqueName(`test_${label}`)
-  const admin = postgres(testEnv.adminDatabaseUrl, { max: 1, onnotice: () => {} })
-  await admin.unsafe(`create database "${name}"`)
-  const url = new URL(testEnv.adminDatabaseUrl)
-  url.pathname = `/${name}`
-  await migrateDatabase(url.toString())
-  const database = createDb(url.toString(), { max: 8 })
+  const url = await createMigratedDatabase(testEnv.adminDatabaseUrl, name)
+  const database = createDb(url, { max: 8 })
   return {
     ...database,
-    url: url.toString(),
+    url,
     async drop() {
       await database.close()
-      await admin.unsafe(`drop database if exists "${name}" with (force)`)
-      await admin.end()
+      await dropDatabase(testEnv.adminDatabaseUrl, name)
     },
   }
 }
@@ -184,18 +178,12 @@ export async function startStack(label: string, options: StackOptions = {}): Pro
       await shutdown()
       await worker.close()
       await queue.obliterate({ force: true })
+      // Obliterate leaves these.
       await deleteKeys(producer, `${queue.toKey('visitor-salt')}:*`)
       await queue.close()
       await Promise.all([producer.quit(), workerConnection.quit()])
       await database.drop()
     },
-  }
-}
-
-/** Deletes the keys a pattern matches (those that obliterate leaves, such as the visitor salts). */
-async function deleteKeys(redis: IORedis, pattern: string): Promise<void> {
-  for await (const keys of redis.scanStream({ match: pattern, count: 1000 }) as AsyncIterable<string[]>) {
-    if (keys.length > 0) await redis.del(...keys)
   }
 }
 

@@ -6,163 +6,39 @@
  * Nothing here sleeps for a fixed time and hopes: every wait is for a process exit, a log line, an
  * HTTP answer or a database/queue state, always with a deadline that names what was awaited.
  */
-import type { Subprocess } from 'bun'
 import { chownSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs'
 import { tmpdir } from 'node:os'
-import { join, resolve } from 'node:path'
+import { join } from 'node:path'
 import IORedis from 'ioredis'
 import postgres from 'postgres'
-import { migrateDatabase } from '../../drizzle/migrate'
 import { createIngestQueue, type IngestQueue } from '../../lib/queue'
+import { createMigratedDatabase, uniqueName } from '../kit/fixtures'
+import {
+  API_COMMAND,
+  apiEnv,
+  awaitLine,
+  Fatal,
+  freePort,
+  onExit,
+  pollUntil,
+  runToEnd,
+  WatchedProcess,
+  withDeadline,
+  WORKER_COMMAND,
+  workerEnv,
+  type StackEnv,
+} from '../kit/processes'
 
-export const ROOT = resolve(import.meta.dir, '../..')
+// The scenarios import everything from here.
+export { awaitLine, Fatal, freePort, LineWatcher, pollUntil, ROOT, withDeadline, type StackEnv } from '../kit/processes'
+export { uniqueName } from '../kit/fixtures'
+
 const PG_BIN = '/usr/lib/postgresql/15/bin'
-
-// ---------------------------------------------------------------------------------------------
-// Small utilities
-
-export function uniqueName(label: string): string {
-  return `${label}_${Date.now().toString(36)}_${Math.random().toString(36).slice(2, 8)}`.toLowerCase().replace(/[^a-z0-9_]/g, '_')
-}
-
-/** A TCP port nobody listens on right now (the kernel's choice for port 0). */
-export function freePort(): number {
-  const listener = Bun.listen({ hostname: '127.0.0.1', port: 0, socket: { data() {} } })
-  const port = listener.port
-  listener.stop(true)
-  return port
-}
-
-/** Rejects with `label` if `promise` has not settled within `ms`. */
-export async function withDeadline<T>(promise: Promise<T>, ms: number, label: string): Promise<T> {
-  let timer: ReturnType<typeof setTimeout> | undefined
-  const timeout = new Promise<never>((_, reject) => {
-    timer = setTimeout(() => reject(new Error(`timed out after ${ms} ms: ${label}`)), ms)
-  })
-  try {
-    return await Promise.race([promise, timeout])
-  } finally {
-    clearTimeout(timer)
-  }
-}
-
-const pause = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms))
-
-/** Thrown by a probe to end `pollUntil` at once (a condition that waiting cannot fix). */
-export class Fatal extends Error {
-  override name = 'Fatal'
-}
-
-/**
- * Polls `probe` (each call awaited, never overlapping) until it returns a value other than
- * undefined/false, or fails with `label` and the last value/error seen once `timeoutMs` passed.
- * Errors thrown by the probe count as "not yet", except `Fatal`, which ends the wait.
- */
-export async function pollUntil<T>(label: string, probe: () => Promise<T | undefined | false>, timeoutMs: number, intervalMs = 50): Promise<T> {
-  const deadline = Date.now() + timeoutMs
-  let last: unknown
-  for (;;) {
-    try {
-      const value = await probe()
-      if (value !== undefined && value !== false) return value
-      last = value
-    } catch (error) {
-      if (error instanceof Fatal) throw error
-      last = error
-    }
-    if (Date.now() > deadline) {
-      throw new Error(`timed out after ${timeoutMs} ms waiting for ${label}; last: ${last instanceof Error ? last.message : JSON.stringify(last)}`)
-    }
-    await pause(intervalMs)
-  }
-}
 
 // ---------------------------------------------------------------------------------------------
 // Child processes
 
-/** Every child started through this module; killed on the way out if a test forgot (or crashed). */
-const children = new Set<Subprocess>()
-const exitHooks = new Set<() => void>()
-process.on('exit', () => {
-  for (const hook of exitHooks) {
-    try {
-      hook()
-    } catch {}
-  }
-  for (const child of children) child.kill('SIGKILL')
-})
-
-/** Reads a stream line by line; tests await lines containing a text, from a given position on. */
-export class LineWatcher {
-  readonly lines: string[] = []
-  private waiters: { text: string; from: number; resolve(line: string): void; reject(error: Error): void }[] = []
-  private ended = false
-  readonly closed: Promise<void>
-
-  constructor(stream: ReadableStream<Uint8Array>, private readonly echo?: (line: string) => void) {
-    this.closed = (async () => {
-      let partial = ''
-      const decoder = new TextDecoder()
-      try {
-        for await (const chunk of stream) {
-          const parts = (partial + decoder.decode(chunk, { stream: true })).split('\n')
-          partial = parts.pop()!
-          for (const line of parts) this.add(line)
-        }
-      } catch {}
-      if (partial) this.add(partial)
-      this.ended = true
-      for (const waiter of this.waiters.splice(0)) waiter.reject(new Error(`output ended without a line containing ${waiter.text}`))
-    })()
-  }
-
-  private add(line: string) {
-    this.echo?.(line)
-    this.lines.push(line)
-    const index = this.lines.length - 1
-    for (const waiter of this.waiters.filter((w) => index >= w.from && line.includes(w.text))) {
-      this.waiters.splice(this.waiters.indexOf(waiter), 1)
-      waiter.resolve(line)
-    }
-  }
-
-  /** Position to pass to `next` to wait only for lines still to come. */
-  get position(): number {
-    return this.lines.length
-  }
-
-  count(text: string, from = 0): number {
-    let n = 0
-    for (let i = from; i < this.lines.length; i++) if (this.lines[i]!.includes(text)) n++
-    return n
-  }
-
-  seen(text: string, from = 0): boolean {
-    return this.count(text, from) > 0
-  }
-
-  /** The first line at or after `from` that contains `text` (already seen or still to come). */
-  next(text: string, from = 0): Promise<string> {
-    for (let i = from; i < this.lines.length; i++) if (this.lines[i]!.includes(text)) return Promise.resolve(this.lines[i]!)
-    if (this.ended) return Promise.reject(new Error(`output ended without a line containing ${text}`))
-    return new Promise((resolve, reject) => this.waiters.push({ text, from, resolve, reject }))
-  }
-
-  tail(n = 30): string {
-    return this.lines.slice(-n).join('\n')
-  }
-}
-
-export interface ManagedProcess {
-  name: string
-  proc: Subprocess<'ignore', 'pipe', 'pipe'>
-  /** stdout and stderr, interleaved by arrival. */
-  log: LineWatcher
-  stderr: LineWatcher
-  exited: Promise<number>
-  /** Sends `signal` and resolves with the exit code (or the signal's name) within `ms`. */
-  stop(signal?: NodeJS.Signals, ms?: number): Promise<number | string>
-}
+export type ManagedProcess = WatchedProcess
 
 const managed: { seq: number; process: ManagedProcess; service: boolean }[] = []
 let spawnSeq = 0
@@ -175,68 +51,23 @@ export const spawnMark = () => spawnSeq
  * cleanup after a failure.
  */
 export function spawnedSince(mark: number): ManagedProcess[] {
-  return managed.filter((m) => m.seq > mark && !m.service && m.process.proc.exitCode === null && m.process.proc.signalCode === null).map((m) => m.process)
+  return managed.filter((m) => m.seq > mark && !m.service && m.process.running).map((m) => m.process)
 }
 
 export function spawnManaged(name: string, cmd: string[], env: Record<string, string>, service = false): ManagedProcess {
-  const proc = Bun.spawn(cmd, { cwd: ROOT, env: { ...process.env, ...env }, stdin: 'ignore', stdout: 'pipe', stderr: 'pipe' })
-  children.add(proc)
   const echo = process.env.FAULTS_ECHO ? (line: string) => console.log(`[${name}] ${line}`) : undefined
-  const log = new LineWatcher(proc.stdout, echo)
-  const stderr = new LineWatcher(proc.stderr, echo)
+  const child = WatchedProcess.start(name, cmd, { env, echo })
   const seq = ++spawnSeq
-  const exited = proc.exited.then((code) => {
-    children.delete(proc)
-    managed.splice(managed.findIndex((m) => m.seq === seq), 1)
-    return code
-  })
-  const child: ManagedProcess = {
-    name,
-    proc,
-    log,
-    stderr,
-    exited,
-    async stop(signal = 'SIGTERM', ms = 15_000) {
-      if (proc.exitCode === null && proc.signalCode === null) proc.kill(signal)
-      try {
-        await withDeadline(exited, ms, `${name} to exit after ${signal}`)
-      } catch (error) {
-        proc.kill('SIGKILL')
-        await exited
-        throw error
-      }
-      return proc.signalCode ?? proc.exitCode!
-    },
-  }
   managed.push({ seq, process: child, service })
+  void child.exited.then(() => managed.splice(managed.findIndex((m) => m.seq === seq), 1))
   return child
-}
-
-/** Waits for a log line, failing fast (with the process's output) if the process exits first. */
-export async function awaitLine(child: ManagedProcess, text: string, ms: number, from = 0): Promise<string> {
-  const exitedFirst = child.exited.then((code) => {
-    throw new Error(`${child.name} exited (${code}) before logging ${text}:\n${child.log.tail()}\n${child.stderr.tail()}`)
-  })
-  try {
-    return await withDeadline(Promise.race([child.log.next(text, from), exitedFirst]), ms, `${child.name} to log ${text}\n${child.log.tail()}\n${child.stderr.tail()}`)
-  } finally {
-    exitedFirst.catch(() => {})
-  }
 }
 
 /** Runs a command to its end; throws with its output when it fails or outlives `ms`. */
 export async function run(cmd: string[], ms = 60_000, env: Record<string, string> = {}): Promise<string> {
-  const proc = Bun.spawn(cmd, { cwd: ROOT, env: { ...process.env, ...env }, stdin: 'ignore', stdout: 'pipe', stderr: 'pipe' })
-  children.add(proc)
-  const killer = setTimeout(() => proc.kill('SIGKILL'), ms)
-  try {
-    const [code, out, err] = await Promise.all([proc.exited, new Response(proc.stdout).text(), new Response(proc.stderr).text()])
-    if (code !== 0) throw new Error(`${cmd.join(' ')} exited ${proc.signalCode ?? code}:\n${out}\n${err}`)
-    return out + err
-  } finally {
-    clearTimeout(killer)
-    children.delete(proc)
-  }
+  const { code, signal, output } = await runToEnd(cmd, { ms, env })
+  if (code !== 0) throw new Error(`${cmd.join(' ')} exited ${signal ?? code}:\n${output}`)
+  return output
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -246,19 +77,17 @@ export async function run(cmd: string[], ms = 60_000, env: Record<string, string
 export class PrivatePostgres {
   private running = false
   private readonly admins = new Set<postgres.Sql>()
-  private readonly exitHook = () => {
+  private readonly removeExitHook = onExit(() => {
     if (this.running) Bun.spawnSync(['runuser', '-u', 'postgres', '--', `${PG_BIN}/pg_ctl`, '-D', this.dataDir, '-m', 'immediate', '-w', 'stop'])
     rmSync(this.baseDir, { recursive: true, force: true })
-  }
+  })
 
   private constructor(
     readonly baseDir: string,
     readonly port: number,
     /** Set: password (scram) authentication, as in the postgres image, instead of trust. */
     readonly superuserPassword?: string,
-  ) {
-    exitHooks.add(this.exitHook)
-  }
+  ) {}
 
   get dataDir(): string {
     return join(this.baseDir, 'data')
@@ -315,14 +144,8 @@ export class PrivatePostgres {
   /** A new, migrated database. */
   async createDatabase(label: string): Promise<{ name: string; url: string; sql: postgres.Sql }> {
     const name = uniqueName(label)
-    const admin = postgres(this.url(), { max: 1, onnotice: () => {} })
-    try {
-      await admin.unsafe(`create database "${name}"`)
-    } finally {
-      await admin.end()
-    }
-    await migrateDatabase(this.url(name))
-    return { name, url: this.url(name), sql: this.admin(name) }
+    const url = await createMigratedDatabase(this.url(), name)
+    return { name, url, sql: this.admin(name) }
   }
 
   async destroy(): Promise<void> {
@@ -332,7 +155,7 @@ export class PrivatePostgres {
       if (this.running) await this.stop('immediate')
     } finally {
       rmSync(this.baseDir, { recursive: true, force: true })
-      exitHooks.delete(this.exitHook)
+      this.removeExitHook()
     }
   }
 }
@@ -380,22 +203,9 @@ export class PrivateRedis {
 // ---------------------------------------------------------------------------------------------
 // The product's processes
 
-export interface StackEnv {
-  databaseUrl: string
-  redisUrl: string
-  queueName: string
-}
-
 /** `bun server/index.ts` on `port`; resolves once it logs that it listens. */
 export async function startApi(env: StackEnv, port: number, label = 'api', extraEnv: Record<string, string> = {}): Promise<ManagedProcess> {
-  const api = spawnManaged(label, ['bun', 'server/index.ts'], {
-    API_PORT: String(port),
-    DATABASE_URL: env.databaseUrl,
-    REDIS_URL: env.redisUrl,
-    QUEUE_NAME: env.queueName,
-    ADMIN_PASSWORD: 'faults-admin',
-    ...extraEnv,
-  })
+  const api = spawnManaged(label, API_COMMAND, apiEnv(env, port, { ADMIN_PASSWORD: 'faults-admin', ...extraEnv }))
   await awaitLine(api, '"api listening"', 60_000).catch(async (error) => {
     await api.stop('SIGKILL').catch(() => {})
     throw error
@@ -405,14 +215,7 @@ export async function startApi(env: StackEnv, port: number, label = 'api', extra
 
 /** `bun worker/index.ts`; resolves once it logs that it started. */
 export async function startWorker(env: StackEnv, label = 'worker', concurrency = 4): Promise<ManagedProcess> {
-  const worker = spawnManaged(label, ['bun', 'worker/index.ts'], {
-    DATABASE_URL: env.databaseUrl,
-    REDIS_URL: env.redisUrl,
-    QUEUE_NAME: env.queueName,
-    WORKER_CONCURRENCY: String(concurrency),
-    // No metrics listener: several workers run at once here, and port 4001 may be anyone's.
-    WORKER_METRICS_PORT: '0',
-  })
+  const worker = spawnManaged(label, WORKER_COMMAND, workerEnv(env, { WORKER_CONCURRENCY: String(concurrency) }))
   await awaitLine(worker, '"worker started"', 60_000).catch(async (error) => {
     await worker.stop('SIGKILL').catch(() => {})
     throw error
@@ -501,7 +304,7 @@ export async function awaitDrained(
 /** Throws, with its last output, if one of the processes has exited. */
 export function assertAlive(processes: ManagedProcess[]): void {
   for (const p of processes) {
-    if (p.proc.exitCode !== null || p.proc.signalCode !== null) {
+    if (!p.running) {
       throw new Fatal(`${p.name} exited (${p.proc.signalCode ?? p.proc.exitCode}) unexpectedly:\n${p.log.tail(10)}\n${p.stderr.tail(20)}`)
     }
   }

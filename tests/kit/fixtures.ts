@@ -1,0 +1,56 @@
+/**
+ * The stores a test or a benchmark owns, shared by both: a database of its own (created migrated,
+ * dropped at the end) and the Redis keys of its own queue.
+ */
+import type IORedis from 'ioredis'
+import postgres from 'postgres'
+import { migrateDatabase } from '../../drizzle/migrate'
+
+/** A name no other run uses, fit for a database or a queue. */
+export function uniqueName(label: string): string {
+  return `${label}_${Date.now().toString(36)}_${Math.random().toString(36).slice(2, 8)}`.toLowerCase().replace(/[^a-z0-9_]/g, '_')
+}
+
+/** The URL of database `name` on the server `adminUrl` points at. */
+export function databaseUrl(adminUrl: string, name: string): string {
+  const url = new URL(adminUrl)
+  url.pathname = `/${name}`
+  return url.toString()
+}
+
+const quoteIdent = (name: string) => `"${name.replaceAll('"', '""')}"`
+
+async function asAdmin(adminUrl: string, statement: string): Promise<void> {
+  const admin = postgres(adminUrl, { max: 1, connect_timeout: 5, onnotice: () => {} })
+  try {
+    await admin.unsafe(statement)
+  } finally {
+    await admin.end({ timeout: 5 })
+  }
+}
+
+/** Drops database `name` if it exists, disconnecting anyone left on it. */
+export async function dropDatabase(adminUrl: string, name: string): Promise<void> {
+  await asAdmin(adminUrl, `drop database if exists ${quoteIdent(name)} with (force)`)
+}
+
+/** Database `name`, empty and migrated (one of that name is dropped first); returns its URL. */
+export async function createMigratedDatabase(adminUrl: string, name: string): Promise<string> {
+  await dropDatabase(adminUrl, name)
+  await asAdmin(adminUrl, `create database ${quoteIdent(name)}`)
+  const url = databaseUrl(adminUrl, name)
+  await migrateDatabase(url)
+  return url
+}
+
+/** Keys matching `pattern`, a batch at a time (SCAN, so a large keyspace never blocks Redis). */
+export function scanKeys(redis: IORedis, pattern: string): AsyncIterable<string[]> {
+  return redis.scanStream({ match: pattern, count: 1000 }) as AsyncIterable<string[]>
+}
+
+/** Deletes the keys `pattern` matches; returns how many. */
+export async function deleteKeys(redis: IORedis, pattern: string): Promise<number> {
+  let deleted = 0
+  for await (const keys of scanKeys(redis, pattern)) if (keys.length > 0) deleted += await redis.unlink(...keys)
+  return deleted
+}
