@@ -1,7 +1,7 @@
 import { afterAll, beforeAll, describe, expect, test } from 'bun:test'
 import { startStack, type Stack } from './support'
 import { writeEventBatch } from '../worker/jobs/ingest'
-import { dayMasks } from '../server/stats/queries'
+import { dayMasks } from '../server/stats/buckets'
 import type { QueuedEvent } from '../lib/queue'
 
 let stack: Stack

@@ -1,10 +1,20 @@
 import { t } from 'elysia'
 import { CALENDAR_DATE, TEXT } from '../formats'
 
-const day = (name: string) =>
-  t.String({ format: CALENDAR_DATE, error: `${name} must be a calendar date in YYYY-MM-DD format`, examples: ['2025-11-14'] })
-const siteId = t.String({ minLength: 1, maxLength: 128, format: TEXT, error: 'site_id must be at most 128 characters without NUL characters or unpaired surrogates' })
-const tz = t.String({ minLength: 1, maxLength: 64, format: TEXT, error: 'tz must be an IANA timezone name such as Europe/Paris', description: "IANA timezone; default: the site's" })
+const day = (name: string) => t.String({ format: CALENDAR_DATE, error: `${name} must be a calendar date in YYYY-MM-DD format`, examples: ['2025-11-14'] })
+const siteId = t.String({
+  minLength: 1,
+  maxLength: 128,
+  format: TEXT,
+  error: 'site_id must be at most 128 characters without NUL characters or unpaired surrogates',
+})
+const tz = t.String({
+  minLength: 1,
+  maxLength: 64,
+  format: TEXT,
+  error: 'tz must be an IANA timezone name such as Europe/Paris',
+  description: "IANA timezone; default: the site's",
+})
 
 export const StatsQuery = t.Object({
   site_id: siteId,
@@ -27,17 +37,20 @@ export const DailyStats = t.Object({
   top_paths: t.Array(PathViews),
 })
 
-/** The answer when any of from/to/tz/limit is used. */
-export const RangeStats = t.Object({
-  site_id: t.String(),
-  from: t.String({ format: CALENDAR_DATE }),
-  to: t.String({ format: CALENDAR_DATE }),
-  timezone: t.String(),
+/** The numbers of a range, as the queries return them. */
+export const StatsNumbers = t.Object({
   total_views: t.Integer(),
   unique_users: t.Integer(),
   top_paths: t.Array(PathViews),
   event_types: t.Array(EventTypeCount),
 })
+export type StatsNumbers = typeof StatsNumbers.static
+
+/** The answer when any of from/to/tz/limit is used. */
+export const RangeStats = t.Composite([
+  t.Object({ site_id: t.String(), from: t.String({ format: CALENDAR_DATE }), to: t.String({ format: CALENDAR_DATE }), timezone: t.String() }),
+  StatsNumbers,
+])
 
 export const TimeseriesQuery = t.Object({
   site_id: siteId,
@@ -49,20 +62,30 @@ export const TimeseriesQuery = t.Object({
   tz: t.Optional(tz),
 })
 
+export const TimeseriesBucket = t.Object({
+  start: t.String({ description: 'ISO 8601 instant the bucket starts' }),
+  views: t.Integer(),
+  unique_users: t.Integer(),
+})
+export type TimeseriesBucket = typeof TimeseriesBucket.static
+
 export const Timeseries = t.Object({
   site_id: t.String(),
   from: t.String({ format: CALENDAR_DATE }),
   to: t.String({ format: CALENDAR_DATE }),
   interval: t.String(),
   timezone: t.String(),
-  buckets: t.Array(t.Object({ start: t.String({ description: 'ISO 8601 instant the bucket starts' }), views: t.Integer(), unique_users: t.Integer() })),
+  buckets: t.Array(TimeseriesBucket),
 })
 
 export const RealtimeQuery = t.Object({ site_id: siteId })
 
-export const Realtime = t.Object({
-  site_id: t.String(),
+/** The numbers of the last minutes, as the query returns them. */
+export const RealtimeNumbers = t.Object({
   now: t.String(),
   last_5_minutes: t.Object({ events: t.Integer(), unique_users: t.Integer() }),
   per_minute: t.Array(t.Object({ minute: t.String(), events: t.Integer() }), { description: 'The last 30 minutes, oldest first' }),
 })
+export type RealtimeNumbers = typeof RealtimeNumbers.static
+
+export const Realtime = t.Composite([t.Object({ site_id: t.String() }), RealtimeNumbers])

@@ -1,7 +1,7 @@
 import { sql } from 'drizzle-orm'
 import type { Db } from '../../drizzle/client'
 import { BadRequestError } from '../errors'
-import { getSiteZones, type Interval, type Question, type SiteDays } from './queries'
+import { getSiteZones, type Interval, type Question, type SiteDays } from './buckets'
 
 /** Longest range one request may ask about, and the most hourly buckets. */
 export const MAX_RANGE_DAYS = 400
@@ -76,12 +76,7 @@ export function siteDaysOf(params: RangeParams): SiteDays | null {
  * Turns query parameters into a question: the range (date, or from and to), the asker's zone
  * (default: the site's), checked and bounded.
  */
-export async function resolveQuestion(
-  db: Db,
-  checkZone: ZoneCheck,
-  params: RangeParams,
-  interval: Interval | null = null,
-): Promise<Question> {
+export async function resolveQuestion(db: Db, checkZone: ZoneCheck, params: RangeParams, interval: Interval | null = null): Promise<Question> {
   checkRange(params)
   if (params.tz !== undefined) await checkZone(params.tz)
   const zones = await getSiteZones(db, params.site_id)

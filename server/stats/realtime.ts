@@ -1,15 +1,10 @@
 import { sql } from 'drizzle-orm'
 import type { Db } from '../../drizzle/client'
 import { minuteUsers, rollupMinutes } from '../../drizzle/schema'
-
-export interface RealtimeStats {
-  now: string
-  last_5_minutes: { events: number; unique_users: number }
-  per_minute: { minute: string; events: number }[]
-}
+import type { RealtimeNumbers } from './model'
 
 /** Events and users of the last 5 minutes (this one included) and events per minute for the last 30, by event time. */
-export async function getRealtimeStats(db: Db, siteId: string, now: Date = new Date()): Promise<RealtimeStats> {
+export async function getRealtimeStats(db: Db, siteId: string, now: Date = new Date()): Promise<RealtimeNumbers> {
   const at = now.toISOString()
   const [perMinute, [recent]] = await Promise.all([
     db.execute<{ minute: string; events: number }>(sql`

@@ -1,18 +1,7 @@
 import { sql, type SQL } from 'drizzle-orm'
-import { prepared, preparedStatement, type Db } from '../../drizzle/client'
+import { prepared, type Db } from '../../drizzle/client'
+import { rollupDays, rollupHours, sites, userDayBit, userHourBit, userMonths } from '../../drizzle/schema'
 import { BadRequestError } from '../errors'
-import {
-  rollupDayPaths,
-  rollupDays,
-  rollupDayTypes,
-  rollupHourPaths,
-  rollupHours,
-  rollupHourTypes,
-  sites,
-  userDayBit,
-  userHourBit,
-  userMonths,
-} from '../../drizzle/schema'
 
 /*
  * Every answer here is read from the rollups the worker keeps (never from raw events). A question
@@ -22,13 +11,6 @@ import {
  * zone whose offset differs from it by whole hours; other questions are refused (see
  * InexactTimezoneError).
  */
-
-/** Today's date in UTC as YYYY-MM-DD. */
-export function todayUtc(now: Date = new Date()): string {
-  return now.toISOString().slice(0, 10)
-}
-
-export const TOP_PATHS_DEFAULT = 10
 
 export type Interval = 'hour' | 'day' | 'week' | 'month'
 
@@ -45,9 +27,7 @@ export interface SiteZones {
 
 /** A site's zones; sites with no events yet are UTC. */
 export async function getSiteZones(db: Db, siteId: string): Promise<SiteZones> {
-  const [row] = await prepared<{ timezone: string; rollup_timezone: string }>(db, 
-    sql`select timezone, rollup_timezone from ${sites} where site_id = ${siteId}`,
-  )
+  const [row] = await prepared<{ timezone: string; rollup_timezone: string }>(db, sql`select timezone, rollup_timezone from ${sites} where site_id = ${siteId}`)
   return row ? { timezone: row.timezone, rollupTimezone: row.rollup_timezone } : { timezone: 'UTC', rollupTimezone: 'UTC' }
 }
 
@@ -93,7 +73,7 @@ function bucketsOf(q: Question, interval: Interval | null): SQL {
  * its rollup day and month, its positions in the user bitmaps, and whether its whole rollup day
  * lies inside the bucket (then the day's rollup row answers for it).
  */
-function plan(q: Question, interval: Interval | null): SQL {
+export function plan(q: Question, interval: Interval | null): SQL {
   const rt = q.rollupTz
   return sql`
     buckets as (${bucketsOf(q, interval)}),
@@ -113,12 +93,15 @@ function plan(q: Question, interval: Interval | null): SQL {
 }
 
 /** Refuses questions whose bucket boundaries fall inside a rollup hour. */
-async function assertExact(db: Db, q: Question, interval: Interval | null): Promise<void> {
-  const [row] = await prepared<{ misaligned: string | null }>(db, sql`
+export async function assertExact(db: Db, q: Question, interval: Interval | null): Promise<void> {
+  const [row] = await prepared<{ misaligned: string | null }>(
+    db,
+    sql`
     with buckets as (${bucketsOf(q, interval)})
     select to_char(min(b) at time zone ${q.tz}, 'YYYY-MM-DD HH24:MI') as misaligned
       from (select b0 as b from buckets union all select b1 from buckets) boundaries
-     where date_trunc('hour', b, ${q.rollupTz}) <> b`)
+     where date_trunc('hour', b, ${q.rollupTz}) <> b`,
+  )
   if (row?.misaligned) {
     throw new InexactTimezoneError(
       `tz ${q.tz} cannot be answered exactly: its boundary ${row.misaligned} falls inside an hour of ${q.rollupTz}, ` +
@@ -129,7 +112,7 @@ async function assertExact(db: Db, q: Question, interval: Interval | null): Prom
 }
 
 /** Rollup rows that make up each bucket: whole days from a day table, edge hours from an hour table. */
-function parts(siteId: string, dayTable: SQL, hourTable: SQL, columns: SQL): SQL {
+export function parts(siteId: string, dayTable: SQL, hourTable: SQL, columns: SQL): SQL {
   return sql`
     select fd.idx, ${columns} from (select distinct idx, day from hm where full_day) fd
       join ${dayTable} r on r.site_id = ${siteId} and r.day = fd.day
@@ -148,8 +131,10 @@ interface BucketTotals {
 }
 
 /** Views, events and distinct users per bucket. */
-async function bucketTotals(db: Db, q: Question, interval: Interval | null): Promise<BucketTotals[]> {
-  const totals = await prepared<{ idx: number; start: string; views: number; events: number; simple_users: number | null; needs_bitmap: boolean }>(db, sql`
+export async function bucketTotals(db: Db, q: Question, interval: Interval | null): Promise<BucketTotals[]> {
+  const totals = await prepared<{ idx: number; start: string; views: number; events: number; simple_users: number | null; needs_bitmap: boolean }>(
+    db,
+    sql`
     with ${plan(q, interval)},
     counted as (
       select idx, sum(views)::int as views, sum(events)::int as events
@@ -167,10 +152,19 @@ async function bucketTotals(db: Db, q: Question, interval: Interval | null): Pro
            end as simple_users,
            not (s.hours = 1 or (s.all_full and s.full_days = 1)) as needs_bitmap
       from buckets b left join counted c using (idx) left join shape s using (idx)
-     order by b.idx`)
+     order by b.idx`,
+  )
 
   const needBitmap = totals.filter((row) => row.needs_bitmap && (row.events > 0 || row.views > 0))
-  const bitmapUsers = needBitmap.length > 0 ? await bitmapUsersPerBucket(db, q, interval, needBitmap.map((row) => row.idx)) : new Map<number, number>()
+  const bitmapUsers =
+    needBitmap.length > 0
+      ? await bitmapUsersPerBucket(
+          db,
+          q,
+          interval,
+          needBitmap.map((row) => row.idx),
+        )
+      : new Map<number, number>()
   return totals.map((row) => ({
     idx: row.idx,
     start: row.start,
@@ -203,7 +197,7 @@ async function bitmapUsersPerBucket(db: Db, q: Question, interval: Interval | nu
 }
 
 /** Which days (bit d = day d + 1) and, for partial days, which hours of one month count for a bucket. */
-interface UserMask {
+export interface UserMask {
   idx: number
   month: string
   day_mask: number
@@ -212,7 +206,7 @@ interface UserMask {
 }
 
 /** Distinct users per bucket: users whose bitmap for a month shares a bit with the bucket's masks. */
-async function countUsersByMask(db: Db, siteId: string, masks: UserMask[]): Promise<Map<number, number>> {
+export async function countUsersByMask(db: Db, siteId: string, masks: UserMask[]): Promise<Map<number, number>> {
   // Without hour masks the hour bitmaps are not read, so the covering index answers alone.
   const matches = (mask: { day_mask: unknown; hour_mask: unknown }, withHours: boolean) =>
     withHours
@@ -252,48 +246,6 @@ async function countUsersByMask(db: Db, siteId: string, masks: UserMask[]): Prom
   return new Map(rows.map((row) => [row.idx, row.users]))
 }
 
-export interface RangeStats {
-  total_views: number
-  unique_users: number
-  top_paths: { path: string; views: number }[]
-  event_types: { event_type: string; count: number }[]
-}
-
-/** A range's stats and the zone its days are in. */
-export interface ZonedStats extends RangeStats {
-  timezone: string
-}
-
-/**
- * Views, distinct users, top paths and event types of one site over [from, to] in `tz` (whole
- * days of the site's zone for SiteDays). Ties in top paths are broken by path in byte order
- * (COLLATE "C"), whatever the server's locale.
- */
-export async function getRangeStats(db: Db, q: SiteDays | Question, limit: number = TOP_PATHS_DEFAULT): Promise<ZonedStats> {
-  if (!('tz' in q) || q.tz === q.rollupTz) return getSiteDaysStats(db, q, limit)
-  await assertExact(db, q, null)
-  const [[totals], topPaths, eventTypes] = await Promise.all([
-    bucketTotals(db, q, null),
-    prepared<{ path: string; views: number }>(db, sql`
-      with ${plan(q, null)}
-      select path, sum(views)::int as views
-        from (${parts(q.siteId, sql`${rollupDayPaths}`, sql`${rollupHourPaths}`, sql`r.path, r.views`)}) p
-       group by path order by views desc, path collate "C" asc limit ${limit}`),
-    prepared<{ event_type: string; count: number }>(db, sql`
-      with ${plan(q, null)}
-      select event_type, sum(events)::int as count
-        from (${parts(q.siteId, sql`${rollupDayTypes}`, sql`${rollupHourTypes}`, sql`r.event_type, r.events`)}) p
-       group by event_type order by count desc, event_type collate "C" asc`),
-  ])
-  return {
-    timezone: q.tz,
-    total_views: totals?.views ?? 0,
-    unique_users: totals?.unique_users ?? 0,
-    top_paths: topPaths.map((row) => ({ path: row.path, views: row.views })),
-    event_types: eventTypes.map((row) => ({ event_type: row.event_type, count: row.count })),
-  }
-}
-
 /** Day masks (bit d = day d + 1) per month for the calendar dates from..to. */
 export function dayMasks(from: string, to: string): { month: string; day_mask: number }[] {
   const masks = new Map<string, number>()
@@ -303,57 +255,4 @@ export function dayMasks(from: string, to: string): { month: string; day_mask: n
     masks.set(month, (masks.get(month) ?? 0) | (1 << (Number(date.slice(8, 10)) - 1)))
   }
   return [...masks].map(([month, day_mask]) => ({ month, day_mask }))
-}
-
-type SiteDaysRow = { timezone: string; views: number; day_users: number; top_paths: RangeStats['top_paths']; event_types: RangeStats['event_types'] }
-
-/** The statement behind getSiteDaysStats, for one day or several; its text is built once. */
-function siteDaysStatement(oneDay: boolean) {
-  const [siteId, from, to, limit] = (['siteId', 'from', 'to', 'limit'] as const).map((name) => sql.placeholder(name))
-  const days = sql`site_id = ${siteId} and day between ${from}::date and ${to}::date`
-  // One day's paths are read from the index in answer order, only the first `limit` of them.
-  const topPaths = oneDay
-    ? sql`select path, views from ${rollupDayPaths} where site_id = ${siteId} and day = ${from}::date
-           order by views desc, path collate "C" asc limit ${limit}`
-    : sql`select path, sum(views)::int as views from ${rollupDayPaths} where ${days}
-           group by path order by views desc, path collate "C" asc limit ${limit}`
-  return preparedStatement<SiteDaysRow>(sql`
-    select coalesce((select rollup_timezone from ${sites} where site_id = ${siteId}), 'UTC') as timezone,
-           t.views, t.day_users, p.top_paths, e.event_types
-      from (select coalesce(sum(views), 0)::int as views, coalesce(max(users), 0)::int as day_users from ${rollupDays} where ${days}) t,
-           (select coalesce(json_agg(json_build_object('path', path, 'views', views) order by views desc, path collate "C" asc), '[]') as top_paths
-              from (${topPaths}) top) p,
-           (select coalesce(json_agg(json_build_object('event_type', event_type, 'count', count) order by count desc, event_type collate "C" asc), '[]') as event_types
-              from (select event_type, sum(events)::int as count from ${rollupDayTypes} where ${days} group by event_type) types) e`)
-}
-
-const oneSiteDay = siteDaysStatement(true)
-const severalSiteDays = siteDaysStatement(false)
-
-/**
- * The common question: whole days of the site's own zone. Every number is a read of the daily
- * rollups (one day's users included), and the zone is read with them, all in one statement; only
- * distinct users over several days scan the user day masks, as an index-only scan, beside it.
- */
-async function getSiteDaysStats(db: Db, q: SiteDays, limit: number): Promise<ZonedStats> {
-  const oneDay = q.from === q.to
-  const summary = (oneDay ? oneSiteDay : severalSiteDays)(db, { siteId: q.siteId, from: q.from, to: q.to, limit }).then(([row]) => row!)
-  const users = oneDay
-    ? summary.then((row) => row.day_users)
-    : countUsersByMask(db, q.siteId, dayMasks(q.from, q.to).map((mask) => ({ idx: 0, ...mask, hour_mask: null }))).then((counts) => counts.get(0) ?? 0)
-  const [row, distinctUsers] = await Promise.all([summary, users])
-  return { timezone: row.timezone, total_views: row.views, unique_users: distinctUsers, top_paths: row.top_paths, event_types: row.event_types }
-}
-
-export interface TimeseriesBucket {
-  start: string
-  views: number
-  unique_users: number
-}
-
-/** Every bucket of the range, empty ones as zeros. */
-export async function getTimeseries(db: Db, q: Question, interval: Interval): Promise<TimeseriesBucket[]> {
-  await assertExact(db, q, interval)
-  const buckets = await bucketTotals(db, q, interval)
-  return buckets.map((bucket) => ({ start: new Date(bucket.start).toISOString(), views: bucket.views, unique_users: bucket.unique_users }))
 }
