@@ -1,7 +1,7 @@
 import { Elysia, t, type ValidationError } from 'elysia'
 import { errorFields, type Logger } from '../lib/log'
 import { isDatabaseUnavailable } from '../lib/pg-errors'
-import { InvalidJsonError, PayloadTooLargeError } from './http'
+import { InvalidJsonError, PayloadTooLargeError, RequestTimeoutError } from './http'
 
 export const ErrorResponse = t.Object({ error: t.String() }, { description: 'A request the API refused, with the reason' })
 export const InvalidPayloadResponse = t.Object(
@@ -150,6 +150,11 @@ export function errorHandler(log: Logger, onBodyRefused: (path: string, body: un
           if (cause instanceof PayloadTooLargeError) {
             set.status = 413
             return { ...refuse(path, undefined, [cause.message]), error: 'Payload too large' }
+          }
+          if (cause instanceof RequestTimeoutError) {
+            set.status = 408
+            set.headers.connection = 'close' // the rest of the body is not worth waiting for
+            return { error: cause.message }
           }
           set.status = 400
           return refuse(path, undefined, [cause instanceof InvalidJsonError ? cause.message : 'body must be valid JSON'])
