@@ -3,13 +3,13 @@ import type IORedis from 'ioredis'
 import type { Database } from '../drizzle/client'
 import type { Logger } from '../lib/log'
 import type { IngestQueue } from '../worker/queues'
-import { openapi } from '@elysiajs/openapi'
 import { adminRoutes } from './admin/board'
 import { authRoutes, type AuthConfig } from './auth/routes'
 import { dashboardRoutes } from './dashboard'
 import { errorHandler } from './errors'
 import { registerFormats } from './formats'
 import { healthRoutes } from './health/routes'
+import { openapiRoutes } from './openapi'
 import { createLedgerRecorder } from './ingest/ledger'
 import { createIngestPipeline, type IngestLimits } from './ingest/queue'
 import { INGEST_PATHS, ingestRoutes, siteOf, type IngestRateLimits } from './ingest/routes'
@@ -44,14 +44,7 @@ export async function createApp(deps: AppDeps) {
   // Unknown body fields must reach validation (and be refused), not be silently stripped.
   const app = new Elysia({ normalize: false })
     .use(errorHandler(deps.log, onBodyRefused))
-    .use(
-      openapi({
-        path: '/openapi',
-        documentation: {
-          info: { title: 'Analytics API', version: '1.0.0', description: 'Event ingestion and reporting. Generated from the route schemas.' },
-        },
-      }),
-    )
+    .use(openapiRoutes())
     .use(authRoutes(deps.auth))
     .use(metricsRoutes({ metrics, queue: deps.queue, ingest: () => pipeline.state() }))
     .use(healthRoutes({ redis: deps.redis, sql: deps.database.sql }))
