@@ -47,7 +47,10 @@ export const ingestLedger = pgTable('ingest_ledger', {
   updatedAt: timestamp('updated_at', { withTimezone: true, mode: 'date' }).notNull().defaultNow(),
 })
 
-/** Refused events per site and reason; site_id is '' when the refused body named no usable site. */
+/**
+ * Refused events per site and reason; site_id is '' when the refused body named no usable site
+ * or one that has never had an accepted event (so junk site ids share one row).
+ */
 export const ingestRefusals = pgTable(
   'ingest_refusals',
   {

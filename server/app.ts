@@ -3,7 +3,6 @@ import type IORedis from 'ioredis'
 import type { Database } from '../drizzle/client'
 import type { Logger } from '../lib/log'
 import type { IngestQueue } from '../lib/queue'
-import { openapi } from '@elysiajs/openapi'
 import { adminRoutes } from './admin/board'
 import { accessControl, type AccessConfig } from './access'
 import { authRoutes } from './auth/routes'
@@ -13,6 +12,7 @@ import { dashboardRoutes } from './dashboard'
 import { errorHandler } from './errors'
 import { registerFormats } from './formats'
 import { healthRoutes } from './health/routes'
+import { openapiRoutes } from './openapi'
 import { createLedgerRecorder } from './ingest/ledger'
 import { createIngestPipeline, type IngestLimits } from './ingest/queue'
 import { ingestRoutes, type IngestRateLimits } from './ingest/routes'
@@ -49,14 +49,7 @@ export async function createApp(deps: AppDeps) {
   // Unknown body fields must reach validation (and be refused), not be silently stripped.
   const app = new Elysia({ normalize: false })
     .use(errorHandler(deps.log))
-    .use(
-      openapi({
-        path: '/openapi',
-        documentation: {
-          info: { title: 'Analytics API', version: '1.0.0', description: 'Event ingestion and reporting. Generated from the route schemas.' },
-        },
-      }),
-    )
+    .use(openapiRoutes({ access }))
     .use(authRoutes({ access, sessions }))
     .use(metricsRoutes({ metrics, queue: deps.queue, ingest: () => pipeline.state(), access }))
     .use(healthRoutes({ redis: deps.redis, sql: deps.database.sql, access }))

@@ -1,7 +1,7 @@
 import { Elysia, t, ValidationError } from 'elysia'
 import { errorFields, type Logger } from '../lib/log'
 import { isDatabaseUnavailable } from '../lib/pg-errors'
-import { InvalidJsonError, PayloadTooLargeError } from './http'
+import { InvalidJsonError, PayloadTooLargeError, RequestTimeoutError } from './http'
 
 export const ErrorResponse = t.Object({ error: t.String() }, { description: 'A request the API refused, with the reason' })
 export const InvalidPayloadResponse = t.Object(
@@ -179,6 +179,11 @@ export function errorHandler(log: Logger) {
             if (cause instanceof PayloadTooLargeError) {
               set.status = 413
               return { error: 'Payload too large', details: [cause.message] }
+            }
+            if (cause instanceof RequestTimeoutError) {
+              set.status = 408
+              set.headers.connection = 'close' // the rest of the body is not worth waiting for
+              return { error: cause.message }
             }
             if (cause instanceof HttpError) return answer(cause)
             set.status = 400

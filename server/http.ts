@@ -22,27 +22,46 @@ export class InvalidJsonError extends Error {
   override name = 'InvalidJsonError'
 }
 
+/** The request body did not arrive in time (a client trickling it would hold the connection). */
+export class RequestTimeoutError extends Error {
+  override name = 'RequestTimeoutError'
+  constructor(readonly deadlineMs: number) {
+    super(`request body not received within ${deadlineMs / 1000} s`)
+  }
+}
+
+/**
+ * How long a whole body may take to arrive. Bun's idleTimeout restarts on every byte, so without
+ * this a client sending a byte every few seconds holds a connection for as long as it likes.
+ */
+export const BODY_DEADLINE_MS = 10_000
+
+/**
+ * Bun's own bound on any request body (its default is 128 MiB): the largest route limit, POST
+ * /events' 4 MiB, plus room for the framing of a chunked body. Routes enforce their own limits.
+ */
+export const MAX_REQUEST_BODY_BYTES = 4 * 1024 * 1024 + 64 * 1024
+
 /** Stateless for whole-buffer decoding, so one serves every request. */
 const UTF8 = new TextDecoder('utf-8', { fatal: true })
 const LENIENT_UTF8 = new TextDecoder('utf-8')
 
-/** Reads a body, refusing one over `limitBytes` before buffering more than that. */
-async function readBodyBytes(request: Request, limitBytes: number): Promise<Uint8Array> {
+/**
+ * Reads a body, refusing one over `limitBytes` before buffering more than that, and one that takes
+ * longer than `deadlineMs` to arrive.
+ */
+async function readBodyBytes(request: Request, limitBytes: number, deadlineMs: number = BODY_DEADLINE_MS): Promise<Uint8Array> {
   const declared = Number(request.headers.get('content-length') ?? Number.NaN)
   if (declared > limitBytes) throw new PayloadTooLargeError(limitBytes)
+  let timer: ReturnType<typeof setTimeout> | undefined
+  const deadline = new Promise<never>((_, reject) => {
+    timer = setTimeout(() => reject(new RequestTimeoutError(deadlineMs)), deadlineMs)
+  })
   let bytes: Uint8Array
-  if (Number.isFinite(declared)) {
-    bytes = new Uint8Array(await request.arrayBuffer())
-  } else {
-    // No Content-Length (chunked): count while reading.
-    const chunks: Uint8Array[] = []
-    let size = 0
-    for await (const chunk of request.body ?? []) {
-      size += chunk.byteLength
-      if (size > limitBytes) throw new PayloadTooLargeError(limitBytes)
-      chunks.push(chunk)
-    }
-    bytes = Buffer.concat(chunks)
+  try {
+    bytes = await Promise.race([readBytes(request, limitBytes, Number.isFinite(declared)), deadline])
+  } finally {
+    clearTimeout(timer)
   }
   if (bytes.byteLength > limitBytes) throw new PayloadTooLargeError(limitBytes)
   return bytes
@@ -50,10 +69,10 @@ async function readBodyBytes(request: Request, limitBytes: number): Promise<Uint
 
 /**
  * Reads a JSON body whatever its content type (beacons send text/plain to avoid a CORS
- * preflight), refusing bodies over `limitBytes` before buffering more than that.
+ * preflight), within the limits of readBodyBytes.
  */
-export async function readJsonBody(request: Request, limitBytes: number): Promise<unknown> {
-  const bytes = await readBodyBytes(request, limitBytes)
+export async function readJsonBody(request: Request, limitBytes: number, deadlineMs: number = BODY_DEADLINE_MS): Promise<unknown> {
+  const bytes = await readBodyBytes(request, limitBytes, deadlineMs)
   let text: string
   try {
     text = UTF8.decode(bytes)
@@ -84,6 +103,19 @@ export async function readFormBody(request: Request, limitBytes: number): Promis
 }
 
 export const MAX_NESTING = 16
+
+async function readBytes(request: Request, limitBytes: number, declared: boolean): Promise<Uint8Array> {
+  if (declared) return new Uint8Array(await request.arrayBuffer())
+  // No Content-Length (chunked): count while reading.
+  const chunks: Uint8Array[] = []
+  let size = 0
+  for await (const chunk of request.body ?? []) {
+    size += chunk.byteLength
+    if (size > limitBytes) throw new PayloadTooLargeError(limitBytes)
+    chunks.push(chunk)
+  }
+  return Buffer.concat(chunks)
+}
 
 /** Depth of arrays and objects in a parsed JSON value, counted without recursion, up to `limit + 1`. */
 export function nestingDepth(value: unknown, limit: number): number {

@@ -3,6 +3,7 @@ import { startStack, type Stack } from './support'
 import { writeEventBatch } from '../worker/jobs/ingest'
 import { dayMasks } from '../server/stats/buckets'
 import type { QueuedEvent } from '../lib/queue'
+import { MAX_OTHER_ZONE_DAYS, MAX_RANGE_DAYS } from '../server/stats/question'
 
 let stack: Stack
 beforeAll(async () => {
@@ -125,4 +126,51 @@ test('day masks: one bit per calendar date, grouped by month', () => {
     { month: '2025-11-01', day_mask: 0b11 },
   ])
   expect(dayMasks('2024-02-29', '2024-02-29')).toEqual([{ month: '2024-02-01', day_mask: 1 << 28 }])
+})
+
+describe('cost cap: timeseries in a zone other than the site rollup zone', () => {
+  // Site 'cap' has no row in sites until its first write, then UTC: its rollups are kept in UTC.
+  beforeAll(() => writeEventBatch(stack.database.db, [event('cap', '2025-11-14T12:00:00Z', { userId: 'u1' })]))
+  const get = async (path: string) => {
+    const response = await stack.get(path)
+    return { status: response.status, body: (await response.json()) as Record<string, unknown> }
+  }
+  const ny = encodeURIComponent('America/New_York')
+
+  test(`${MAX_OTHER_ZONE_DAYS} days in another zone are answered`, async () => {
+    const { status, body } = await get(`/stats/timeseries?site_id=cap&from=2025-11-01&to=2025-12-01&interval=day&tz=${ny}`)
+    expect(status).toBe(200)
+    expect((body.buckets as unknown[]).length).toBe(MAX_OTHER_ZONE_DAYS)
+  })
+
+  test.each(['day', 'week', 'month'])('one day more is refused with the limit and the way around it (%s)', async (interval) => {
+    expect(await get(`/stats/timeseries?site_id=cap&from=2025-11-01&to=2025-12-02&interval=${interval}&tz=${ny}`)).toEqual({
+      status: 400,
+      body: {
+        error:
+          "a timeseries in a timezone other than the site's (UTC) may span at most 31 days; it is 32. Ask in UTC, or set the site's timezone (PUT /sites/:id).",
+      },
+    })
+  })
+
+  test('in the site zone, whether named or not, ranges up to 400 days stay allowed', async () => {
+    for (const tz of ['', '&tz=UTC']) {
+      const { status, body } = await get(`/stats/timeseries?site_id=cap&from=2024-10-16&to=2025-11-19&interval=day${tz}`)
+      expect(status).toBe(200)
+      expect((body.buckets as unknown[]).length).toBe(MAX_RANGE_DAYS)
+    }
+  })
+
+  test('/stats over 400 days in another zone is still answered (one bucket: whole rollup days plus the edge hours)', async () => {
+    const { status, body } = await get(`/stats?site_id=cap&from=2024-10-16&to=2025-11-19&tz=${ny}`)
+    expect(status).toBe(200)
+    expect(body).toMatchObject({ total_views: 1, unique_users: 1, timezone: 'America/New_York' })
+  })
+
+  test('the original contract is unchanged', async () => {
+    expect(await get('/stats?site_id=cap&date=2025-11-14')).toEqual({
+      status: 200,
+      body: { site_id: 'cap', date: '2025-11-14', total_views: 1, unique_users: 1, top_paths: [{ path: '/', views: 1 }] },
+    })
+  })
 })

@@ -1,5 +1,6 @@
 import { afterAll, beforeAll, describe, expect, test } from 'bun:test'
 import { countEvents, startStack, type Stack } from '../../tests/support'
+import type { SiteLedger } from './ledger'
 
 let stack: Stack
 beforeAll(async () => {
@@ -148,6 +149,36 @@ describe('ingestion ledger', () => {
         },
       ],
     })
+  })
+  test('refusals naming sites that never had an accepted event share one row; a known site keeps its own', async () => {
+    const known = 'ledger-known'
+    const first = (await (await stack.post('/event', event(known, 1))).json()) as { jobId: string }
+    await stack.jobs.wait([first.jobId])
+    await stack.flush()
+    const ledger = async () => ((await (await stack.get('/ingest/ledger')).json()) as { sites: SiteLedger[] }).sites
+    const unknownBefore = (await ledger()).find((row) => row.site_id === '')
+    const junk = Array.from({ length: 50 }, (_, i) => ({ ...event(`junk-${i}`, i), timestamp: 'nope' }))
+    expect((await stack.post('/events', { events: junk })).status).toBe(400)
+    expect((await stack.post('/event', { ...event(known, 2), timestamp: 'nope' })).status).toBe(400)
+    await stack.flush()
+
+    const sites = await ledger()
+    expect(sites.filter((row) => row.site_id.startsWith('junk-'))).toEqual([])
+    const unknown = sites.find((row) => row.site_id === '')!
+    const reason = 'timestamp must be a valid ISO 8601 date string'
+    const countOf = (row: typeof unknown | undefined) => row?.refused_by_reason.find((entry) => entry.reason === reason)?.count ?? 0
+    expect(unknown.refused - (unknownBefore?.refused ?? 0)).toBe(50)
+    expect(countOf(unknown) - countOf(unknownBefore)).toBe(50)
+    expect(sites.find((row) => row.site_id === known)).toEqual({
+      site_id: known,
+      accepted: 1,
+      refused: 1,
+      written: 1,
+      duplicates: 0,
+      refused_by_reason: [{ reason, count: 1 }],
+    })
+    const [rows] = await stack.database.sql<{ count: number }[]>`select count(*)::int as count from ingest_refusals where site_id like 'junk-%'`
+    expect(rows!.count).toBe(0)
   })
 })
 

@@ -1,6 +1,6 @@
-import { sql } from 'drizzle-orm'
+import { sql, type SQL } from 'drizzle-orm'
 import type { Db } from '../../drizzle/client'
-import { ingestLedger, ingestRefusals } from '../../drizzle/schema'
+import { ingestLedger, ingestRefusals, sites } from '../../drizzle/schema'
 import { errorFields, type Logger } from '../../lib/log'
 
 /**
@@ -22,6 +22,26 @@ const MAX_TRACKED_KEYS = 100_000
 /** Reason keys must stay few: a sentence naming a client-chosen field collapses into one key. */
 export function refusalReason(detail: string): string {
   return detail.endsWith(' is not a known field') ? 'unknown field' : detail.slice(0, 200)
+}
+
+/**
+ * Counts for a site that has never had an accepted event go to the UNKNOWN_SITE row, so that
+ * refused bodies naming ever new site ids cannot grow the ledger. '' is what no accepted event
+ * can carry (site_id must not be empty), and refusals naming no usable site already use it.
+ */
+export const UNKNOWN_SITE = ''
+
+/**
+ * `rows.site_id` when the site is known (registered in sites, which the worker does on its first
+ * write and PUT /sites does on creation, or with accepted events in the ledger) or when
+ * `acceptedNow` holds; UNKNOWN_SITE otherwise. Decided here, at flush time, so that the request
+ * path never reads the database.
+ */
+function knownOr(acceptedNow: SQL): SQL {
+  return sql`case when ${acceptedNow}
+                    or exists (select 1 from ${sites} s where s.site_id = rows.site_id)
+                    or exists (select 1 from ${ingestLedger} l where l.site_id = rows.site_id and l.accepted > 0)
+                  then rows.site_id else ${UNKNOWN_SITE} end`
 }
 
 export function createLedgerRecorder(db: Db, log: Logger): LedgerRecorder {
@@ -53,11 +73,13 @@ export function createLedgerRecorder(db: Db, log: Logger): LedgerRecorder {
       .map((row) => ({ site_id: row.siteId, reason: row.reason, count: row.count }))
     try {
       await db.transaction(async (tx) => {
+        // Accepted counts first: a site accepted in this flush is known to the refusals below.
         await tx.execute(sql`
           insert into ${ingestLedger} (site_id, accepted, refused)
-          select site_id, accepted, refused from json_to_recordset(${JSON.stringify(ledgerRows)}::json)
-            as rows(site_id text, accepted bigint, refused bigint)
-          order by site_id
+          select ${knownOr(sql`rows.accepted > 0`)} as site, sum(accepted), sum(refused)
+            from json_to_recordset(${JSON.stringify(ledgerRows)}::json) as rows(site_id text, accepted bigint, refused bigint)
+           group by site
+           order by site
           on conflict (site_id) do update set
             accepted = ${ingestLedger.accepted} + excluded.accepted,
             refused = ${ingestLedger.refused} + excluded.refused,
@@ -65,9 +87,10 @@ export function createLedgerRecorder(db: Db, log: Logger): LedgerRecorder {
         if (refusalRows.length === 0) return
         await tx.execute(sql`
           insert into ${ingestRefusals} (site_id, reason, count)
-          select site_id, reason, count from json_to_recordset(${JSON.stringify(refusalRows)}::json)
-            as rows(site_id text, reason text, count bigint)
-          order by site_id, reason
+          select ${knownOr(sql`false`)} as site, reason, sum(count)
+            from json_to_recordset(${JSON.stringify(refusalRows)}::json) as rows(site_id text, reason text, count bigint)
+           group by site, reason
+           order by site, reason
           on conflict (site_id, reason) do update set count = ${ingestRefusals.count} + excluded.count`)
       })
     } catch (error) {

@@ -1,0 +1,76 @@
+import { afterAll, beforeAll, expect, test } from 'bun:test'
+import { chromium, type Browser } from 'playwright-core'
+import { startStack, type Stack } from '../tests/support'
+import { ASSETS_PATH } from './openapi'
+
+let stack: Stack
+let browser: Browser
+beforeAll(async () => {
+  stack = await startStack('openapi')
+  browser = await chromium.launch({
+    executablePath: '/usr/bin/chromium',
+    args: ['--headless', '--no-sandbox', '--disable-gpu', '--disable-quic', '--disable-background-networking', '--disable-component-update', '--disable-sync', '--no-first-run'],
+  })
+})
+afterAll(async () => {
+  await browser?.close()
+  await stack?.close()
+})
+
+test('the reference page names only same-origin scripts and styles, and its bundle is served', async () => {
+  const response = await stack.get('/openapi')
+  expect(response.status).toBe(200)
+  expect(response.headers.get('content-security-policy')).toContain("default-src 'self'")
+  const html = await response.text()
+  const urls = [...html.matchAll(/<(?:script|link)\b[^>]*\b(?:src|href)=["']([^"']+)["']/g)].map((match) => match[1])
+  expect(urls).toEqual([`${ASSETS_PATH}/swagger-ui.css`, `${ASSETS_PATH}/swagger-ui-bundle.js`, `${ASSETS_PATH}/initializer.js`])
+  expect(html).not.toMatch(/https?:\/\//)
+
+  const bundle = await stack.get(`${ASSETS_PATH}/swagger-ui-bundle.js`)
+  expect(bundle.status).toBe(200)
+  expect(bundle.headers.get('content-type')).toStartWith('text/javascript')
+  expect((await bundle.arrayBuffer()).byteLength).toBeGreaterThan(100_000)
+  const styles = await stack.get(`${ASSETS_PATH}/swagger-ui.css`)
+  expect(styles.headers.get('content-type')).toStartWith('text/css')
+})
+
+test('/openapi/json still describes every route', async () => {
+  const doc = (await (await stack.get('/openapi/json')).json()) as { info: { title: string }; paths: Record<string, Record<string, { summary?: string }>> }
+  expect(doc.info.title).toBe('Analytics API')
+  expect(doc.paths['/event']?.post?.summary).toBe('Record one event')
+  expect(Object.keys(doc.paths)).toContain('/stats/timeseries')
+  expect(Object.keys(doc.paths).filter((path) => path.startsWith('/openapi'))).toEqual([])
+})
+
+test('Chromium, cut off from everything but this server, renders the reference under the page CSP', async () => {
+  const context = await browser.newContext()
+  const page = await context.newPage()
+  const elsewhere: string[] = []
+  const problems: string[] = []
+  const origin = new URL(stack.baseUrl).origin
+  await context.route('**/*', (route) => {
+    if (new URL(route.request().url()).origin === origin) return route.continue()
+    elsewhere.push(route.request().url())
+    return route.abort()
+  })
+  await page.addInitScript(() => {
+    const seen: string[] = ((window as unknown as { violations: string[] }).violations = [])
+    document.addEventListener('securitypolicyviolation', (event) => seen.push(`${event.violatedDirective} ${event.blockedURI}`))
+  })
+  page.on('pageerror', (error) => problems.push(`pageerror: ${error.message}`))
+  page.on('console', (message) => {
+    // The browser's notes on refused requests and CSP reports are checked below, by what was refused.
+    const text = message.text()
+    if (message.type() === 'error' && !text.startsWith('Failed to load resource') && !text.includes("'default-src' is used as a fallback")) problems.push(`console: ${text}`)
+  })
+  try {
+    await page.goto(`${stack.baseUrl}/openapi`)
+    await page.getByText('Record one event').first().waitFor({ timeout: 20_000 })
+    expect(problems).toEqual([])
+    expect(elsewhere).toEqual([])
+    const violations = await page.evaluate(() => (window as unknown as { violations: string[] }).violations)
+    expect(violations).toEqual([])
+  } finally {
+    await context.close()
+  }
+})
