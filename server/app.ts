@@ -12,6 +12,7 @@ import { dashboardRoutes } from './dashboard'
 import { errorHandler } from './errors'
 import { registerFormats } from './formats'
 import { healthRoutes } from './health/routes'
+import { MAX_REQUEST_BODY_BYTES } from './http'
 import { openapiRoutes } from './openapi'
 import { createLedgerRecorder } from './ingest/ledger'
 import { createIngestPipeline, type IngestLimits } from './ingest/queue'
@@ -46,8 +47,10 @@ export async function createApp(deps: AppDeps) {
   const clientAddress = clientAddressOf(deps.proxy)
   // Each route group below declares its own rule with this plugin's `access` macro.
   const access = accessControl({ config: deps.access, sessions, clientAddress })
-  // Unknown body fields must reach validation (and be refused), not be silently stripped.
-  const app = new Elysia({ normalize: false })
+  // normalize off: unknown body fields must reach validation (and be refused), not be silently
+  // stripped. maxRequestBodySize: Bun's own bound on any body (its default is 128 MiB); each route
+  // reads its body within its own, smaller limit.
+  const app = new Elysia({ normalize: false, serve: { maxRequestBodySize: MAX_REQUEST_BODY_BYTES } })
     .use(errorHandler(deps.log))
     .use(openapiRoutes({ access }))
     .use(authRoutes({ access, sessions }))

@@ -68,8 +68,7 @@ function describe(field: string, schema: SchemaLike, value: unknown, location: L
     return schema.error ?? `${field} is not valid`
   }
   const known = type ? TYPES[type] : undefined
-  // A query value is text: a number parameter's own sentence ("limit must be a whole number from 1 to 100") says more than its type.
-  if (known && !known[1](value)) return location === 'query' && schema.error ? schema.error : `${field} must be ${known[0]}`
+  if (known && !known[1](value)) return `${field} must be ${known[0]}`
   return schema.error ?? `${field} is not valid`
 }
 
@@ -165,10 +164,6 @@ export function errorHandler(log: Logger) {
               set.status = 400
               if (error.type === 'query') {
                 return { error: validationDetails(error, 'query')[0]! }
-              }
-              // A query number Elysia converted and then found out of range: the schema has the sentence.
-              if (error.type === 'property') {
-                return { error: (error.all[0] as { schema?: SchemaLike } | undefined)?.schema?.error ?? 'a query parameter is not valid' }
               }
               return refuse(validationDetails(error, 'body'))
             }

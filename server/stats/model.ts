@@ -16,13 +16,25 @@ const tz = t.String({
   description: "IANA timezone; default: the site's",
 })
 
+/** 1 to 100 written as at most three digits (so not 1e1, 0x10 or " 5"), read as a number. */
+const topPathsLimit = t
+  .Transform(
+    t.String({
+      pattern: '^(?=[0-9]{1,3}$)0*(100|[1-9][0-9]?)$',
+      error: 'limit must be a whole number from 1 to 100',
+      description: 'Top paths to list; default 10',
+    }),
+  )
+  .Decode((text) => Number(text))
+  .Encode((limit) => String(limit))
+
 export const StatsQuery = t.Object({
   site_id: siteId,
   date: t.Optional(day('date')),
   from: t.Optional(day('from')),
   to: t.Optional(day('to')),
   tz: t.Optional(tz),
-  limit: t.Optional(t.Integer({ minimum: 1, maximum: 100, error: 'limit must be a whole number from 1 to 100', description: 'Top paths to list; default 10' })),
+  limit: t.Optional(topPathsLimit),
 })
 
 export const PathViews = t.Object({ path: t.String(), views: t.Integer() })
