@@ -36,8 +36,13 @@ export interface RebuildJobData {
   range?: { from: string; to: string }
 }
 
-export type JobName = typeof INGEST_JOB | typeof REBUILD_JOB
-export type JobData = IngestJobData | RebuildJobData
+/** Every job kind with the data it carries. */
+export interface JobDataByName {
+  [INGEST_JOB]: IngestJobData
+  [REBUILD_JOB]: RebuildJobData
+}
+export type JobName = keyof JobDataByName
+export type JobData = JobDataByName[JobName]
 
 export const ingestJobOptions: JobsOptions = {
   // Exponential backoff from 1 s over 12 attempts rides out a Postgres outage of about an hour;

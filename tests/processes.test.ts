@@ -6,7 +6,7 @@ import { afterAll, beforeAll, describe, expect, test } from 'bun:test'
 import { resolve } from 'node:path'
 import postgres from 'postgres'
 import { createProducerConnection, createIngestQueue } from '../lib/queue'
-import { writeEventBatch } from '../worker/jobs/ingest'
+import { writeEventBatch } from '../worker/rollups/postgres'
 import { createTestDatabase, testEnv, uniqueName, type TestDatabase } from './support'
 
 const root = resolve(import.meta.dir, '..')
