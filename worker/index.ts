@@ -3,8 +3,9 @@ import { createLogger, errorFields } from '../lib/log'
 import { checkPostgres, checkRedis } from '../lib/preflight'
 import { loadWorkerEnv } from './env'
 import { createWorkerConnection } from '../lib/queue'
+import { schedulePrune } from './jobs/prune'
 import { createWorkerMetrics } from './metrics'
-import { createIngestWorker } from './worker'
+import { createIngestWorker, createMaintenanceWorker } from './worker'
 
 const log = createLogger('worker')
 
@@ -43,6 +44,8 @@ try {
     writer: { transactions: env.concurrency, maxBatchEvents: env.batchEvents },
     log,
   })
+  const maintenance = createMaintenanceWorker({ connection, location: { name: env.queueName }, db: database.db, log })
+  await schedulePrune(maintenance.queue)
   log.info('worker started', { queue: env.queueName, transactions: env.concurrency, prefetchJobs: env.prefetch.jobs, prefetchEvents: env.prefetch.events })
 
   let stopping = false
@@ -52,6 +55,7 @@ try {
     log.info('worker stopping', { signal })
     // close() stops taking jobs and waits for the active ones, so no batch is cut mid-transaction.
     await worker.close()
+    await maintenance.close()
     metricsServer?.stop()
     await Promise.all([connection.quit().catch(() => {}), database.close()])
     log.info('worker stopped')

@@ -4,9 +4,22 @@ import type { Db } from '../drizzle/client'
 import { errorFields, type Logger } from '../lib/log'
 import { createProcessor } from './jobs'
 import { createIngestHandler, type WriterOptions } from './jobs/ingest'
+import { createPruneHandler } from './jobs/prune'
 import { createRebuildHandler } from './jobs/rebuild'
 import type { WorkerMetrics } from './metrics'
-import { DEFAULT_QUEUE_PREFIX, INGEST_JOB, REBUILD_JOB, type JobData, type JobName, type QueueLocation } from '../lib/queue'
+import {
+  createMaintenanceQueue,
+  DEFAULT_QUEUE_PREFIX,
+  INGEST_JOB,
+  maintenanceQueueLocation,
+  PRUNE_JOB,
+  REBUILD_JOB,
+  type IngestQueueJobName,
+  type JobDataByName,
+  type MaintenanceQueue,
+  type PruneJobData,
+  type QueueLocation,
+} from '../lib/queue'
 
 export interface IngestWorkerDeps {
   connection: IORedis
@@ -19,7 +32,7 @@ export interface IngestWorkerDeps {
   metrics: WorkerMetrics
 }
 
-export type AnalyticsWorker = Worker<JobData, unknown, JobName>
+export type AnalyticsWorker = Worker<JobDataByName[IngestQueueJobName], unknown, IngestQueueJobName>
 
 export interface Prefetch {
   /** Most jobs held at once. */
@@ -51,12 +64,12 @@ function logFailures<D, N extends string>(worker: Worker<D, unknown, N>, log: Lo
   )
 }
 
-/** The worker of the queue: ingest and rebuild jobs. */
+/** The worker of the ingest queue: ingest and rebuild jobs. */
 export function createIngestWorker(deps: IngestWorkerDeps): AnalyticsWorker {
   // Jobs are taken to be as large as a transaction until some have been seen, so that a worker
   // starting on a backlog of large jobs does not take hundreds of them at once.
   let averageEvents = deps.writer.maxBatchEvents
-  const processJob = createProcessor<JobName>({
+  const processJob = createProcessor<IngestQueueJobName>({
     [INGEST_JOB]: createIngestHandler({
       ...deps,
       onJob: (events) => {
@@ -77,4 +90,30 @@ export function createIngestWorker(deps: IngestWorkerDeps): AnalyticsWorker {
   })
   logFailures(worker, deps.log)
   return worker
+}
+
+export interface MaintenanceWorker {
+  worker: Worker<PruneJobData, unknown, typeof PRUNE_JOB>
+  /** Where the job schedulers are registered (see schedulePrune). */
+  queue: MaintenanceQueue
+  close(): Promise<void>
+}
+
+/** The worker of the maintenance queue: the jobs its schedulers add. */
+export function createMaintenanceWorker(deps: { connection: IORedis; location: QueueLocation; db: Db; log: Logger }): MaintenanceWorker {
+  const queue = createMaintenanceQueue(deps.connection, deps.location)
+  const location = maintenanceQueueLocation(deps.location)
+  const worker = new Worker(location.name, createProcessor<typeof PRUNE_JOB>({ [PRUNE_JOB]: createPruneHandler(deps) }), {
+    connection: deps.connection,
+    prefix: location.prefix ?? DEFAULT_QUEUE_PREFIX,
+  })
+  logFailures(worker, deps.log)
+  return {
+    worker,
+    queue,
+    async close() {
+      await worker.close()
+      await queue.close()
+    },
+  }
 }

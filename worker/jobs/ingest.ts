@@ -5,9 +5,7 @@ import { errorFields, type Logger } from '../../lib/log'
 import { isDatabaseUnavailable } from '../../lib/pg-errors'
 import { INGEST_JOB, type IngestJobData, type QueuedEvent } from '../../lib/queue'
 import type { WorkerMetrics } from '../metrics'
-import { pruneRealtime, writeEventBatch, type BatchWriteResult } from '../rollups/postgres'
-
-const PRUNE_EVERY_MS = 60_000
+import { writeEventBatch, type BatchWriteResult } from '../rollups/postgres'
 
 export interface WriterOptions {
   /** Transactions under way at once: one per partition of the sites. */
@@ -45,7 +43,6 @@ export interface IngestHandlerDeps {
 
 export function createIngestHandler(deps: IngestHandlerDeps) {
   const { db, log, metrics } = deps
-  let prunedAt = 0
   const write = async (events: QueuedEvent[]): Promise<BatchWriteResult> => {
     const started = performance.now()
     const result = await writeEventBatch(db, events)
@@ -55,10 +52,6 @@ export function createIngestHandler(deps: IngestHandlerDeps) {
     metrics.duplicates.inc({}, result.duplicates)
     for (const event of events) metrics.lagSeconds.observe((committed - Date.parse(event.receivedAt)) / 1000)
     log.info('batch inserted', { events: events.length, ...result, ms: Math.round(performance.now() - started) })
-    if (committed - prunedAt > PRUNE_EVERY_MS) {
-      prunedAt = committed
-      await pruneRealtime(db, new Date(committed))
-    }
     return result
   }
   const writers = Array.from({ length: deps.writer.transactions }, () =>

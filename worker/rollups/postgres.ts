@@ -24,7 +24,6 @@ import {
 } from '../../drizzle/schema'
 import type { QueuedEvent } from '../../lib/queue'
 import {
-  REALTIME_WINDOW_MS,
   ledgerCounts,
   rollupDeltas,
   splitCreatedUsers,
@@ -258,11 +257,4 @@ function setMissingUserBits(tx: Tx, existing: readonly UserMonthBits[]) {
        where m.site_id = f.site_id and m.month = f.month and m.user_id = f.user_id and cardinality(f.new_hours) > 0
     )
     select site_id, month::text as month, new_hours, new_days from fresh where cardinality(new_hours) > 0`)
-}
-
-/** Drops realtime rows older than the window; cheap, and run at most once a minute per worker. */
-export async function pruneRealtime(db: Db, now: Date): Promise<void> {
-  const before = new Date(now.getTime() - REALTIME_WINDOW_MS).toISOString()
-  await db.execute(sql`delete from ${rollupMinutes} where minute < ${before}::timestamptz`)
-  await db.execute(sql`delete from ${minuteUsers} where minute < ${before}::timestamptz`)
 }
