@@ -52,10 +52,10 @@ export function heldJobs(prefetch: Prefetch, averageEvents: number): number {
 }
 
 /** Logs errors and failed jobs; without an error listener a lost Redis connection would surface as an unhandled error. */
-function logFailures<D, N extends string>(worker: Worker<D, unknown, N>, log: Logger) {
+function logFailures<D, N extends string>(worker: Worker<D, unknown, N>, log: Logger, failedMessage: string) {
   worker.on('error', (error) => log.error('worker error', errorFields(error)))
   worker.on('failed', (job: Job<D, unknown, N> | undefined, error) =>
-    log.warn('batch failed', {
+    log.warn(failedMessage, {
       jobId: job?.id,
       attempt: job?.attemptsMade,
       willRetry: job ? job.attemptsMade < (job.opts.attempts ?? 1) && error.name !== 'UnrecoverableError' : false,
@@ -88,7 +88,7 @@ export function createIngestWorker(deps: IngestWorkerDeps): AnalyticsWorker {
     // default of 1 would fail it for good at the second crash, with its events acknowledged.
     maxStalledCount: 20,
   })
-  logFailures(worker, deps.log)
+  logFailures(worker, deps.log, 'batch failed')
   return worker
 }
 
@@ -107,7 +107,7 @@ export function createMaintenanceWorker(deps: { connection: IORedis; location: Q
     connection: deps.connection,
     prefix: location.prefix ?? DEFAULT_QUEUE_PREFIX,
   })
-  logFailures(worker, deps.log)
+  logFailures(worker, deps.log, 'maintenance job failed')
   return {
     worker,
     queue,
