@@ -5,7 +5,7 @@
 import { afterAll, beforeAll, describe, expect, test } from 'bun:test'
 import { resolve } from 'node:path'
 import postgres from 'postgres'
-import { createProducerConnection, createIngestQueue } from '../lib/queue'
+import { createIngestQueue, createMaintenanceQueue, createProducerConnection } from '../lib/queue'
 import { writeEventBatch } from '../worker/rollups/postgres'
 import { createTestDatabase, testEnv, uniqueName, type TestDatabase } from './support'
 
@@ -121,9 +121,11 @@ describe('bun run start', () => {
     await admin.unsafe(`drop database if exists "${database}" with (force)`)
     await admin.end()
     const redis = createProducerConnection(testEnv.redisUrl)
-    const queue = createIngestQueue(redis, { name: queueName })
-    await queue.obliterate({ force: true })
-    await queue.close()
+    // The worker registered the prune scheduler on the maintenance queue beside the ingest queue.
+    for (const queue of [createIngestQueue(redis, { name: queueName }), createMaintenanceQueue(redis, { name: queueName })]) {
+      await queue.obliterate({ force: true })
+      await queue.close()
+    }
     await redis.quit()
   })
 
