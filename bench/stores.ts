@@ -112,8 +112,9 @@ export class BenchRedis {
     this.redis = new IORedis(url, { maxRetriesPerRequest: 1, lazyConnect: true })
   }
 
-  private get pattern(): string {
-    return `bull:${this.queue}:*`
+  /** The ingest queue's keys, and those of its maintenance queue (the worker's prune scheduler). */
+  private get patterns(): string[] {
+    return [`bull:${this.queue}:*`, `bull:${this.queue}-maintenance:*`]
   }
 
   async connect(): Promise<void> {
@@ -129,7 +130,9 @@ export class BenchRedis {
   }
 
   async deleteQueueKeys(): Promise<number> {
-    return deleteKeys(this.redis, this.pattern)
+    let deleted = 0
+    for (const pattern of this.patterns) deleted += await deleteKeys(this.redis, pattern)
+    return deleted
   }
 
   /** Jobs BullMQ gave up on (they would be events accepted but never stored). */
@@ -164,7 +167,9 @@ export class BenchRedis {
   /** Total bytes held by our queue's keys (MEMORY USAGE), to set against the server-wide figure. */
   async queueKeyBytes(): Promise<number> {
     let bytes = 0
-    for await (const keys of scanKeys(this.redis, this.pattern)) for (const key of keys) bytes += Number((await this.redis.memory('USAGE', key)) ?? 0)
+    for (const pattern of this.patterns) {
+      for await (const keys of scanKeys(this.redis, pattern)) for (const key of keys) bytes += Number((await this.redis.memory('USAGE', key)) ?? 0)
+    }
     return bytes
   }
 

@@ -12,6 +12,8 @@ export const DEFAULT_QUEUE_PREFIX = 'bull'
 export const INGEST_JOB = 'ingest-batch'
 /** Recomputes a site's rollups from raw events (after a timezone change, or on demand). */
 export const REBUILD_JOB = 'rebuild-rollups'
+/** Drops realtime rows that have left the realtime window; a job scheduler adds one a minute. */
+export const PRUNE_JOB = 'prune-realtime'
 
 /** An event as it travels through Redis: validated, normalised, with its idempotency key. */
 export interface QueuedEvent {
@@ -36,8 +38,19 @@ export interface RebuildJobData {
   range?: { from: string; to: string }
 }
 
-export type JobName = typeof INGEST_JOB | typeof REBUILD_JOB
-export type JobData = IngestJobData | RebuildJobData
+/** Carries nothing: the job prunes what is older than the window when it runs. */
+export type PruneJobData = Record<string, never>
+
+/** Every job kind with the data it carries. */
+export interface JobDataByName {
+  [INGEST_JOB]: IngestJobData
+  [REBUILD_JOB]: RebuildJobData
+  [PRUNE_JOB]: PruneJobData
+}
+export type JobName = keyof JobDataByName
+export type JobData = JobDataByName[JobName]
+/** The kinds the API adds to the ingest queue. */
+export type IngestQueueJobName = typeof INGEST_JOB | typeof REBUILD_JOB
 
 export const ingestJobOptions: JobsOptions = {
   // Exponential backoff from 1 s over 12 attempts rides out a Postgres outage of about an hour;
@@ -48,7 +61,13 @@ export const ingestJobOptions: JobsOptions = {
   removeOnFail: { count: 10_000 },
 }
 
-export type IngestQueue = Queue<JobData, unknown, JobName>
+export type IngestQueue = Queue<JobDataByName[IngestQueueJobName], unknown, IngestQueueJobName>
+/**
+ * Scheduled upkeep (PRUNE_JOB) has a queue of its own beside the ingest queue: a job scheduler
+ * always keeps its next job delayed, which would make the ingest queue's counts (backlog, Bull
+ * Board, /ingest/queue) never read empty.
+ */
+export type MaintenanceQueue = Queue<PruneJobData, unknown, typeof PRUNE_JOB>
 
 export interface QueueLocation {
   name: string
@@ -68,13 +87,25 @@ export function createWorkerConnection(url: string, options: RedisOptions = {}):
   return new IORedis(url, { maxRetriesPerRequest: null, connectTimeout: 5_000, ...options })
 }
 
-export function createIngestQueue(connection: IORedis, location: QueueLocation): IngestQueue {
-  return new Queue<JobData, unknown, JobName>(location.name, {
+function queueOptions(connection: IORedis, location: QueueLocation, defaultJobOptions: JobsOptions) {
+  return {
     connection,
     prefix: location.prefix ?? DEFAULT_QUEUE_PREFIX,
-    defaultJobOptions: ingestJobOptions,
+    defaultJobOptions,
     // BullMQ's event stream keeps the last 10,000 job events (about 0.6 MB here) for QueueEvents
     // listeners; nothing here listens, so keep a short tail for debugging only.
     streams: { events: { maxLen: 100 } },
-  })
+  }
+}
+
+export function createIngestQueue(connection: IORedis, location: QueueLocation): IngestQueue {
+  return new Queue<JobDataByName[IngestQueueJobName], unknown, IngestQueueJobName>(location.name, queueOptions(connection, location, ingestJobOptions))
+}
+
+export const maintenanceQueueLocation = (location: QueueLocation): QueueLocation => ({ ...location, name: `${location.name}-maintenance` })
+
+export function createMaintenanceQueue(connection: IORedis, location: QueueLocation): MaintenanceQueue {
+  const maintenance = maintenanceQueueLocation(location)
+  // The next run is always scheduled; failed runs are kept a while, for inspection.
+  return new Queue<PruneJobData, unknown, typeof PRUNE_JOB>(maintenance.name, queueOptions(connection, maintenance, { removeOnComplete: true, removeOnFail: { count: 100 } }))
 }

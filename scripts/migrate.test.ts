@@ -6,7 +6,7 @@
 import { afterAll, beforeAll, describe, expect, test } from 'bun:test'
 import postgres from 'postgres'
 import { createDb } from '../drizzle/client'
-import { writeEventBatch } from '../worker/jobs/ingest'
+import { writeEventBatch } from '../worker/rollups/postgres'
 import { PrivatePostgres } from '../tests/faults/harness'
 import { testEnv, uniqueName } from '../tests/support'
 import { prepareDatabase } from './migrate'

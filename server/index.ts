@@ -2,6 +2,7 @@ import { createDb } from '../drizzle/client'
 import { createLogger, errorFields } from '../lib/log'
 import { checkPostgres, checkRedis } from '../lib/preflight'
 import { createIngestQueue, createProducerConnection } from '../lib/queue'
+import { onShutdown } from '../lib/shutdown'
 import { loadAdminPassword } from './admin-password'
 import { createApp } from './app'
 import { loadServerEnv } from './env'
@@ -46,20 +47,15 @@ try {
   app.listen({ hostname: env.host, port: env.port, development: false })
   log.info('api listening', { url: listenUrl(env.host, app.server?.port), queue: env.queueName, mode: env.mode })
 
-  let stopping = false
-  const stop = async (signal: string) => {
-    if (stopping) return
-    stopping = true
-    log.info('api stopping', { signal })
-    // Stop accepting connections, let in-flight requests finish, then release the clients.
-    await shutdown()
-    await queue.close()
-    await Promise.all([redis.quit().catch(() => {}), database.close()])
-    log.info('api stopped')
-    process.exit(0)
-  }
-  process.on('SIGTERM', () => void stop('SIGTERM'))
-  process.on('SIGINT', () => void stop('SIGINT'))
+  onShutdown(
+    [
+      // Stop accepting connections, let in-flight requests finish, then release the clients.
+      { name: 'http server', close: shutdown },
+      { name: 'queue', close: () => queue.close() },
+      { name: 'connections', close: () => Promise.all([redis.quit().catch(() => {}), database.close()]) },
+    ],
+    { name: 'api', log },
+  )
 } catch (error) {
   log.error('api failed to start', errorFields(error))
   process.exit(1)

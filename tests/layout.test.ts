@@ -33,3 +33,17 @@ test.each([
 test('the check sees imports (a file of server/ does import lib/)', () => {
   expect(importedFolders('server/index.ts')).toContain('lib')
 })
+
+test.each([
+  ['server/app.ts', 'server', []],
+  // rollups/ is the ingest handler's arithmetic and SQL, not a feature of its own.
+  ['worker/index.ts', 'worker', ['rollups']],
+])('every feature folder of %s is one import away from it', (entry, folder, library) => {
+  const source = readFileSync(join(ROOT, entry), 'utf8')
+  const reached = new Set([...source.matchAll(/from '\.\/([^/']+)\//g)].map((match) => match[1]!))
+  const folders = readdirSync(join(ROOT, folder), { withFileTypes: true })
+    .filter((entry) => entry.isDirectory())
+    .map((entry) => entry.name)
+  expect(folders.filter((name) => !reached.has(name) && !(library as string[]).includes(name))).toEqual([])
+  expect(folders.length).toBeGreaterThan(0)
+})

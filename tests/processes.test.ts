@@ -6,8 +6,8 @@ import { afterAll, beforeAll, describe, expect, test } from 'bun:test'
 import { mkdtempSync, readFileSync, rmSync, statSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
-import { createProducerConnection, createIngestQueue } from '../lib/queue'
-import { writeEventBatch } from '../worker/jobs/ingest'
+import { createIngestQueue, createMaintenanceQueue, createProducerConnection } from '../lib/queue'
+import { writeEventBatch } from '../worker/rollups/postgres'
 import { databaseUrl, dropDatabase, uniqueName } from './kit/fixtures'
 import { runToEnd, WatchedProcess, type Finished } from './kit/processes'
 import { PrivateRedis } from './faults/harness'
@@ -86,9 +86,11 @@ describe('bun run start', () => {
   afterAll(async () => {
     await dropDatabase(testEnv.adminDatabaseUrl, database)
     const redis = createProducerConnection(testEnv.redisUrl)
-    const queue = createIngestQueue(redis, { name: queueName })
-    await queue.obliterate({ force: true })
-    await queue.close()
+    // The worker registered the prune scheduler on the maintenance queue beside the ingest queue.
+    for (const queue of [createIngestQueue(redis, { name: queueName }), createMaintenanceQueue(redis, { name: queueName })]) {
+      await queue.obliterate({ force: true })
+      await queue.close()
+    }
     await redis.quit()
   })
 

@@ -1,6 +1,6 @@
 import { afterAll, beforeAll, describe, expect, test } from 'bun:test'
 import { startStack, type Stack } from './support'
-import { writeEventBatch } from '../worker/jobs/ingest'
+import { writeEventBatch } from '../worker/rollups/postgres'
 import { dayMasks } from '../server/stats/buckets'
 import type { QueuedEvent } from '../lib/queue'
 import { MAX_OTHER_ZONE_DAYS, MAX_RANGE_DAYS } from '../server/stats/question'

@@ -4,8 +4,10 @@ import type { Registry } from '../lib/metrics'
 import { checkPostgres, checkRedis } from '../lib/preflight'
 import { loadWorkerEnv } from './env'
 import { createWorkerConnection } from '../lib/queue'
+import { onShutdown } from '../lib/shutdown'
+import { schedulePrune } from './jobs/prune'
 import { createWorkerMetrics } from './metrics'
-import { createIngestWorker } from './worker'
+import { createIngestWorker, createMaintenanceWorker } from './worker'
 
 const log = createLogger('worker')
 
@@ -44,22 +46,20 @@ try {
     writer: { transactions: env.concurrency, maxBatchEvents: env.batchEvents },
     log,
   })
+  const maintenance = createMaintenanceWorker({ connection, location: { name: env.queueName }, db: database.db, log })
+  await schedulePrune(maintenance.queue)
   log.info('worker started', { queue: env.queueName, transactions: env.concurrency, prefetchJobs: env.prefetch.jobs, prefetchEvents: env.prefetch.events })
 
-  let stopping = false
-  const stop = async (signal: string) => {
-    if (stopping) return
-    stopping = true
-    log.info('worker stopping', { signal })
-    // close() stops taking jobs and waits for the active ones, so no batch is cut mid-transaction.
-    await worker.close()
-    metricsServer?.stop()
-    await Promise.all([connection.quit().catch(() => {}), database.close()])
-    log.info('worker stopped')
-    process.exit(0)
-  }
-  process.on('SIGTERM', () => void stop('SIGTERM'))
-  process.on('SIGINT', () => void stop('SIGINT'))
+  onShutdown(
+    [
+      // close() stops taking jobs and waits for the active ones, so no batch is cut mid-transaction.
+      { name: 'ingest worker', close: () => worker.close() },
+      { name: 'maintenance worker', close: () => maintenance.close() },
+      { name: 'metrics server', close: () => metricsServer?.stop() },
+      { name: 'connections', close: () => Promise.all([connection.quit().catch(() => {}), database.close()]) },
+    ],
+    { name: 'worker', log },
+  )
 } catch (error) {
   log.error('worker failed to start', errorFields(error))
   process.exit(1)

@@ -1,10 +1,25 @@
-import { Worker } from 'bullmq'
+import { Worker, type Job } from 'bullmq'
 import type IORedis from 'ioredis'
 import type { Db } from '../drizzle/client'
 import { errorFields, type Logger } from '../lib/log'
-import { createProcessor, type WriterOptions } from './jobs'
+import { createProcessor } from './jobs'
+import { createIngestHandler, type WriterOptions } from './jobs/ingest'
+import { createPruneHandler } from './jobs/prune'
+import { createRebuildHandler } from './jobs/rebuild'
 import type { WorkerMetrics } from './metrics'
-import { DEFAULT_QUEUE_PREFIX, INGEST_JOB, type IngestJobData, type JobData, type JobName, type QueueLocation } from '../lib/queue'
+import {
+  createMaintenanceQueue,
+  DEFAULT_QUEUE_PREFIX,
+  INGEST_JOB,
+  maintenanceQueueLocation,
+  PRUNE_JOB,
+  REBUILD_JOB,
+  type IngestQueueJobName,
+  type JobDataByName,
+  type MaintenanceQueue,
+  type PruneJobData,
+  type QueueLocation,
+} from '../lib/queue'
 
 export interface IngestWorkerDeps {
   connection: IORedis
@@ -17,7 +32,7 @@ export interface IngestWorkerDeps {
   metrics: WorkerMetrics
 }
 
-export type AnalyticsWorker = Worker<JobData, unknown, JobName>
+export type AnalyticsWorker = Worker<JobDataByName[IngestQueueJobName], unknown, IngestQueueJobName>
 
 export interface Prefetch {
   /** Most jobs held at once. */
@@ -36,39 +51,69 @@ export function heldJobs(prefetch: Prefetch, averageEvents: number): number {
   return Math.max(1, Math.min(prefetch.jobs, Math.floor(prefetch.events / Math.max(1, averageEvents))))
 }
 
-export function createIngestWorker(deps: IngestWorkerDeps): AnalyticsWorker {
-  const processJob = createProcessor(deps.db, deps.log, deps.metrics, deps.writer)
-  // Jobs are taken to be as large as a transaction until some have been seen, so that a worker
-  // starting on a backlog of large jobs does not take hundreds of them at once.
-  let averageEvents = deps.writer.maxBatchEvents
-  const worker: AnalyticsWorker = new Worker<JobData, unknown, JobName>(
-    deps.location.name,
-    (job) => {
-      if (job.name === INGEST_JOB) {
-        // A moving average over the last few jobs follows a change of load within a few jobs.
-        averageEvents += ((job.data as IngestJobData).events.length - averageEvents) / 4
-        worker.concurrency = heldJobs(deps.prefetch, averageEvents)
-      }
-      return processJob(job)
-    },
-    {
-      connection: deps.connection,
-      prefix: deps.location.prefix ?? DEFAULT_QUEUE_PREFIX,
-      concurrency: heldJobs(deps.prefetch, averageEvents),
-      // A job interrupted by a worker crash (its lock expired) goes back to the queue; BullMQ's
-      // default of 1 would fail it for good at the second crash, with its events acknowledged.
-      maxStalledCount: 20,
-    },
-  )
-  // Without an error listener a lost Redis connection would surface as an unhandled error.
-  worker.on('error', (error) => deps.log.error('worker error', errorFields(error)))
-  worker.on('failed', (job, error) =>
-    deps.log.warn('batch failed', {
+/** Logs errors and failed jobs; without an error listener a lost Redis connection would surface as an unhandled error. */
+function logFailures<D, N extends string>(worker: Worker<D, unknown, N>, log: Logger, failedMessage: string) {
+  worker.on('error', (error) => log.error('worker error', errorFields(error)))
+  worker.on('failed', (job: Job<D, unknown, N> | undefined, error) =>
+    log.warn(failedMessage, {
       jobId: job?.id,
       attempt: job?.attemptsMade,
-      willRetry: job ? job.attemptsMade < (job.opts.attempts ?? 1) : false,
+      willRetry: job ? job.attemptsMade < (job.opts.attempts ?? 1) && error.name !== 'UnrecoverableError' : false,
       ...errorFields(error),
     }),
   )
+}
+
+/** The worker of the ingest queue: ingest and rebuild jobs. */
+export function createIngestWorker(deps: IngestWorkerDeps): AnalyticsWorker {
+  // Jobs are taken to be as large as a transaction until some have been seen, so that a worker
+  // starting on a backlog of large jobs does not take hundreds of them at once.
+  let averageEvents = deps.writer.maxBatchEvents
+  const processJob = createProcessor<IngestQueueJobName>({
+    [INGEST_JOB]: createIngestHandler({
+      ...deps,
+      onJob: (events) => {
+        // A moving average over the last few jobs follows a change of load within a few jobs.
+        averageEvents += (events - averageEvents) / 4
+        worker.concurrency = heldJobs(deps.prefetch, averageEvents)
+      },
+    }),
+    [REBUILD_JOB]: createRebuildHandler(deps),
+  })
+  const worker: AnalyticsWorker = new Worker(deps.location.name, processJob, {
+    connection: deps.connection,
+    prefix: deps.location.prefix ?? DEFAULT_QUEUE_PREFIX,
+    concurrency: heldJobs(deps.prefetch, averageEvents),
+    // A job interrupted by a worker crash (its lock expired) goes back to the queue; BullMQ's
+    // default of 1 would fail it for good at the second crash, with its events acknowledged.
+    maxStalledCount: 20,
+  })
+  logFailures(worker, deps.log, 'batch failed')
   return worker
+}
+
+export interface MaintenanceWorker {
+  worker: Worker<PruneJobData, unknown, typeof PRUNE_JOB>
+  /** Where the job schedulers are registered (see schedulePrune). */
+  queue: MaintenanceQueue
+  close(): Promise<void>
+}
+
+/** The worker of the maintenance queue: the jobs its schedulers add. */
+export function createMaintenanceWorker(deps: { connection: IORedis; location: QueueLocation; db: Db; log: Logger }): MaintenanceWorker {
+  const queue = createMaintenanceQueue(deps.connection, deps.location)
+  const location = maintenanceQueueLocation(deps.location)
+  const worker = new Worker(location.name, createProcessor<typeof PRUNE_JOB>({ [PRUNE_JOB]: createPruneHandler(deps) }), {
+    connection: deps.connection,
+    prefix: location.prefix ?? DEFAULT_QUEUE_PREFIX,
+  })
+  logFailures(worker, deps.log, 'maintenance job failed')
+  return {
+    worker,
+    queue,
+    async close() {
+      await worker.close()
+      await queue.close()
+    },
+  }
 }

@@ -14,7 +14,7 @@
  * Set FUZZ_SEED to explore other inputs; a failure prints the seed and each failing request.
  */
 import { afterAll, beforeAll, describe, expect, test } from 'bun:test'
-import { createIngestQueue, createProducerConnection } from '../../lib/queue'
+import { createIngestQueue, createMaintenanceQueue, createProducerConnection } from '../../lib/queue'
 import { createTestDatabase, startStack, testEnv, type TestDatabase } from '../support'
 import { deepArray, deepObject, FUZZ_SITE_PREFIX, generateCases, type FuzzCase } from './fuzz-cases'
 import { assertAlive, freePort, pollUntil, spawnedSince, spawnMark, startApi, startWorker, stopAll, uniqueName, withDeadline, type ManagedProcess } from './harness'
@@ -65,9 +65,11 @@ beforeAll(async () => {
 afterAll(async () => {
   await stopAll(spawnedSince(mark))
   if (stack?.queueName) {
-    const queue = createIngestQueue(producer, { name: stack.queueName })
-    await withDeadline(queue.obliterate({ force: true }), 10_000, 'obliterate').catch(() => {})
-    await queue.close().catch(() => {})
+    // The worker process scheduled its pruning on the maintenance queue beside the ingest queue.
+    for (const queue of [createIngestQueue(producer, { name: stack.queueName }), createMaintenanceQueue(producer, { name: stack.queueName })]) {
+      await withDeadline(queue.obliterate({ force: true }), 10_000, 'obliterate').catch(() => {})
+      await queue.close().catch(() => {})
+    }
   }
   producer.disconnect()
   await stack?.database?.drop()

@@ -1,5 +1,8 @@
+import { UnrecoverableError, type Job } from 'bullmq'
 import { sql } from 'drizzle-orm'
 import type { Db } from '../../drizzle/client'
+import type { Logger } from '../../lib/log'
+import type { RebuildJobData } from '../../lib/queue'
 import {
   rollupDayPaths,
   rollupDays,
@@ -12,7 +15,7 @@ import {
   userHourBit,
   userMonths,
 } from '../../drizzle/schema'
-import { bucketColumns } from './rollups'
+import { bucketColumns } from '../rollups/postgres'
 
 export interface RebuildRange {
   /** Inclusive calendar dates in the site's rollup timezone. */
@@ -111,4 +114,16 @@ export async function rebuildRollups(db: Db, siteId: string, range?: RebuildRang
        where site_id = ${siteId}`)
     return { siteId, timezone: tz, months, events }
   })
+}
+
+/** Handles rebuild jobs (queued by PUT /sites/:id). */
+export function createRebuildHandler(deps: { db: Db; log: Logger }) {
+  return async (job: Job<RebuildJobData>): Promise<RebuildResult> => {
+    if (typeof job.data?.siteId !== 'string') throw new UnrecoverableError('rebuild job data has no site id')
+    const { siteId, range } = job.data
+    deps.log.info('rebuilding rollups', { jobId: job.id, siteId, ...range })
+    const result = await rebuildRollups(deps.db, siteId, range)
+    deps.log.info('rollups rebuilt', { jobId: job.id, ...result })
+    return result
+  }
 }

@@ -1,7 +1,7 @@
 import { afterAll, beforeAll, expect, test } from 'bun:test'
 import { countEvents, startStack, type Stack } from '../../tests/support'
 import { INGEST_JOB, type QueuedEvent } from '../../lib/queue'
-import { partitionOf } from '.'
+import { partitionOf } from './ingest'
 
 let stack: Stack
 beforeAll(async () => {

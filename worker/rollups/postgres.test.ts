@@ -1,7 +1,7 @@
 import { afterAll, beforeAll, expect, test } from 'bun:test'
 import { countEvents, createTestDatabase, type TestDatabase } from '../../tests/support'
 import type { QueuedEvent } from '../../lib/queue'
-import { writeEventBatch } from './ingest'
+import { writeEventBatch } from './postgres'
 
 let database: TestDatabase
 beforeAll(async () => {
