@@ -111,7 +111,10 @@ export function accessControl(deps: AccessDeps) {
 
   function refuse(rule: 'reader' | 'admin', request: Request): never {
     if (rule === 'reader') {
-      const error = config.statsApiKey === undefined ? 'An admin session is required' : 'A valid STATS_API_KEY bearer token or an admin session is required'
+      const error =
+        config.statsApiKey === undefined
+          ? 'An admin session (or HTTP Basic) is required; set STATS_API_KEY to give programs a bearer key'
+          : 'A valid STATS_API_KEY bearer token or an admin session is required'
       throw new HttpError(401, error, { 'www-authenticate': config.statsApiKey === undefined ? 'Basic realm="analytics admin", charset="UTF-8"' : 'Bearer' })
     }
     // People get the login form; programs get a 401 they can act on.
@@ -129,7 +132,7 @@ export function accessControl(deps: AccessDeps) {
    * the body reader of a route can ask first (so a stranger's body is never read), and the
    * transform hook asks again for routes without one.
    */
-  const decisions = new WeakMap<Request, Promise<void>>()
+  const decisions = new WeakMap<Request, { rule: AccessRule; decision: Promise<void> }>()
   async function decide(rule: AccessRule, request: Request, server: Server<unknown> | null): Promise<void> {
     if (rule === 'public') return
     const principal = (rule === 'reader' ? readerOf(request, server) : undefined) ?? (await adminOf(request, server))
@@ -137,8 +140,10 @@ export function accessControl(deps: AccessDeps) {
     if (rule === 'admin' && STATE_CHANGING.has(request.method)) assertSameOrigin(request)
   }
   const require = (rule: AccessRule, request: Request, server: Server<unknown> | null) => {
-    let decision = decisions.get(request)
-    if (!decision) decisions.set(request, (decision = decide(rule, request, server)))
+    const known = decisions.get(request)
+    if (known?.rule === rule) return known.decision
+    const decision = decide(rule, request, server)
+    decisions.set(request, { rule, decision })
     return decision
   }
 
@@ -155,11 +160,15 @@ export function accessControl(deps: AccessDeps) {
     tooManyGuesses,
     sameUser,
     plugin: new Elysia({ name: 'access' }).macro({
-      access: (rule: AccessRule) => ({
-        // Before the default body parsers (Bull Board's routes), and before validation for every route.
-        parse: ({ request, server }) => require(rule, request, server).then(() => undefined),
-        transform: ({ request, server }) => require(rule, request, server),
-      }),
+      // Public routes get no hook at all: ingestion is the hot path.
+      access: (rule: AccessRule) =>
+        rule === 'public'
+          ? {}
+          : {
+              // Before the default body parsers (Bull Board's routes), and before validation for every route.
+              parse: ({ request, server }) => require(rule, request, server).then(() => undefined),
+              transform: ({ request, server }) => require(rule, request, server),
+            },
     }),
   }
 }

@@ -42,6 +42,30 @@ export const BODY_DEADLINE_MS = 10_000
  */
 export const MAX_REQUEST_BODY_BYTES = 4 * 1024 * 1024 + 64 * 1024
 
+/**
+ * Body reads under way, with their deadlines, checked by one timer a second while there are any:
+ * a timer of its own per request would cost every request about a microsecond.
+ */
+const slowReads = new Set<{ at: number; deadlineMs: number; fail(error: Error): void }>()
+let sweeper: ReturnType<typeof setInterval> | undefined
+
+function watchRead(read: { at: number; deadlineMs: number; fail(error: Error): void }): void {
+  slowReads.add(read)
+  sweeper ??= setInterval(() => {
+    const now = Date.now()
+    for (const late of slowReads) {
+      if (late.at > now) continue
+      slowReads.delete(late)
+      late.fail(new RequestTimeoutError(late.deadlineMs))
+    }
+    if (slowReads.size === 0) {
+      clearInterval(sweeper)
+      sweeper = undefined
+    }
+  }, 1_000)
+  sweeper.unref?.()
+}
+
 /** Stateless for whole-buffer decoding, so one serves every request. */
 const UTF8 = new TextDecoder('utf-8', { fatal: true })
 const LENIENT_UTF8 = new TextDecoder('utf-8')
@@ -53,15 +77,16 @@ const LENIENT_UTF8 = new TextDecoder('utf-8')
 async function readBodyBytes(request: Request, limitBytes: number, deadlineMs: number = BODY_DEADLINE_MS): Promise<Uint8Array> {
   const declared = Number(request.headers.get('content-length') ?? Number.NaN)
   if (declared > limitBytes) throw new PayloadTooLargeError(limitBytes)
-  let timer: ReturnType<typeof setTimeout> | undefined
-  const deadline = new Promise<never>((_, reject) => {
-    timer = setTimeout(() => reject(new RequestTimeoutError(deadlineMs)), deadlineMs)
-  })
+  const watch = { at: Date.now() + deadlineMs, deadlineMs, fail: (_: Error) => {} }
   let bytes: Uint8Array
   try {
-    bytes = await Promise.race([readBytes(request, limitBytes, Number.isFinite(declared)), deadline])
+    bytes = await new Promise<Uint8Array>((resolve, reject) => {
+      watch.fail = reject
+      watchRead(watch)
+      readBytes(request, limitBytes, Number.isFinite(declared)).then(resolve, reject)
+    })
   } finally {
-    clearTimeout(timer)
+    slowReads.delete(watch)
   }
   if (bytes.byteLength > limitBytes) throw new PayloadTooLargeError(limitBytes)
   return bytes

@@ -24,6 +24,11 @@ export class RateLimiter {
     private readonly now: () => number = Date.now,
   ) {}
 
+  /** No key has used any tokens yet (or all were forgotten): every key may take its burst. */
+  get untouched(): boolean {
+    return this.buckets.size === 0
+  }
+
   /** Takes `count` tokens for `key`; returns 0 when allowed, else the seconds to wait. */
   take(key: string, count: number): number {
     if (this.limit.rate <= 0) return 0
