@@ -18,7 +18,7 @@ export function countOccurrences(path: string, needle: string): number {
 }
 
 /** Resident set size in bytes, from /proc/<pid>/status; undefined once the process is gone. */
-export function rssBytes(pid: number): number | undefined {
+function rssBytes(pid: number): number | undefined {
   try {
     const match = /^VmRSS:\s+(\d+)\s+kB/m.exec(readFileSync(`/proc/${pid}/status`, 'utf8'))
     return match ? Number(match[1]) * 1024 : undefined

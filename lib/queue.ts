@@ -48,7 +48,6 @@ export interface JobDataByName {
   [PRUNE_JOB]: PruneJobData
 }
 export type JobName = keyof JobDataByName
-export type JobData = JobDataByName[JobName]
 /** The kinds the API adds to the ingest queue. */
 export type IngestQueueJobName = typeof INGEST_JOB | typeof REBUILD_JOB
 

@@ -1,7 +1,7 @@
 import { Elysia } from 'elysia'
 import type { Server } from 'bun'
 import { HttpError } from './errors'
-import { isLoopback, peerAddress, type ClientAddress } from './client-address'
+import { budgetKey, isLoopback, peerAddress, type ClientAddress } from './client-address'
 import { readCookie, sameSecret, SESSION_COOKIE, type SessionStore } from './auth/session'
 import { RateLimiter, type RateLimit } from './rate-limit'
 
@@ -37,12 +37,15 @@ export const LOGIN_GUESSES: RateLimit = { rate: 1 / 30, burst: 10 }
 
 const STATE_CHANGING = new Set(['POST', 'PUT', 'PATCH', 'DELETE'])
 
+/** Headers reverse proxies and tunnels add; nginx's plain proxy_pass adds none of them, hence the README's advice. */
+const PROXY_HEADERS = ['x-forwarded-for', 'forwarded', 'x-real-ip', 'x-forwarded-proto', 'x-forwarded-host', 'via']
+
 /**
  * Why a state-changing request comes from another origin, if it does. Browsers send
  * Sec-Fetch-Site (or at least Origin) on every cross-origin POST; programs send neither and
  * authenticate with a header a page cannot set.
  */
-export function crossOriginReason(request: Request): string | undefined {
+function crossOriginReason(request: Request, behindProxy: boolean): string | undefined {
   const site = request.headers.get('sec-fetch-site')
   if (site !== null) return site === 'same-origin' || site === 'none' ? undefined : `Sec-Fetch-Site is ${site}`
   const origin = request.headers.get('origin')
@@ -53,12 +56,13 @@ export function crossOriginReason(request: Request): string | undefined {
   } catch {
     return 'its Origin is not a URL'
   }
-  const expected = request.headers.get('x-forwarded-host') ?? request.headers.get('host')
+  // Behind a trusted proxy the site's host may reach the API as X-Forwarded-Host; otherwise a client could write it.
+  const expected = (behindProxy ? request.headers.get('x-forwarded-host') : null) ?? request.headers.get('host')
   return host !== '' && host === expected ? undefined : `Origin ${origin.slice(0, 100)} is not this site`
 }
 
-export function assertSameOrigin(request: Request): void {
-  const reason = crossOriginReason(request)
+function assertSameOrigin(request: Request, behindProxy: boolean): void {
+  const reason = crossOriginReason(request, behindProxy)
   if (reason) throw new HttpError(403, `Cross-origin request refused: ${reason}`)
 }
 
@@ -74,10 +78,10 @@ export function accessControl(deps: AccessDeps) {
   const loopbackOpen = config.loopbackReads && config.statsApiKey === undefined && !config.behindProxy
 
   /** Seconds a client must wait before its next sign-in attempt (0: it may try now). */
-  const guessWait = (request: Request, server: Server<unknown> | null) => guesses.wait(clientAddress(request, server), 1)
+  const guessWait = (request: Request, server: Server<unknown> | null) => guesses.wait(budgetKey(clientAddress(request, server)), 1)
   /** Records a failed sign-in; returns the seconds to wait when that used up the budget. */
   const guessFailed = (request: Request, server: Server<unknown> | null) => {
-    guesses.take(clientAddress(request, server), 1)
+    guesses.take(budgetKey(clientAddress(request, server)), 1)
     return guessWait(request, server)
   }
   const tooManyGuesses = (wait: number) => new HttpError(429, 'Too many failed sign-ins from this address; retry later', { 'retry-after': String(wait) })
@@ -102,10 +106,17 @@ export function accessControl(deps: AccessDeps) {
 
   function readerOf(request: Request, server: Server<unknown> | null): Principal | undefined {
     const header = request.headers.get('authorization')
-    if (config.statsApiKey !== undefined && header?.startsWith('Bearer ') && sameSecret(header.slice(7), config.statsApiKey)) return { kind: 'key' }
-    // A forwarding header means a proxy on this machine relays someone else: loopback proves nothing then.
-    const forwarded = request.headers.has('x-forwarded-for') || request.headers.has('forwarded')
-    if (loopbackOpen && !forwarded && isLoopback(peerAddress(request, server))) return { kind: 'loopback' }
+    if (config.statsApiKey !== undefined && header?.startsWith('Bearer ')) {
+      // A key is a password: guesses share the sign-in budget, and past it even the right one waits.
+      const wait = guessWait(request, server)
+      if (wait > 0) throw tooManyGuesses(wait)
+      if (sameSecret(header.slice(7), config.statsApiKey)) return { kind: 'key' }
+      const after = guessFailed(request, server)
+      if (after > 0) throw tooManyGuesses(after)
+    }
+    // A header a proxy adds means a proxy on this machine relays someone else: loopback proves nothing then.
+    const relayed = PROXY_HEADERS.some((name) => request.headers.has(name))
+    if (loopbackOpen && !relayed && isLoopback(peerAddress(request, server))) return { kind: 'loopback' }
     return undefined
   }
 
@@ -137,7 +148,7 @@ export function accessControl(deps: AccessDeps) {
     if (rule === 'public') return
     const principal = (rule === 'reader' ? readerOf(request, server) : undefined) ?? (await adminOf(request, server))
     if (!principal) refuse(rule, request)
-    if (rule === 'admin' && STATE_CHANGING.has(request.method)) assertSameOrigin(request)
+    if (rule === 'admin' && STATE_CHANGING.has(request.method)) assertSameOrigin(request, config.behindProxy)
   }
   const require = (rule: AccessRule, request: Request, server: Server<unknown> | null) => {
     const known = decisions.get(request)
@@ -149,6 +160,8 @@ export function accessControl(deps: AccessDeps) {
 
   return {
     /** A route's body reader that runs only once the caller is known to be allowed. */
+    /** For the public sign-in routes, which change state too. */
+    assertSameOrigin: (request: Request) => assertSameOrigin(request, config.behindProxy),
     readBodyAfter:
       <T>(rule: AccessRule, read: (request: Request) => Promise<T>) =>
       async ({ request, server }: { request: Request; server: Server<unknown> | null }) => {
@@ -157,7 +170,6 @@ export function accessControl(deps: AccessDeps) {
       },
     guessWait,
     guessFailed,
-    tooManyGuesses,
     sameUser,
     plugin: new Elysia({ name: 'access' }).macro({
       // Public routes get no hook at all: ingestion is the hot path.

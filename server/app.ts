@@ -43,7 +43,7 @@ export async function createApp(deps: AppDeps) {
   const checkZone = createZoneCheck(deps.database.db)
   const pipeline = createIngestPipeline({ queue: deps.queue, redis: deps.redis, limits: deps.ingestLimits, log: deps.log, metrics })
   const ledger = countedLedger(createLedgerRecorder(deps.database.db, deps.log), metrics)
-  const sessions = createSessionStore(deps.database.db)
+  const sessions = createSessionStore(deps.database.db, deps.access)
   const clientAddress = clientAddressOf(deps.proxy)
   // Each route group below declares its own rule with this plugin's `access` macro.
   const access = accessControl({ config: deps.access, sessions, clientAddress })

@@ -1,6 +1,6 @@
 import { Elysia } from 'elysia'
-import { existsSync } from 'node:fs'
-import { join, normalize } from 'node:path'
+import { existsSync, statSync } from 'node:fs'
+import { join, normalize, sep } from 'node:path'
 import type { Access } from './access'
 import { HTML_SECURITY_HEADERS } from './http'
 
@@ -10,14 +10,16 @@ import { HTML_SECURITY_HEADERS } from './http'
  */
 export function dashboardRoutes(deps: { distDir: string; access: Access }) {
   const index = join(deps.distDir, 'index.html')
+  const assets = join(deps.distDir, 'assets') + sep
   return new Elysia({ name: 'dashboard' })
     .use(deps.access.plugin)
     .guard({ access: 'public' }, (anyone) =>
       anyone.get(
         '/assets/*',
         ({ params, status }) => {
-          const file = normalize(join(deps.distDir, 'assets', params['*']))
-          if (!file.startsWith(join(deps.distDir, 'assets')) || !existsSync(file)) return status(404, { error: 'No such asset' })
+          const file = normalize(join(assets, params['*']))
+          // Only files inside assets/: `/assets/` itself and `/assets/.` name the folder.
+          if (!file.startsWith(assets) || !statSync(file, { throwIfNoEntry: false })?.isFile()) return status(404, { error: 'No such asset' })
           // Vite puts a content hash in every asset name, so they never change.
           return new Response(Bun.file(file), { headers: { 'cache-control': 'public, max-age=31536000, immutable' } })
         },
@@ -28,7 +30,7 @@ export function dashboardRoutes(deps: { distDir: string; access: Access }) {
       admins.get(
         '/',
         ({ status }) => {
-          if (!existsSync(index)) return status(503, 'The dashboard is not built yet: run `bun run build:dashboard`.')
+          if (!existsSync(index)) return status(503, { error: 'The dashboard is not built yet: run `bun run build:dashboard`.' })
           return new Response(Bun.file(index), {
             headers: { 'content-type': 'text/html; charset=utf-8', 'cache-control': 'no-cache', ...HTML_SECURITY_HEADERS },
           })

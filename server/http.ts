@@ -74,7 +74,7 @@ const LENIENT_UTF8 = new TextDecoder('utf-8')
  * Reads a body, refusing one over `limitBytes` before buffering more than that, and one that takes
  * longer than `deadlineMs` to arrive.
  */
-async function readBodyBytes(request: Request, limitBytes: number, deadlineMs: number = BODY_DEADLINE_MS): Promise<Uint8Array> {
+export async function readBodyBytes(request: Request, limitBytes: number, deadlineMs: number = BODY_DEADLINE_MS): Promise<Uint8Array> {
   const declared = Number(request.headers.get('content-length') ?? Number.NaN)
   if (declared > limitBytes) throw new PayloadTooLargeError(limitBytes)
   const watch = { at: Date.now() + deadlineMs, deadlineMs, fail: (_: Error) => {} }
@@ -97,7 +97,11 @@ async function readBodyBytes(request: Request, limitBytes: number, deadlineMs: n
  * preflight), within the limits of readBodyBytes.
  */
 export async function readJsonBody(request: Request, limitBytes: number, deadlineMs: number = BODY_DEADLINE_MS): Promise<unknown> {
-  const bytes = await readBodyBytes(request, limitBytes, deadlineMs)
+  return parseJsonBytes(await readBodyBytes(request, limitBytes, deadlineMs))
+}
+
+/** A body's bytes as JSON: UTF-8, valid, and nested at most MAX_NESTING levels. */
+export function parseJsonBytes(bytes: Uint8Array): unknown {
   let text: string
   try {
     text = UTF8.decode(bytes)

@@ -8,7 +8,7 @@ import { afterAll, beforeAll, describe, expect, test } from 'bun:test'
 import { connect } from 'node:net'
 import { LOGIN_GUESSES } from '../server/access'
 import { LOGIN_BODY_BYTES } from '../server/auth/routes'
-import { forwardedClient, isLoopback } from '../server/client-address'
+import { budgetKey, forwardedClient, isLoopback, isPrivate } from '../server/client-address'
 import { NO_RATE_LIMITS } from '../server/ingest/routes'
 import { startStack, type Stack } from './support'
 
@@ -331,8 +331,33 @@ test('the client behind trusted proxies is the hops-th X-Forwarded-For entry fro
   expect(forwardedClient('203.0.113.7', 1)).toBe('203.0.113.7')
   expect(forwardedClient('6.6.6.6, 203.0.113.7', 1)).toBe('203.0.113.7')
   expect(forwardedClient('6.6.6.6, 203.0.113.7, 10.0.0.2', 2)).toBe('203.0.113.7')
-  expect(forwardedClient('203.0.113.7', 3)).toBe('203.0.113.7')
+  // Fewer entries than proxies: it did not come through all of them, so none is believed.
+  expect(forwardedClient('203.0.113.7', 3)).toBeUndefined()
   expect(forwardedClient('2001:db8::1', 1)).toBe('2001:db8::1')
   for (const junk of ['', 'not-an-ip', '1.2.3.4, evil', '1.2.3.4:80']) expect(forwardedClient(junk, 1)).toBeUndefined()
   expect(forwardedClient(null, 1)).toBeUndefined()
+})
+
+test('X-Forwarded-For is believed only from a peer where a proxy can sit, and budgets count IPv6 by its /64', () => {
+  for (const peer of ['127.0.0.1', '10.1.2.3', '172.16.0.1', '192.168.0.9', '::1', 'fd12::1', '::ffff:10.0.0.1']) expect(isPrivate(peer), peer).toBe(true)
+  for (const peer of ['8.8.8.8', '172.32.0.1', '2001:db8::1', '::ffff:8.8.8.8', undefined]) expect(isPrivate(peer), String(peer)).toBe(false)
+  expect(budgetKey('2001:db8:0:1::1')).toBe(budgetKey('2001:db8:0:1:ffff:ffff:ffff:ffff'))
+  expect(budgetKey('2001:db8:0:1::1')).not.toBe(budgetKey('2001:db8:0:2::1'))
+  expect(budgetKey('203.0.113.7')).toBe('203.0.113.7')
+})
+
+describe('a wrong bearer key', () => {
+  let stack: Stack
+  beforeAll(async () => {
+    stack = await startStack('bearer_guess', { statsApiKey: 'the-right-key' })
+  })
+  afterAll(() => stack.close())
+
+  test(`counts as a failed sign-in: after ${LOGIN_GUESSES.burst} the right key is refused too`, async () => {
+    for (let i = 0; i < LOGIN_GUESSES.burst - 1; i++) expect((await stack.get('/sites', { authorization: `Bearer wrong-${i}` })).status).toBe(401)
+    expect((await stack.get('/sites', { authorization: 'Bearer wrong-last' })).status).toBe(429)
+    const limited = await stack.get('/sites', { authorization: 'Bearer the-right-key' })
+    expect(limited.status).toBe(429)
+    expect(Number(limited.headers.get('retry-after'))).toBeGreaterThanOrEqual(1)
+  })
 })

@@ -1,6 +1,6 @@
 import { afterAll, beforeAll, describe, expect, test } from 'bun:test'
 import { startStack, type Stack } from '../../tests/support'
-import { SESSION_COOKIE } from './session'
+import { createSessionStore, SESSION_COOKIE, sessionHashOf } from './session'
 import { safeNext } from './routes'
 
 let stack: Stack
@@ -97,12 +97,18 @@ describe('admin pages', () => {
     expect(row!.count).toBeGreaterThan(0) // the other tests' sessions live on: only this one ended
   })
 
+  test('changing the admin password ends the sessions signed in with the old one', async () => {
+    const token = sessionOf(await login()).split('=')[1]!
+    expect(await createSessionStore(stack.database.db, stack.admin).userOf(token)).toBe(stack.admin.user)
+    expect(await createSessionStore(stack.database.db, { ...stack.admin, password: 'a-new-password' }).userOf(token)).toBeUndefined()
+  })
+
   test('a session past its expiry is refused, and only its hash is stored', async () => {
     const cookie = sessionOf(await login())
     const token = cookie.split('=')[1]!
     const stored = await stack.database.sql<{ token_hash: string }[]>`select token_hash from sessions`
     expect(stored.some((row) => row.token_hash === token)).toBe(false)
-    expect(stored.some((row) => row.token_hash === new Bun.CryptoHasher('sha256').update(token).digest('base64url'))).toBe(true)
+    expect(stored.some((row) => row.token_hash === sessionHashOf(stack.admin)(token))).toBe(true)
     await stack.database.sql`update sessions set expires_at = now() - interval '1 second'`
     expect((await fetch(`${stack.baseUrl}/admin/queues/api/queues`, { headers: { cookie } })).status).toBe(401)
   })

@@ -1,5 +1,5 @@
 import { Elysia, t } from 'elysia'
-import { assertSameOrigin, type Access } from '../access'
+import type { Access } from '../access'
 import { HTML_SECURITY_HEADERS, readFormBody } from '../http'
 import { readCookie, SESSION_COOKIE, SESSION_TTL_SECONDS, type SessionStore } from './session'
 
@@ -71,7 +71,7 @@ export function authRoutes(deps: { access: Access; sessions: SessionStore }) {
     .post(
       '/login',
       async ({ body, request, server }) => {
-        assertSameOrigin(request)
+        access.assertSameOrigin(request)
         const next = safeNext(body.next)
         const wait = access.guessWait(request, server)
         if (wait > 0) {
@@ -93,7 +93,7 @@ export function authRoutes(deps: { access: Access; sessions: SessionStore }) {
     .post(
       '/logout',
       async ({ request }) => {
-        assertSameOrigin(request)
+        access.assertSameOrigin(request)
         const token = readCookie(request.headers.get('cookie'), SESSION_COOKIE)
         if (token) await sessions.revoke(token)
         return new Response(null, { status: 303, headers: { location: '/login', 'set-cookie': sessionCookie(request, '', 0) } })

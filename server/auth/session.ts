@@ -1,19 +1,18 @@
-import { createHash, randomBytes, timingSafeEqual } from 'node:crypto'
+import { createHash, createHmac, randomBytes, timingSafeEqual } from 'node:crypto'
 import { and, eq, gt, lt, sql } from 'drizzle-orm'
 import type { Db } from '../../drizzle/client'
 import { sessions } from '../../drizzle/schema'
 
 /**
- * Server-side sessions: the cookie holds 32 random bytes, the database their SHA-256 with the
- * user and an expiry. Signing out deletes the row, so the cookie is refused at once by every API
- * process; nothing is signed, so there is no secret to configure or rotate.
+ * Server-side sessions: the cookie holds 32 random bytes, the database their HMAC with the user
+ * and an expiry. Signing out deletes the row, so the cookie is refused at once by every API
+ * process. The HMAC is keyed by the admin's credentials, so changing ADMIN_PASSWORD ends every
+ * session too (a leaked cookie does not outlive the password it was signed in with).
  */
 export const SESSION_COOKIE = 'analytics_session'
 export const SESSION_TTL_SECONDS = 7 * 24 * 3600
 
 const TOKEN = /^[A-Za-z0-9_-]{43}$/
-
-const hashOf = (token: string) => createHash('sha256').update(token).digest('base64url')
 
 export interface SessionStore {
   /** A new session for `username`; returns the cookie's token. */
@@ -24,7 +23,14 @@ export interface SessionStore {
   revoke(token: string): Promise<void>
 }
 
-export function createSessionStore(db: Db): SessionStore {
+/** What the database keeps of a token: its HMAC under a key derived from the credentials. */
+export function sessionHashOf(credentials: { user: string; password: string }): (token: string) => string {
+  const key = createHash('sha256').update(`${credentials.user}\u0000${credentials.password}`).digest()
+  return (token) => createHmac('sha256', key).update(token).digest('base64url')
+}
+
+export function createSessionStore(db: Db, credentials: { user: string; password: string }): SessionStore {
+  const hashOf = sessionHashOf(credentials)
   return {
     async create(username) {
       const token = randomBytes(32).toString('base64url')

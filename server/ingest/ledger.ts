@@ -16,6 +16,8 @@ export interface LedgerRecorder {
 }
 
 const FLUSH_DELAY_MS = 1_000
+// Distinct sites whose refusals one flush keeps apart; the flush itself sorts out which are known.
+const MAX_SITES_PER_FLUSH = 10_000
 // Counts for more sites than this are dropped (and logged) while the database stays unreachable.
 const MAX_TRACKED_KEYS = 100_000
 
@@ -118,7 +120,9 @@ export function createLedgerRecorder(db: Db, log: Logger): LedgerRecorder {
       add(accepted, siteId, count)
       schedule()
     },
-    refused(siteId, reasons, count = 1) {
+    refused(named, reasons, count = 1) {
+      // Between flushes too, junk site ids must not grow memory: past a bound, new ones share the unknown row.
+      const siteId = refusedEvents.has(named) || accepted.has(named) || refusedEvents.size < MAX_SITES_PER_FLUSH ? named : UNKNOWN_SITE
       add(refusedEvents, siteId, count)
       for (const reason of new Set(reasons.map(refusalReason))) {
         const key = `${siteId}\u0000${reason}`

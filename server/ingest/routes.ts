@@ -4,10 +4,10 @@ import { TypeCompiler, type ValueError } from '@sinclair/typebox/compiler'
 import type { Db } from '../../drizzle/client'
 import type { IngestQueue, QueuedEvent } from '../../lib/queue'
 import type { Access } from '../access'
-import type { ClientAddress } from '../client-address'
+import { budgetKey, type ClientAddress } from '../client-address'
 import { ErrorResponse, HttpError, InvalidPayloadResponse, UnavailableResponse, validationDetails } from '../errors'
 import { isStorableText } from '../formats'
-import { readJsonBody } from '../http'
+import { parseJsonBytes, readBodyBytes } from '../http'
 import { RateLimiter, type RateLimit } from '../rate-limit'
 import { getIngestLedger, type LedgerRecorder } from './ledger'
 import {
@@ -107,7 +107,7 @@ export function ingestRoutes(deps: IngestDeps) {
   const readStarted = new WeakMap<Request, number>()
   const chargeRefusal = (request: Request, server: Server<unknown> | null) => {
     const began = readStarted.get(request)
-    if (began !== undefined) invalidCpu.spend(clientIp(request, server), performance.now() - began)
+    if (began !== undefined) invalidCpu.spend(budgetKey(clientIp(request, server)), performance.now() - began)
   }
   const wantsVisitorId = (body: EventBody, event: QueuedEvent) => body.derive_user_id === true && event.userId === null
   const tooMany = (wait: number, set: { headers: Record<string, string | number> }) => {
@@ -121,19 +121,22 @@ export function ingestRoutes(deps: IngestDeps) {
    */
   const parseFor =
     (limitBytes: number) =>
-    ({ request, server, set }: { request: Request; server: Server<unknown> | null; set: { headers: Record<string, string | number> } }) => {
+    async ({ request, server, set }: { request: Request; server: Server<unknown> | null; set: { headers: Record<string, string | number> } }) => {
       set.headers['access-control-allow-origin'] = '*'
-      if (deps.rateLimits.invalidCpuMs.rate > 0) {
-        // Until some address has cost anything, nobody is in debt: no address lookup on the hot path.
-        const wait = invalidCpu.untouched ? 0 : invalidCpu.wait(clientIp(request, server), 1)
-        if (wait > 0) throw new HttpError(429, 'Too many invalid events from this address; fix them and retry later', { 'retry-after': String(wait) })
-        readStarted.set(request, performance.now())
-      }
-      return readJsonBody(request, limitBytes).catch((error: unknown) => {
+      const budgeted = deps.rateLimits.invalidCpuMs.rate > 0
+      // Until some address has cost anything, nobody is in debt: no address lookup on the hot path.
+      const wait = !budgeted || invalidCpu.untouched ? 0 : invalidCpu.wait(budgetKey(clientIp(request, server)), 1)
+      if (wait > 0) throw new HttpError(429, 'Too many invalid events from this address; fix them and retry later', { 'retry-after': String(wait) })
+      try {
+        const bytes = await readBodyBytes(request, limitBytes)
+        // From here on the time is CPU spent on this body: waiting for it to arrive is not charged.
+        if (budgeted) readStarted.set(request, performance.now())
+        return parseJsonBytes(bytes)
+      } catch (error) {
         if (error instanceof Error) deps.ledger.refused('', [error.message])
         chargeRefusal(request, server)
         throw error
-      })
+      }
     }
   /** Counts a body the route's schema is about to refuse (validation runs next and answers the 400). */
   const countRefusal =

@@ -190,7 +190,7 @@ const ROUTES: [weight: number, Route][] = [
   [8, { method: 'POST', path: fixed('/event'), body: eventBody }],
   [6, { method: 'POST', path: fixed('/events'), body: batchBody }],
   [2, { method: 'GET', path: fc.oneof(withQuery('/stats'), withQuery('/stats/timeseries'), withQuery('/stats/realtime')) }],
-  [1, { method: 'GET', path: fixed('/sites', '/ingest/queue', '/metrics', '/health', '/script.js', '/openapi', '/openapi/json', '/', '/assets/x.js', '/assets/nope', '/assets/..%2F..%2Fetc%2Fpasswd') }],
+  [1, { method: 'GET', path: fixed('/sites', '/ingest/queue', '/metrics', '/health', '/script.js', '/openapi', '/openapi/json', '/', '/assets/x.js', '/assets/nope', '/assets/', '/assets/.', '/assets/..%2F..%2Fetc%2Fpasswd') }],
   [2, { method: 'PUT', path: siteId.map((id) => `/sites/${id}`), body: siteUpdateBody }],
   [1, { method: 'GET', path: withQuery('/ingest/ledger') }],
   [1, { method: 'GET', path: fc.oneof(withQuery('/login'), fixed('/admin/queues', '/admin/queues/', '/admin/queues/api/queues', '/admin/queues/static/x.js', '/admin/queues/queue/nope')) }],
