@@ -1,5 +1,6 @@
 import { afterAll, beforeAll, expect, test } from 'bun:test'
-import { chromium, type Browser } from 'playwright-core'
+import type { Browser } from 'playwright-core'
+import { launchChromium } from '../tests/kit/browser'
 import { startStack, type Stack } from '../tests/support'
 import { ASSETS_PATH } from './openapi'
 
@@ -7,10 +8,7 @@ let stack: Stack
 let browser: Browser
 beforeAll(async () => {
   stack = await startStack('openapi')
-  browser = await chromium.launch({
-    executablePath: '/usr/bin/chromium',
-    args: ['--headless', '--no-sandbox', '--disable-gpu', '--disable-quic', '--disable-background-networking', '--disable-component-update', '--disable-sync', '--no-first-run'],
-  })
+  browser = await launchChromium()
 })
 afterAll(async () => {
   await browser?.close()

@@ -6,7 +6,8 @@
 import { afterAll, beforeAll, describe, expect, test } from 'bun:test'
 import { mkdirSync } from 'node:fs'
 import { join, resolve } from 'node:path'
-import { chromium, type Browser, type BrowserContext, type Locator, type Page, type Response } from 'playwright-core'
+import type { Browser, BrowserContext, Locator, Page, Response } from 'playwright-core'
+import { launchChromium } from './kit/browser'
 import { startStack, uniqueName, type Stack } from './support'
 
 const root = resolve(import.meta.dir, '..')
@@ -68,10 +69,7 @@ beforeAll(
     const build = Bun.spawn(['bun', 'run', 'build:dashboard'], { cwd: root, stdout: 'pipe', stderr: 'pipe' })
     if ((await build.exited) !== 0) throw new Error(`dashboard build failed:\n${await new Response(build.stderr).text()}`)
     stack = await startStack('dashboard', { dashboardDir: join(root, 'dashboard', 'dist') })
-    browser = await chromium.launch({
-      executablePath: '/usr/bin/chromium',
-      args: ['--headless', '--no-sandbox', '--disable-gpu', '--disable-quic', '--disable-background-networking', '--disable-component-update', '--disable-sync', '--no-first-run'],
-    })
+    browser = await launchChromium()
     const zone = await fetch(`${stack.baseUrl}/sites/${blog}`, {
       method: 'PUT',
       headers: { ...stack.adminHeaders, 'content-type': 'application/json' },

@@ -6,9 +6,8 @@ import { afterAll, beforeAll, describe, expect, test } from 'bun:test'
 import { mkdtempSync, readFileSync, rmSync, statSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
-import { createIngestQueue, createMaintenanceQueue, createProducerConnection } from '../lib/queue'
 import { writeEventBatch } from '../worker/rollups/postgres'
-import { databaseUrl, dropDatabase, uniqueName } from './kit/fixtures'
+import { databaseUrl, dropDatabase, obliterateQueues, uniqueName } from './kit/fixtures'
 import { runToEnd, WatchedProcess, type Finished } from './kit/processes'
 import { PrivateRedis } from './faults/harness'
 import { createTestDatabase, testEnv, type TestDatabase } from './support'
@@ -42,7 +41,7 @@ describe('start-up checks', () => {
     ['API', 'server/index.ts'],
     ['worker', 'worker/index.ts'],
   ])('the %s exits non-zero, naming the Redis URL, when Redis is unreachable', async (_, entry) => {
-    const { code, output } = await runToExit(['bun', entry], { REDIS_URL: unreachableRedis, API_PORT: '0' })
+    const { code, output } = await runToExit(['bun', entry], { REDIS_URL: unreachableRedis, DATABASE_URL: testEnv.adminDatabaseUrl, API_PORT: '0' })
     expect(code).not.toBe(0)
     expect(output).toContain('Cannot reach Redis at redis://127.0.0.1:1')
     expect(output).toContain('redis-server')
@@ -59,7 +58,8 @@ describe('start-up checks', () => {
       ['API', 'a wrong password', 'server/index.ts', 'wrong-secret'],
     ])('the %s, given %s, exits non-zero saying Redis refused it', async (_, __, entry, password) => {
       const url = password ? `redis://:${password}@127.0.0.1:${redis.port}` : `redis://127.0.0.1:${redis.port}`
-      const { code, output } = await runToExit(['bun', entry], { REDIS_URL: url, API_PORT: '0' })
+      // A database that answers, so that Redis is the one dependency that fails.
+      const { code, output } = await runToExit(['bun', entry], { REDIS_URL: url, DATABASE_URL: testEnv.adminDatabaseUrl, API_PORT: '0' })
       expect(code).not.toBe(0)
       expect(output).toContain(`Redis at ${password ? `redis://:***@127.0.0.1:${redis.port}` : url} refused the connection`)
       expect(output).toContain('REDIS_URL (redis://:PASSWORD@host:6379')
@@ -85,13 +85,7 @@ describe('bun run start', () => {
 
   afterAll(async () => {
     await dropDatabase(testEnv.adminDatabaseUrl, database)
-    const redis = createProducerConnection(testEnv.redisUrl)
-    // The worker registered the prune scheduler on the maintenance queue beside the ingest queue.
-    for (const queue of [createIngestQueue(redis, { name: queueName }), createMaintenanceQueue(redis, { name: queueName })]) {
-      await queue.obliterate({ force: true })
-      await queue.close()
-    }
-    await redis.quit()
+    await obliterateQueues(testEnv.redisUrl, queueName)
   })
 
   test('creates the database, serves API, dashboard and Bull Board, processes events, and stops on SIGTERM', async () => {
@@ -139,15 +133,14 @@ describe('bun run server', () => {
   })
   afterAll(async () => {
     await database.drop()
-    const redis = createProducerConnection(testEnv.redisUrl)
-    const queue = createIngestQueue(redis, { name: queueName })
-    await queue.obliterate({ force: true })
-    await queue.close()
-    await redis.quit()
+    await obliterateQueues(testEnv.redisUrl, queueName)
   })
 
   test('runs the API in production mode unless NODE_ENV says otherwise', async () => {
-    for (const [nodeEnv, mode] of [['', 'production'], ['development', 'development']] as const) {
+    for (const [nodeEnv, mode] of [
+      ['', 'production'],
+      ['development', 'development'],
+    ] as const) {
       const child = WatchedProcess.start('server', [process.execPath, 'run', 'server'], {
         env: { NODE_ENV: nodeEnv, DATABASE_URL: database.url, QUEUE_NAME: queueName, API_PORT: '0', ADMIN_PASSWORD: 'server-test' },
       })
@@ -169,11 +162,7 @@ describe('the API without ADMIN_PASSWORD', () => {
   afterAll(async () => {
     rmSync(dir, { recursive: true, force: true })
     await database.drop()
-    const redis = createProducerConnection(testEnv.redisUrl)
-    const queue = createIngestQueue(redis, { name: queueName })
-    await queue.obliterate({ force: true })
-    await queue.close()
-    await redis.quit()
+    await obliterateQueues(testEnv.redisUrl, queueName)
   })
 
   /** Starts the API, runs `check` once it listens, stops it; returns everything it wrote. */

@@ -3,7 +3,8 @@
  * in a real headless Chromium, and its events land in Postgres.
  */
 import { afterAll, beforeAll, describe, expect, test } from 'bun:test'
-import { chromium, type Browser, type BrowserContext, type Page, type Request } from 'playwright-core'
+import type { Browser, BrowserContext, Page, Request } from 'playwright-core'
+import { launchChromium } from './kit/browser'
 import { startStack, uniqueName, type Stack } from './support'
 
 let stack: Stack
@@ -42,10 +43,7 @@ beforeAll(async () => {
     },
   })
   hostOrigin = `http://127.0.0.1:${host.port}`
-  browser = await chromium.launch({
-    executablePath: '/usr/bin/chromium',
-    args: ['--headless', '--no-sandbox', '--disable-gpu', '--disable-quic', '--disable-background-networking', '--disable-component-update', '--disable-sync', '--no-first-run'],
-  })
+  browser = await launchChromium()
 })
 
 afterAll(async () => {

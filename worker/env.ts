@@ -20,7 +20,7 @@ export interface WorkerEnv {
  * Default transactions under way at once: the machine's cores, at most 5 (the original default).
  * Postgres runs beside the worker in the default deployment, and more transactions than cores only
  * take turns on the CPU with smaller batches: on 2 cores, 5 writers persisted fewer events and
- * committed them later than 2 did (README, Performance).
+ * committed them later than 2 did (bench/RESULTS.md).
  */
 const defaultConcurrency = (cores: number) => Math.max(1, Math.min(5, cores))
 

@@ -45,7 +45,7 @@ export interface Prefetch {
  * Jobs to hold at once (BullMQ's concurrency) for jobs of `averageEvents` events: as many as
  * carry about `prefetch.events` events, at most `prefetch.jobs`. Under single-event load a job
  * carries about 25 events and the worker needs many to fill a transaction; POST /events under
- * load makes jobs of about 2,000, and holding 200 of those only cost memory (README, Performance).
+ * load makes jobs of about 2,000, and holding 200 of those only cost memory (bench/RESULTS.md).
  */
 export function heldJobs(prefetch: Prefetch, averageEvents: number): number {
   return Math.max(1, Math.min(prefetch.jobs, Math.floor(prefetch.events / Math.max(1, averageEvents))))

@@ -14,10 +14,23 @@
  * Set FUZZ_SEED to explore other inputs; a failure prints the seed and each failing request.
  */
 import { afterAll, beforeAll, describe, expect, test } from 'bun:test'
-import { createIngestQueue, createMaintenanceQueue, createProducerConnection } from '../../lib/queue'
+import { createProducerConnection } from '../../lib/queue'
+import { obliterateQueues } from '../kit/fixtures'
 import { createTestDatabase, startStack, testEnv, type TestDatabase } from '../support'
 import { deepArray, deepObject, FUZZ_SITE_PREFIX, generateCases, type FuzzCase } from './fuzz-cases'
-import { assertAlive, freePort, pollUntil, spawnedSince, spawnMark, startApi, startWorker, stopAll, uniqueName, withDeadline, type ManagedProcess } from './harness'
+import {
+  assertAlive,
+  freePort,
+  pollUntil,
+  spawnedSince,
+  spawnMark,
+  startApi,
+  startWorker,
+  stopAll,
+  uniqueName,
+  withDeadline,
+  type ManagedProcess,
+} from './harness'
 
 const SEED = Number(process.env.FUZZ_SEED ?? 20_251_114)
 const CASES = 10_200
@@ -51,7 +64,10 @@ beforeAll(async () => {
   // Rate limits and the sign-in budget off: the fuzz sends thousands of requests a second from one
   // address, many with wrong credentials, and is about validation, not throttling (a 429 would
   // hide the answer under test).
-  const [api, worker] = await Promise.all([startApi(env, port, 'api', { RATE_LIMIT_PER_IP: '0', RATE_LIMIT_PER_SITE: '0', RATE_LIMIT_LOGIN: '0', RATE_LIMIT_INVALID_CPU_MS: '0' }), startWorker(env)])
+  const [api, worker] = await Promise.all([
+    startApi(env, port, 'api', { RATE_LIMIT_PER_IP: '0', RATE_LIMIT_PER_SITE: '0', RATE_LIMIT_LOGIN: '0', RATE_LIMIT_INVALID_CPU_MS: '0' }),
+    startWorker(env),
+  ])
   stack = {
     ...stack,
     api,
@@ -64,13 +80,7 @@ beforeAll(async () => {
 
 afterAll(async () => {
   await stopAll(spawnedSince(mark))
-  if (stack?.queueName) {
-    // The worker process scheduled its pruning on the maintenance queue beside the ingest queue.
-    for (const queue of [createIngestQueue(producer, { name: stack.queueName }), createMaintenanceQueue(producer, { name: stack.queueName })]) {
-      await withDeadline(queue.obliterate({ force: true }), 10_000, 'obliterate').catch(() => {})
-      await queue.close().catch(() => {})
-    }
-  }
+  if (stack?.queueName) await withDeadline(obliterateQueues(testEnv.redisUrl, stack.queueName), 10_000, 'obliterate').catch(() => {})
   producer.disconnect()
   await stack?.database?.drop()
 }, 60_000)
@@ -152,11 +162,15 @@ function verdict(c: FuzzCase, answer: Answer): string | undefined {
       if (!json) return `expected JSON, got ${answer.status} ${answer.contentType}`
       return answer.status >= 400 && !hasError ? 'a 4xx without an error string' : undefined
     case 'script':
-      return answer.status === 200 && answer.contentType.startsWith('application/javascript') ? undefined : `expected the script, got ${answer.status} ${answer.contentType}`
+      return answer.status === 200 && answer.contentType.startsWith('application/javascript')
+        ? undefined
+        : `expected the script, got ${answer.status} ${answer.contentType}`
     case 'login-form':
     case 'login-refused': {
       const status = expected.kind === 'login-form' ? 200 : 401
-      return answer.status === status && answer.contentType.startsWith('text/html') && answer.text.includes('<form') ? undefined : `expected the login form with ${status}, got ${answer.status} ${answer.contentType}`
+      return answer.status === status && answer.contentType.startsWith('text/html') && answer.text.includes('<form')
+        ? undefined
+        : `expected the login form with ${status}, got ${answer.status} ${answer.contentType}`
     }
     case 'preflight':
       return answer.status === 204 ? undefined : `expected 204, got ${answer.status}`
@@ -277,7 +291,13 @@ describe('fuzzing every public endpoint', () => {
       ['not HTTP', raw('GARBAGE\r\n\r\n')],
       ['control bytes in a header', raw('GET /health HTTP/1.1\r\nHost: x\r\nX-Bad: a\x01b\x7f\r\nConnection: close\r\n\r\n')],
       ['body shorter than declared, then closed', raw('POST /event HTTP/1.1\r\nHost: x\r\nContent-Length: 100\r\n\r\n{"site_id":')],
-      ['invalid UTF-8 body', Buffer.concat([raw('POST /event HTTP/1.1\r\nHost: x\r\nContent-Length: 6\r\nConnection: close\r\n\r\n'), Buffer.from([0x7b, 0x22, 0xff, 0xfe, 0x22, 0x7d])])],
+      [
+        'invalid UTF-8 body',
+        Buffer.concat([
+          raw('POST /event HTTP/1.1\r\nHost: x\r\nContent-Length: 6\r\nConnection: close\r\n\r\n'),
+          Buffer.from([0x7b, 0x22, 0xff, 0xfe, 0x22, 0x7d]),
+        ]),
+      ],
       ['HTTP/0.9 request', raw('GET /health\r\n')],
       ['huge header', raw(`GET /health HTTP/1.1\r\nHost: x\r\nX-Big: ${'a'.repeat(100_000)}\r\nConnection: close\r\n\r\n`)],
     ]
@@ -335,7 +355,12 @@ describe('fuzzing every public endpoint', () => {
   const deepCases: [string, string, string, string][] = [
     ['nested arrays as the body', 'POST', '/event', deepArray(10_000)],
     ['nested arrays in an unknown field', 'POST', '/event', withField('extra', deepArray(10_000))],
-    ...['site_id', 'event_type', 'path', 'user_id', 'timestamp', 'event_id'].map((field): [string, string, string, string] => [`nested arrays in ${field}`, 'POST', '/event', withField(field, deepArray(10_000))]),
+    ...['site_id', 'event_type', 'path', 'user_id', 'timestamp', 'event_id'].map((field): [string, string, string, string] => [
+      `nested arrays in ${field}`,
+      'POST',
+      '/event',
+      withField(field, deepArray(10_000)),
+    ]),
     ['nested objects in site_id', 'POST', '/event', withField('site_id', deepObject(10_000))],
     ['nested objects in an unknown field', 'POST', '/event', withField('extra', deepObject(10_000))],
     ['nested arrays as events', 'POST', '/events', `{"events":${deepArray(10_000)}}`],
@@ -362,7 +387,10 @@ describe('fuzzing every public endpoint', () => {
     })
     const text = await response.text()
     const ms = Math.round(performance.now() - began)
-    const apiReport = response.status >= 500 ? await pollUntil('the API to report the error', async () => apiErrors(from) + apiLogErrors(logFrom) || undefined, 2_000).catch(() => '') : ''
+    const apiReport =
+      response.status >= 500
+        ? await pollUntil('the API to report the error', async () => apiErrors(from) + apiLogErrors(logFrom) || undefined, 2_000).catch(() => '')
+        : ''
     assertAlive([stack.api])
     return {
       status: [400, 401, 413].includes(response.status) ? '400, 401 or 413' : response.status,
@@ -374,20 +402,28 @@ describe('fuzzing every public endpoint', () => {
   }
   const refusedAsJson = { status: '400, 401 or 413', json: true, body: expect.stringContaining('"error":'), apiReport: '' }
 
-  test.each(deepCases)('%s (%s %s, 10,000 levels): a 4xx JSON error, not a hang', async (_, method, path, body) => {
-    const { ms, ...answer } = await sendDeep(method, path, body)
-    // CPU grows with the square of the depth for some of these (0.5 to 1.5 s at 10,000 levels
-    // today); the 64 KiB test below holds the API to a time bound.
-    expect({ ...answer, hang: ms > 10_000 }).toEqual({ ...refusedAsJson, hang: false })
-  }, 60_000)
+  test.each(deepCases)(
+    '%s (%s %s, 10,000 levels): a 4xx JSON error, not a hang',
+    async (_, method, path, body) => {
+      const { ms, ...answer } = await sendDeep(method, path, body)
+      // CPU grows with the square of the depth for some of these (0.5 to 1.5 s at 10,000 levels
+      // today); the 64 KiB test below holds the API to a time bound.
+      expect({ ...answer, hang: ms > 10_000 }).toEqual({ ...refusedAsJson, hang: false })
+    },
+    60_000,
+  )
 
   // Nested arrays up to the 64 KiB body limit: today 4 to 8 s of the API's CPU each (its event
   // loop blocked meanwhile: other requests wait and /health's 1 s probes time out), then a 500
   // "Out of memory" RangeError. A handful of such requests a second is a denial of service.
-  test.each([['64 KiB of nested arrays in an unknown field', 'POST', '/event', withField('extra', deepArray(32_000))]])('%s (%s %s): a 4xx JSON error within 1 s', async (_, method, path, body) => {
-    const { ms, ...answer } = await sendDeep(method, path, body)
-    expect({ ...answer, time: ms < 1_000 ? 'under 1 s' : `${ms} ms` }).toEqual({ ...refusedAsJson, time: 'under 1 s' })
-  }, 60_000)
+  test.each([['64 KiB of nested arrays in an unknown field', 'POST', '/event', withField('extra', deepArray(32_000))]])(
+    '%s (%s %s): a 4xx JSON error within 1 s',
+    async (_, method, path, body) => {
+      const { ms, ...answer } = await sendDeep(method, path, body)
+      expect({ ...answer, time: ms < 1_000 ? 'under 1 s' : `${ms} ms` }).toEqual({ ...refusedAsJson, time: 'under 1 s' })
+    },
+    60_000,
+  )
 
   // A NUL character in a query or path parameter reaches Postgres, which refuses it: 500, not 400.
   test.each([
@@ -399,9 +435,13 @@ describe('fuzzing every public endpoint', () => {
     ['PUT', '/sites/a%00b'],
   ])('%s %s (NUL in the site id) is refused with a 400 JSON error', async (method, path) => {
     const logFrom = stack.api.log.position
-    const response = await fetch(stack.baseUrl + path, method === 'PUT' ? { method, headers: { ...stack.adminHeaders, 'content-type': 'application/json' }, body: '{"timezone":"UTC"}' } : {})
+    const response = await fetch(
+      stack.baseUrl + path,
+      method === 'PUT' ? { method, headers: { ...stack.adminHeaders, 'content-type': 'application/json' }, body: '{"timezone":"UTC"}' } : {},
+    )
     const body = await response.text()
-    const apiReport = response.status >= 500 ? await pollUntil('the API to log the error', async () => apiLogErrors(logFrom) || undefined, 2_000).catch(() => '') : ''
+    const apiReport =
+      response.status >= 500 ? await pollUntil('the API to log the error', async () => apiLogErrors(logFrom) || undefined, 2_000).catch(() => '') : ''
     expect({ status: response.status, body: body.slice(0, 100), apiReport }).toEqual({ status: 400, body: expect.stringContaining('"error":'), apiReport: '' })
   })
 
@@ -490,7 +530,14 @@ describe('hostile but valid strings', () => {
         }
       })
       n++
-      sent.push({ site_id: site, event_type: `'; drop table x; -- ${'t'.repeat(40)}`.slice(0, 64), path: '/other', user_id: '', timestamp: `${day}T12:00:00+05:30`, event_id: `type-${n}` })
+      sent.push({
+        site_id: site,
+        event_type: `'; drop table x; -- ${'t'.repeat(40)}`.slice(0, 64),
+        path: '/other',
+        user_id: '',
+        timestamp: `${day}T12:00:00+05:30`,
+        event_id: `type-${n}`,
+      })
     }
     for (const e of sent) expect(e.event_id.length).toBeLessThanOrEqual(128)
 
@@ -536,7 +583,13 @@ describe('hostile but valid strings', () => {
     const stored = new Map(rows.map((row) => [key(row), row]))
     expect(rows.length).toBe(sent.length)
     for (const e of sent) {
-      expect(stored.get(key(e))).toEqual({ site_id: e.site_id, event_type: e.event_type, path: e.path, user_id: e.user_id === '' ? null : e.user_id, event_id: e.event_id })
+      expect(stored.get(key(e))).toEqual({
+        site_id: e.site_id,
+        event_type: e.event_type,
+        path: e.path,
+        user_id: e.user_id === '' ? null : e.user_id,
+        event_id: e.event_id,
+      })
     }
 
     // Reported verbatim: top paths with their views, most viewed first, ties in byte order.
@@ -546,14 +599,26 @@ describe('hostile but valid strings', () => {
     for (const site of Object.values(sites)) {
       const response = await stack.get(`/stats?site_id=${encodeURIComponent(site)}&date=${day}&limit=100`)
       expect(response.status).toBe(200)
-      const stats = (await response.json()) as { site_id: string; total_views: number; top_paths: { path: string; views: number }[]; event_types: { event_type: string; count: number }[] }
+      const stats = (await response.json()) as {
+        site_id: string
+        total_views: number
+        top_paths: { path: string; views: number }[]
+        event_types: { event_type: string; count: number }[]
+      }
       expect(stats.site_id).toBe(site)
       expect(stats.total_views).toBe(expectedTop.reduce((sum, p) => sum + p.views, 0))
       expect(stats.top_paths).toEqual(expectedTop)
-      expect(stats.event_types.map((t) => t.event_type).sort()).toEqual(['page_view', sent.find((e) => e.site_id === site && e.event_type !== 'page_view')!.event_type].sort())
+      expect(stats.event_types.map((t) => t.event_type).sort()).toEqual(
+        ['page_view', sent.find((e) => e.site_id === site && e.event_type !== 'page_view')!.event_type].sort(),
+      )
     }
     const listed = (await (await stack.get('/sites')).json()) as { sites: { site_id: string }[] }
-    expect(listed.sites.map((s) => s.site_id).filter((s) => s.startsWith(HOSTILE)).sort()).toEqual(Object.values(sites).sort())
+    expect(
+      listed.sites
+        .map((s) => s.site_id)
+        .filter((s) => s.startsWith(HOSTILE))
+        .sort(),
+    ).toEqual(Object.values(sites).sort())
   }, 120_000)
 })
 

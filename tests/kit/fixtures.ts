@@ -5,6 +5,7 @@
 import type IORedis from 'ioredis'
 import postgres from 'postgres'
 import { migrateDatabase } from '../../drizzle/migrate'
+import { createIngestQueue, createMaintenanceQueue, createProducerConnection } from '../../lib/queue'
 
 /** A name no other run uses, fit for a database or a queue. */
 export function uniqueName(label: string): string {
@@ -53,4 +54,17 @@ export async function deleteKeys(redis: IORedis, pattern: string): Promise<numbe
   let deleted = 0
   for await (const keys of scanKeys(redis, pattern)) if (keys.length > 0) deleted += await redis.unlink(...keys)
   return deleted
+}
+
+/** Removes a queue run's keys: the ingest queue's and those of the maintenance queue a worker process schedules pruning on. */
+export async function obliterateQueues(redisUrl: string, name: string): Promise<void> {
+  const redis = createProducerConnection(redisUrl)
+  try {
+    for (const queue of [createIngestQueue(redis, { name }), createMaintenanceQueue(redis, { name })]) {
+      await queue.obliterate({ force: true })
+      await queue.close()
+    }
+  } finally {
+    await redis.quit()
+  }
 }

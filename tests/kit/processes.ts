@@ -258,7 +258,10 @@ export class LineWatcher {
   private ended = false
   readonly closed: Promise<void>
 
-  constructor(stream: ReadableStream<Uint8Array>, private readonly echo?: (line: string) => void) {
+  constructor(
+    stream: ReadableStream<Uint8Array>,
+    private readonly echo?: (line: string) => void,
+  ) {
     this.closed = (async () => {
       let partial = ''
       const decoder = new TextDecoder()
