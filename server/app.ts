@@ -2,7 +2,7 @@ import { Elysia } from 'elysia'
 import type IORedis from 'ioredis'
 import type { Database } from '../drizzle/client'
 import type { Logger } from '../lib/log'
-import type { IngestQueue } from '../lib/queue'
+import type { IngestQueue, MaintenanceQueue } from '../lib/queue'
 import { adminRoutes } from './admin/board'
 import { accessControl, type AccessConfig } from './access'
 import { authRoutes } from './auth/routes'
@@ -28,6 +28,8 @@ export interface AppDeps {
   database: Database
   redis: IORedis
   queue: IngestQueue
+  /** The worker's scheduled upkeep, shown in Bull Board beside the ingest queue. */
+  maintenanceQueue: MaintenanceQueue
   ingestLimits: IngestLimits
   rateLimits: IngestRateLimits
   access: AccessConfig
@@ -71,7 +73,7 @@ export async function createApp(deps: AppDeps) {
     .use(statsRoutes({ db: deps.database.db, checkZone, access }))
     .use(sitesRoutes({ db: deps.database.db, queue: deps.queue, checkZone, access }))
     .use(trackerRoutes({ access }))
-    .use(await adminRoutes({ queues: [deps.queue], access }))
+    .use(await adminRoutes({ queues: [deps.queue, deps.maintenanceQueue], access }))
     .use(dashboardRoutes({ distDir: deps.dashboardDir, access }))
 
   /** Sends batches still in flight and writes the buffered ledger counts. */

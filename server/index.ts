@@ -1,7 +1,7 @@
 import { createDb } from '../drizzle/client'
 import { createLogger, errorFields } from '../lib/log'
 import { checkPostgres, checkRedis } from '../lib/preflight'
-import { createIngestQueue, createProducerConnection } from '../lib/queue'
+import { createIngestQueue, createMaintenanceQueue, createProducerConnection } from '../lib/queue'
 import { onShutdown } from '../lib/shutdown'
 import { loadAdminPassword } from './admin-password'
 import { createApp } from './app'
@@ -21,7 +21,8 @@ try {
   // After the checks: a start that cannot serve leaves no password file behind.
   const admin = loadAdminPassword(env.adminPassword, env.adminPasswordFile)
   // Only where the password is kept is logged, never the password: logs travel further than files.
-  if (admin.source === 'created') log.info(`admin password generated and stored in ${env.adminPasswordFile}; set ADMIN_PASSWORD to choose one`, { user: env.adminUser })
+  if (admin.source === 'created')
+    log.info(`admin password generated and stored in ${env.adminPasswordFile}; set ADMIN_PASSWORD to choose one`, { user: env.adminUser })
   else if (admin.source === 'file') log.info(`admin password read from ${env.adminPasswordFile}; set ADMIN_PASSWORD to choose one`, { user: env.adminUser })
 
   const database = createDb(env.databaseUrl)
@@ -29,6 +30,8 @@ try {
   redis.on('error', (error) => log.error('redis connection error', errorFields(error)))
   const queue = createIngestQueue(redis, { name: env.queueName })
   queue.on('error', (error) => log.error('queue error', errorFields(error)))
+  const maintenanceQueue = createMaintenanceQueue(redis, { name: env.queueName })
+  maintenanceQueue.on('error', (error) => log.error('queue error', errorFields(error)))
   // Ingestion refuses events while Redis is not connected; connect before taking requests.
   await queue.waitUntilReady()
 
@@ -36,7 +39,15 @@ try {
     database,
     redis,
     queue,
-    access: { user: env.adminUser, password: admin.password, statsApiKey: env.statsApiKey, loopbackReads: env.loopbackReads, behindProxy: env.proxy.trustProxy, loginGuesses: env.loginGuesses },
+    maintenanceQueue,
+    access: {
+      user: env.adminUser,
+      password: admin.password,
+      statsApiKey: env.statsApiKey,
+      loopbackReads: env.loopbackReads,
+      behindProxy: env.proxy.trustProxy,
+      loginGuesses: env.loginGuesses,
+    },
     proxy: env.proxy,
     dashboardDir: env.dashboardDir,
     ingestLimits: env.ingestLimits,
@@ -51,7 +62,7 @@ try {
     [
       // Stop accepting connections, let in-flight requests finish, then release the clients.
       { name: 'http server', close: shutdown },
-      { name: 'queue', close: () => queue.close() },
+      { name: 'queues', close: () => Promise.all([queue.close(), maintenanceQueue.close()]) },
       { name: 'connections', close: () => Promise.all([redis.quit().catch(() => {}), database.close()]) },
     ],
     { name: 'api', log },

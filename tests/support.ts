@@ -11,7 +11,7 @@ import { createApp, type App } from '../server/app'
 import { NO_PROXY, type ProxyTrust } from '../server/client-address'
 import { DEFAULT_INGEST_LIMITS, type IngestLimits } from '../server/ingest/queue'
 import { NO_RATE_LIMITS, type IngestRateLimits } from '../server/ingest/routes'
-import { createIngestQueue, createProducerConnection, createWorkerConnection, type IngestQueue, type QueueLocation } from '../lib/queue'
+import { createIngestQueue, createMaintenanceQueue, createProducerConnection, createWorkerConnection, type IngestQueue, type QueueLocation } from '../lib/queue'
 import { createWorkerMetrics, type WorkerMetrics } from '../worker/metrics'
 import { createIngestWorker, type AnalyticsWorker, type Prefetch } from '../worker/worker'
 import { loadTestEnv } from './env'
@@ -120,6 +120,7 @@ export async function startStack(label: string, options: StackOptions = {}): Pro
   const location: QueueLocation = { name: uniqueName(label), prefix: uniqueName('testq') }
   const producer = createProducerConnection(testEnv.redisUrl)
   const queue = createIngestQueue(producer, location)
+  const maintenanceQueue = createMaintenanceQueue(producer, location)
   await queue.waitUntilReady()
   const admin = { user: 'admin', password: uniqueName('pw') }
   const proxy = options.proxy ?? NO_PROXY
@@ -134,6 +135,7 @@ export async function startStack(label: string, options: StackOptions = {}): Pro
     database,
     redis: producer,
     queue,
+    maintenanceQueue,
     access,
     proxy,
     dashboardDir: options.dashboardDir ?? '/nonexistent',
@@ -180,7 +182,7 @@ export async function startStack(label: string, options: StackOptions = {}): Pro
       await queue.obliterate({ force: true })
       // Obliterate leaves these.
       await deleteKeys(producer, `${queue.toKey('visitor-salt')}:*`)
-      await queue.close()
+      await Promise.all([queue.close(), maintenanceQueue.close()])
       await Promise.all([producer.quit(), workerConnection.quit()])
       await database.drop()
     },

@@ -65,6 +65,7 @@ describe('admin pages', () => {
     expect(board.status).toBe(200)
     const names = ((await board.json()) as { queues: { name: string }[] }).queues.map((q) => q.name)
     expect(names).toContain(stack.location.name)
+    expect(names).toContain(`${stack.location.name}-maintenance`) // the worker's scheduled upkeep
     expect((await fetch(`${stack.baseUrl}/`, { headers })).status).toBe(503) // allowed in; this stack has no dashboard build
   })
 
