@@ -179,7 +179,7 @@ export async function startStack(label: string, options: StackOptions = {}): Pro
     async close() {
       await shutdown()
       await worker.close()
-      await queue.obliterate({ force: true })
+      await Promise.all([queue.obliterate({ force: true }), maintenanceQueue.obliterate({ force: true })])
       // Obliterate leaves these.
       await deleteKeys(producer, `${queue.toKey('visitor-salt')}:*`)
       await Promise.all([queue.close(), maintenanceQueue.close()])
