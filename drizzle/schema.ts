@@ -201,6 +201,23 @@ export const userMonths = pgTable(
   ],
 )
 
+/**
+ * Who viewed which page in which rollup hour: one row per visitor, page and hour, so the distinct
+ * visitors of a page over any whole hours are a count of these rows. Anonymous page views are
+ * visitors of their own (visitor_id is then the event id).
+ */
+export const pageVisitors = pgTable(
+  'page_visitors',
+  {
+    siteId: text('site_id').notNull(),
+    hour: timestamp('hour', { withTimezone: true, mode: 'date' }).notNull(),
+    path: text('path').notNull(),
+    visitorId: text('visitor_id').notNull(),
+    anonymous: boolean('anonymous').notNull(),
+  },
+  (table) => [primaryKey({ columns: [table.siteId, table.hour, table.path, table.visitorId, table.anonymous] })],
+)
+
 /** The `days` bit of a day index and the `hours` bit of an hour index, as laid out above (combine with bit_or). */
 export const userDayBit = (dayIndex: SQLWrapper) => sql`(1 << ${dayIndex})`
 export const userHourBit = (hourIndex: SQLWrapper) => sql`(B'1'::bit(768) >> ${hourIndex})`

@@ -32,7 +32,8 @@ interface SeedEvent {
 function shopEvents(): SeedEvent[] {
   const events: SeedEvent[] = []
   const add = (count: number, fields: Omit<SeedEvent, 'site_id' | 'timestamp'>, day: string, hour: number) => {
-    for (let i = 0; i < count; i++) events.push({ site_id: shop, timestamp: `${day}T${String(hour).padStart(2, '0')}:${String(i * 7).padStart(2, '0')}:00Z`, ...fields })
+    for (let i = 0; i < count; i++)
+      events.push({ site_id: shop, timestamp: `${day}T${String(hour).padStart(2, '0')}:${String(i * 7).padStart(2, '0')}:00Z`, ...fields })
   }
   // The range 2025-11-10..14.
   add(3, { event_type: 'page_view', path: '/', user_id: 'u1' }, '2025-11-10', 9)
@@ -160,15 +161,26 @@ async function shownCount(page: Page, testId: string): Promise<number> {
 
 /** [name, count] of each row of a share table, as shown. */
 async function shownRows(page: Page, testId: string): Promise<[string, number][]> {
-  return page.getByTestId(`${testId}-row`).evaluateAll(
-    (rows, id) => rows.map((row) => [row.querySelector(`[data-testid="${id}-name"]`)?.textContent ?? '', Number((row.querySelector(`[data-testid="${id}-count"]`)?.textContent ?? '').replace(/[^\d]/g, ''))] as [string, number]),
-    testId,
-  )
+  return page
+    .getByTestId(`${testId}-row`)
+    .evaluateAll(
+      (rows, id) =>
+        rows.map(
+          (row) =>
+            [
+              row.querySelector(`[data-testid="${id}-name"]`)?.textContent ?? '',
+              Number((row.querySelector(`[data-testid="${id}-count"]`)?.textContent ?? '').replace(/[^\d]/g, '')),
+            ] as [string, number],
+        ),
+      testId,
+    )
 }
 
 /** The page's two /stats queries: the range shown, and the period before it (which ends earlier). */
 function rangeQueries(responses: Response[]): { current: URL; previous: URL } {
-  const [current, previous] = responses.map((response) => new URL(response.url())).sort((a, b) => (b.searchParams.get('to') ?? '').localeCompare(a.searchParams.get('to') ?? ''))
+  const [current, previous] = responses
+    .map((response) => new URL(response.url()))
+    .sort((a, b) => (b.searchParams.get('to') ?? '').localeCompare(a.searchParams.get('to') ?? ''))
   return { current: current!, previous: previous! }
 }
 

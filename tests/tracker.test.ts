@@ -206,7 +206,9 @@ describe('the tracker on a page of another origin', () => {
       expect(response?.status()).toBe(202)
       expect(response?.headers()['access-control-allow-origin']).toBe('*')
       await stack.jobs.wait([((await response!.json()) as { jobId: string }).jobId])
-      expect(await rowsOf(site, 1)).toEqual([{ event_id: body.event_id as string, event_type: 'page_view', path: '/pricing', user_id: expect.stringMatching(/^v-[0-9a-f]{24}$/) }])
+      expect(await rowsOf(site, 1)).toEqual([
+        { event_id: body.event_id as string, event_type: 'page_view', path: '/pricing', user_id: expect.stringMatching(/^v-[0-9a-f]{24}$/) },
+      ])
       expect(problems).toEqual([])
     } finally {
       await context.close()

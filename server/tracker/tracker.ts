@@ -31,7 +31,14 @@
       if (!endpoint) return
       // A fresh event_id per event (not per attempt), so a browser retry cannot count twice. No
       // cookie or storage identifies the visitor: the API derives a daily visitor id instead.
-      const json = JSON.stringify({ site_id: site, event_type: eventType, path, timestamp: new Date().toISOString(), event_id: newEventId(), derive_user_id: true })
+      const json = JSON.stringify({
+        site_id: site,
+        event_type: eventType,
+        path,
+        timestamp: new Date().toISOString(),
+        event_id: newEventId(),
+        derive_user_id: true,
+      })
       // text/plain is a CORS-safelisted type, so neither way sends a preflight. sendBeacon
       // survives the page being closed; it returns false when the browser will not queue it.
       if (!navigator.sendBeacon?.(endpoint, new Blob([json], { type: 'text/plain' }))) {

@@ -4,6 +4,7 @@ import type { Db } from '../../drizzle/client'
 import type { Logger } from '../../lib/log'
 import type { RebuildJobData } from '../../lib/queue'
 import {
+  pageVisitors,
   rollupDayPaths,
   rollupDays,
   rollupDayTypes,
@@ -72,6 +73,7 @@ export async function rebuildRollups(db: Db, siteId: string, range?: RebuildRang
     for (const [table, filter] of [
       [rollupHours, hourFilter],
       [rollupHourPaths, hourFilter],
+      [pageVisitors, hourFilter],
       [rollupHourTypes, hourFilter],
       [rollupDays, dayFilter],
       [rollupDayPaths, dayFilter],
@@ -81,7 +83,7 @@ export async function rebuildRollups(db: Db, siteId: string, range?: RebuildRang
       await tx.execute(sql`delete from ${table} where site_id = ${siteId} and ${filter}`)
     }
 
-    const source = sql`(select event_type, path, user_id, ${bucketColumns(sql`timestamp`, tz)}
+    const source = sql`(select event_id, event_type, path, user_id, ${bucketColumns(sql`timestamp`, tz)}
                           from events where site_id = ${siteId} and ${window}) e`
     const [{ events } = { events: 0 }] = await tx.execute<{ events: number }>(sql`
       with inserted as (
@@ -97,6 +99,9 @@ export async function rebuildRollups(db: Db, siteId: string, range?: RebuildRang
     await tx.execute(sql`
       insert into ${rollupHourPaths} (site_id, hour, path, views)
       select ${siteId}, hour, path, count(*) from ${source} where event_type = 'page_view' group by hour, path`)
+    await tx.execute(sql`
+      insert into ${pageVisitors} (site_id, hour, path, visitor_id, anonymous)
+      select distinct ${siteId}, hour, path, coalesce(user_id, event_id), user_id is null from ${source} where event_type = 'page_view'`)
     await tx.execute(sql`
       insert into ${rollupDayPaths} (site_id, day, path, views)
       select ${siteId}, day, path, count(*) from ${source} where event_type = 'page_view' group by day, path`)

@@ -122,8 +122,12 @@ export interface PendingTotals {
   users: Map<string, UserMonthBits>
 }
 
+/** A visitor who viewed a page in an hour (anonymous: the visitor is the event). */
+export type PageVisitorRow = { site_id: string; hour: string; path: string; visitor_id: string; anonymous: boolean }
+
 export interface RollupDeltas {
   hourPaths: PathRow<'hour'>[]
+  pageVisitors: PageVisitorRow[]
   dayPaths: PathRow<'day'>[]
   hourTypes: TypeRow<'hour'>[]
   dayTypes: TypeRow<'day'>[]
@@ -155,6 +159,7 @@ export function rollupDeltas(written: readonly WrittenEvent[], now: Date): Rollu
   const days = new Map<string, TotalRow<'day'>>()
   const hourPaths = new Map<string, PathRow<'hour'>>()
   const dayPaths = new Map<string, PathRow<'day'>>()
+  const pageVisitors = new Map<string, PageVisitorRow>()
   const hourTypes = new Map<string, TypeRow<'hour'>>()
   const dayTypes = new Map<string, TypeRow<'day'>>()
   const users = new Map<string, UserMonthBits>()
@@ -177,6 +182,15 @@ export function rollupDeltas(written: readonly WrittenEvent[], now: Date): Rollu
     if (isView) {
       bump(hourPaths, key(row.site_id, row.hour, row.path), () => ({ site_id: row.site_id, hour: row.hour, path: row.path, views: 0 })).views += 1
       bump(dayPaths, key(row.site_id, row.day, row.path), () => ({ site_id: row.site_id, day: row.day, path: row.path, views: 0 })).views += 1
+      const visitor = row.user_id ?? row.event.eventId
+      const anonymous = row.user_id === null
+      pageVisitors.set(`${key(row.site_id, row.hour, row.path)}\u0000${visitor}\u0000${anonymous}`, {
+        site_id: row.site_id,
+        hour: row.hour,
+        path: row.path,
+        visitor_id: visitor,
+        anonymous,
+      })
     }
     bump(hourTypes, key(row.site_id, row.hour, row.event_type), () => ({
       site_id: row.site_id,
@@ -211,6 +225,7 @@ export function rollupDeltas(written: readonly WrittenEvent[], now: Date): Rollu
 
   return {
     hourPaths: sortedRows(hourPaths),
+    pageVisitors: sortedRows(pageVisitors),
     dayPaths: sortedRows(dayPaths),
     hourTypes: sortedRows(hourTypes),
     dayTypes: sortedRows(dayTypes),

@@ -10,6 +10,7 @@ import {
   events,
   ingestLedger,
   minuteUsers,
+  pageVisitors,
   rollupDayPaths,
   rollupDays,
   rollupDayTypes,
@@ -185,6 +186,9 @@ async function writeRollups(tx: Tx, deltas: RollupDeltas, alongside: SQL[], newV
     others.push(
       addCounts(rollupHourPaths, deltas.hourPaths, { site_id: 'text', hour: 'timestamptz', path: 'text' }, ['views']),
       addCounts(rollupDayPaths, deltas.dayPaths, { site_id: 'text', day: 'date', path: 'text' }, ['views']),
+      sql`insert into ${pageVisitors} (site_id, hour, path, visitor_id, anonymous)
+          select * from json_to_recordset(${jsonLiteral(deltas.pageVisitors)}) as r(site_id text, hour timestamptz, path text, visitor_id text, anonymous boolean)
+          on conflict do nothing`,
     )
   }
   others.push(
