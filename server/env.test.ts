@@ -16,4 +16,10 @@ describe('the API environment', () => {
     expect(loadServerEnv({ ADMIN_PASSWORD_FILE: '/run/pw' }).adminPasswordFile).toBe('/run/pw')
     expect(loadServerEnv({ ADMIN_PASSWORD: ' ' }).adminPassword).toBeUndefined()
   })
+
+  test('COUNTRY_HEADER is a header name, read lower case; anything else stops the start with its name', () => {
+    expect(loadServerEnv({}).countryHeader).toBeNull()
+    expect(loadServerEnv({ COUNTRY_HEADER: 'CF-IPCountry' }).countryHeader).toBe('cf-ipcountry')
+    expect(() => loadServerEnv({ COUNTRY_HEADER: 'not a header' })).toThrow('COUNTRY_HEADER must be an HTTP header name')
+  })
 })
