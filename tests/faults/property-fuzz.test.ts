@@ -69,7 +69,32 @@ const UNPRINTABLE = [
 ]
 const HUGE = ['1e400', '-1e400', '-0', '18446744073709551616', '-18446744073709551617', '1e-400', '123456789012345678901234567890']
 const PROTO_KEYS = ['__proto__', 'constructor', 'prototype', 'toString', 'valueOf', 'toJSON', 'hasOwnProperty']
-const EVENT_FIELDS = ['site_id', 'event_type', 'path', 'user_id', 'timestamp', 'event_id', 'derive_user_id']
+const EVENT_FIELDS = [
+  'site_id',
+  'event_type',
+  'path',
+  'user_id',
+  'timestamp',
+  'event_id',
+  'derive_user_id',
+  'referrer',
+  'utm_source',
+  'utm_medium',
+  'utm_campaign',
+  'utm_content',
+  'utm_term',
+  'screen_width',
+  'user_agent',
+  'ip',
+  'country',
+]
+const AGENTS = [
+  'Mozilla/5.0 (Windows NT 10.0; Win64; x64) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/131.0.0.0 Safari/537.36',
+  'Mozilla/5.0 (compatible; Googlebot/2.1; +http://www.google.com/bot.html)',
+  'curl/8.5.0',
+  '',
+  '\u0000',
+]
 
 /** The JSON text of a value a field should not have (or, by chance, one it may). */
 const hostileValue: fc.Arbitrary<string> = fc.oneof(
@@ -89,10 +114,30 @@ const validEvent: fc.Arbitrary<Fields> = fc
   .record({
     site: fc.string({ unit: 'grapheme-ascii', maxLength: 12 }),
     eventType: fc.constantFrom('page_view', 'click', 'signup'),
-    path: fc.constantFrom('/', '/home', '/a?b=c', '/ünï'),
+    path: fc.constantFrom(
+      '/',
+      '/home',
+      '/a?b=c',
+      '/ünï',
+      '?utm_source=%00x',
+      '/p?utm_medium=%ED%A0%80&utm_source=%FF#f',
+      '#only',
+      `/q?utm_campaign=${'x'.repeat(300)}`,
+    ),
     userId: fc.option(fc.string({ unit: 'grapheme-ascii', maxLength: 10 }), { nil: undefined }),
     minutesAgo: fc.nat({ max: 7 * 24 * 60 }),
     eventId: fc.option(fc.uuid(), { nil: undefined }),
+    visit: fc.record(
+      {
+        referrer: fc.oneof(fc.webUrl(), fc.constantFrom('', 'android-app://com.x', 'https://[::1]:99/a?b#c', 'http://xn--nxasmq6b.com/')),
+        utm_source: fc.string({ maxLength: 8 }),
+        screen_width: fc.integer({ min: 1, max: 100_000 }),
+        user_agent: fc.constantFrom(...AGENTS),
+        ip: fc.oneof(fc.ipV4(), fc.ipV6()),
+        country: fc.constantFrom('US', 'fr', 'Gb'),
+      },
+      { requiredKeys: [] },
+    ),
   })
   .map((e) => {
     const fields: Fields = [
@@ -103,6 +148,7 @@ const validEvent: fc.Arbitrary<Fields> = fc
     ]
     if (e.userId !== undefined) fields.push(['user_id', JSON.stringify(e.userId)])
     if (e.eventId !== undefined) fields.push(['event_id', JSON.stringify(e.eventId)])
+    for (const [name, value] of Object.entries(e.visit)) fields.push([name, JSON.stringify(value)])
     return fields
   })
 
@@ -178,7 +224,7 @@ const formBody = fc
   )
   .map((pairs) => pairs.map(([k, v]) => `${k}=${v}`).join('&'))
 
-const QUERY_KEYS = ['site_id', 'date', 'from', 'to', 'tz', 'limit', 'interval', 'next', ...PROTO_KEYS, '', 'site_id[]', 'site_id[0]', 'a.b']
+const QUERY_KEYS = ['site_id', 'date', 'from', 'to', 'tz', 'limit', 'interval', 'next', 'property', 'page', ...PROTO_KEYS, '', 'site_id[]', 'site_id[0]', 'a.b']
 const RAW_QUERY_VALUES = [
   '%00',
   'a%00b',
@@ -201,6 +247,12 @@ const RAW_QUERY_VALUES = [
   '10',
   '0',
   '101',
+  '1000',
+  '1001',
+  'source',
+  'page',
+  'country',
+  'Source',
   `${PREFIX}q`,
   '+',
   '%2B',
@@ -244,7 +296,7 @@ const withQuery = (path: string) => query.map((q) => (q ? `${path}?${q}` : path)
 const ROUTES: [weight: number, Route][] = [
   [8, { method: 'POST', path: fixed('/event'), body: eventBody }],
   [6, { method: 'POST', path: fixed('/events'), body: batchBody }],
-  [2, { method: 'GET', path: fc.oneof(withQuery('/stats'), withQuery('/stats/timeseries'), withQuery('/stats/realtime')) }],
+  [2, { method: 'GET', path: fc.oneof(withQuery('/stats'), withQuery('/stats/timeseries'), withQuery('/stats/realtime'), withQuery('/stats/breakdown')) }],
   [
     1,
     {
@@ -387,11 +439,12 @@ const accepted = new Set<string>()
 const jobIds = new Set<string>()
 
 function recordAccepted(r: FuzzRequest, text: string) {
-  const answer = JSON.parse(text) as { jobId: string; eventId?: string; results?: { index: number; status: string; eventId?: string }[] }
+  const answer = JSON.parse(text) as { jobId?: string; eventId?: string; dropped?: unknown; results?: { index: number; status: string; eventId?: string }[] }
   // A 202 means the body was valid JSON, so the site ids can be read back from it.
   const sent = JSON.parse(typeof r.body === 'string' ? r.body : new TextDecoder().decode(r.body)) as { site_id?: string; events?: { site_id: string }[] }
-  jobIds.add(answer.jobId)
-  if (answer.eventId !== undefined) accepted.add(`${sent.site_id}\u0000${answer.eventId}`)
+  // Bots are answered 202 too, with nothing queued: no job, and their events are not stored.
+  if (answer.jobId !== undefined) jobIds.add(answer.jobId)
+  if (answer.eventId !== undefined && answer.dropped === undefined) accepted.add(`${sent.site_id}\u0000${answer.eventId}`)
   for (const result of answer.results ?? []) {
     if (result.status === 'accepted') accepted.add(`${sent.events![result.index]!.site_id}\u0000${result.eventId}`)
   }
