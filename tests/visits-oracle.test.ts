@@ -7,6 +7,7 @@
  */
 import { afterAll, beforeAll, describe, expect, test } from 'bun:test'
 import { resolve } from 'node:path'
+import { BREAKDOWN_PROPERTIES } from '../server/stats/model'
 import { startStack, uniqueName, type Stack } from './support'
 
 let stack: Stack
@@ -257,23 +258,7 @@ function breakdown(property: string, start: number, end: number) {
     .sort((a, b) => b.visitors - a.visitors || (a.value < b.value ? -1 : 1))
 }
 
-const PROPERTIES = [
-  'source',
-  'channel',
-  'utm_source',
-  'utm_medium',
-  'utm_campaign',
-  'utm_content',
-  'utm_term',
-  'referrer',
-  'entry_page',
-  'exit_page',
-  'page',
-  'browser',
-  'os',
-  'device',
-  'country',
-]
+const PROPERTIES = BREAKDOWN_PROPERTIES
 const RANGES: [string, string][] = [
   ['2025-11-13', '2025-11-13'],
   ['2025-11-14', '2025-11-14'],
