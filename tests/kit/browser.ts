@@ -20,3 +20,9 @@ export function launchChromium(): Promise<Browser> {
     ],
   })
 }
+
+/**
+ * A desktop Chrome's user agent for browser contexts: the API drops events of visitors whose user
+ * agent is a bot's, and headless Chromium's own says "HeadlessChrome".
+ */
+export const DESKTOP_USER_AGENT = 'Mozilla/5.0 (X11; Linux x86_64) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/142.0.0.0 Safari/537.36'
