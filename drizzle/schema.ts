@@ -1,5 +1,25 @@
 import { sql, type SQLWrapper } from 'drizzle-orm'
-import { bigint, bigserial, bit, date, index, integer, pgTable, primaryKey, text, timestamp, uniqueIndex } from 'drizzle-orm/pg-core'
+import { bigint, bigserial, bit, boolean, date, index, integer, pgTable, primaryKey, text, timestamp, uniqueIndex } from 'drizzle-orm/pg-core'
+
+/**
+ * What the API resolved about where an event came from and on what (null: not set). A visit
+ * takes these from its first event; they are kept on the raw rows so a rebuild recomputes visits.
+ */
+const visitProperties = () => ({
+  referrer: text('referrer'),
+  // Events stored before sources existed had no referrer and no campaign: Direct.
+  source: text('source').notNull().default('Direct / None'),
+  channel: text('channel').notNull().default('Direct'),
+  utmSource: text('utm_source'),
+  utmMedium: text('utm_medium'),
+  utmCampaign: text('utm_campaign'),
+  utmContent: text('utm_content'),
+  utmTerm: text('utm_term'),
+  browser: text('browser'),
+  os: text('os'),
+  device: text('device'),
+  country: text('country'),
+})
 
 /**
  * Raw events, one row per accepted event. `event_id` (client-chosen or a UUIDv7 made by the API)
@@ -19,6 +39,7 @@ export const events = pgTable(
     // Stamped by the API when the request arrived; accept-to-commit lag is measured from it.
     receivedAt: timestamp('received_at', { withTimezone: true, mode: 'date' }).notNull(),
     createdAt: timestamp('created_at', { withTimezone: true, mode: 'date' }).defaultNow(),
+    ...visitProperties(),
   },
   (table) => [
     uniqueIndex('events_site_event_id_key').on(table.siteId, table.eventId),
@@ -168,7 +189,9 @@ export const userMonths = pgTable(
     month: date('month', { mode: 'string' }).notNull(),
     userId: text('user_id').notNull(),
     days: integer('days').notNull().default(0),
-    hours: bit('hours', { dimensions: 768 }).notNull().default(sql`repeat('0', 768)::bit(768)`),
+    hours: bit('hours', { dimensions: 768 })
+      .notNull()
+      .default(sql`repeat('0', 768)::bit(768)`),
   },
   (table) => [
     primaryKey({ columns: [table.siteId, table.month, table.userId] }),
@@ -176,6 +199,23 @@ export const userMonths = pgTable(
     // Only `days` is indexed, so an update that sets a new hour bit alone can stay HOT.
     index('user_months_site_month_days').on(table.siteId, table.month, table.days, table.userId),
   ],
+)
+
+/**
+ * Who viewed which page in which rollup hour: one row per visitor, page and hour, so the distinct
+ * visitors of a page over any whole hours are a count of these rows. Anonymous page views are
+ * visitors of their own (visitor_id is then the event id).
+ */
+export const pageVisitors = pgTable(
+  'page_visitors',
+  {
+    siteId: text('site_id').notNull(),
+    hour: timestamp('hour', { withTimezone: true, mode: 'date' }).notNull(),
+    path: text('path').notNull(),
+    visitorId: text('visitor_id').notNull(),
+    anonymous: boolean('anonymous').notNull(),
+  },
+  (table) => [primaryKey({ columns: [table.siteId, table.hour, table.path, table.visitorId, table.anonymous] })],
 )
 
 /** The `days` bit of a day index and the `hours` bit of an hour index, as laid out above (combine with bit_or). */
@@ -217,4 +257,34 @@ export const sessions = pgTable(
     expiresAt: timestamp('expires_at', { withTimezone: true, mode: 'date' }).notNull(),
   },
   (table) => [index('sessions_expires_at').on(table.expiresAt)],
+)
+
+/**
+ * Visits, kept by the worker as events arrive (in any order): a visitor's events on a site with no
+ * gap of more than 30 minutes. A late event that closes a gap merges two rows into one; one before
+ * a visit moves its start. Anonymous events are visitors of their own (visitor_id is then the
+ * event id). Events are ordered by (timestamp, event id), so the first and last of a visit are
+ * well defined when timestamps tie. Breakdowns read this table, never the raw events.
+ */
+export const visits = pgTable(
+  'visits',
+  {
+    siteId: text('site_id').notNull(),
+    visitorId: text('visitor_id').notNull(),
+    anonymous: boolean('anonymous').notNull(),
+    startedAt: timestamp('started_at', { withTimezone: true, mode: 'date' }).notNull(),
+    endedAt: timestamp('ended_at', { withTimezone: true, mode: 'date' }).notNull(),
+    firstEventId: text('first_event_id').notNull(),
+    lastEventId: text('last_event_id').notNull(),
+    events: integer('events').notNull(),
+    views: integer('views').notNull(),
+    entryPage: text('entry_page').notNull(),
+    exitPage: text('exit_page').notNull(),
+    ...visitProperties(),
+  },
+  (table) => [
+    primaryKey({ columns: [table.siteId, table.visitorId, table.anonymous, table.startedAt] }),
+    // Reports read a site's visits by start time.
+    index('visits_site_started').on(table.siteId, table.startedAt),
+  ],
 )

@@ -26,6 +26,24 @@ export interface QueuedEvent {
   timestamp: string
   /** ISO 8601, UTC: when the API received the request. */
   receivedAt: string
+  /*
+   * The visit properties the API resolved (null: not set). Optional because jobs queued by an
+   * API from before they existed may still be waiting: such events are Direct, all else unset.
+   */
+  /** The referring URL without its query string and fragment. */
+  referrer?: string | null
+  source?: string
+  channel?: string
+  utmSource?: string | null
+  utmMedium?: string | null
+  utmCampaign?: string | null
+  utmContent?: string | null
+  utmTerm?: string | null
+  browser?: string | null
+  os?: string | null
+  device?: string | null
+  /** ISO 3166-1 alpha-2, upper case. */
+  country?: string | null
 }
 
 export interface IngestJobData {
@@ -106,5 +124,8 @@ export const maintenanceQueueLocation = (location: QueueLocation): QueueLocation
 export function createMaintenanceQueue(connection: IORedis, location: QueueLocation): MaintenanceQueue {
   const maintenance = maintenanceQueueLocation(location)
   // The next run is always scheduled; failed runs are kept a while, for inspection.
-  return new Queue<PruneJobData, unknown, typeof PRUNE_JOB>(maintenance.name, queueOptions(connection, maintenance, { removeOnComplete: true, removeOnFail: { count: 100 } }))
+  return new Queue<PruneJobData, unknown, typeof PRUNE_JOB>(
+    maintenance.name,
+    queueOptions(connection, maintenance, { removeOnComplete: true, removeOnFail: { count: 100 } }),
+  )
 }

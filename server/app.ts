@@ -18,6 +18,7 @@ import { createLedgerRecorder } from './ingest/ledger'
 import { createIngestPipeline, type IngestLimits } from './ingest/queue'
 import { ingestRoutes, type IngestRateLimits } from './ingest/routes'
 import { createVisitorIds } from './ingest/visitors'
+import { createCountryLookup } from './ingest/enrich/country'
 import { sitesRoutes } from './sites/routes'
 import { countedLedger, createApiMetrics, metricsRoutes } from './metrics'
 import { createZoneCheck } from './stats/question'
@@ -35,8 +36,13 @@ export interface AppDeps {
   access: AccessConfig
   proxy: ProxyTrust
   dashboardDir: string
+  /** A header a proxy or CDN sets to the visitor's country (COUNTRY_HEADER), or null. */
+  countryHeader?: string | null
   log: Logger
 }
+
+// The address database is read once per process, however many apps it builds (tests build many).
+let countries: ReturnType<typeof createCountryLookup> | undefined
 
 export async function createApp(deps: AppDeps) {
   registerFormats()
@@ -68,6 +74,8 @@ export async function createApp(deps: AppDeps) {
         db: deps.database.db,
         queue: deps.queue,
         visitorIdOf: createVisitorIds(deps.redis, deps.queue.toKey('visitor-salt')),
+        countryOf: await (countries ??= createCountryLookup()),
+        countryHeader: deps.countryHeader ?? null,
       }),
     )
     .use(statsRoutes({ db: deps.database.db, checkZone, access }))

@@ -4,7 +4,17 @@ import { LOGIN_GUESSES } from './access'
 import type { ProxyTrust } from './client-address'
 import type { RateLimit } from './rate-limit'
 import type { IngestRateLimits } from './ingest/routes'
-import { readBoolean, readDatabaseUrl, readInteger, readOptionalString, readQueueName, readRedisUrl, readString, type EnvSource } from '../lib/config'
+import {
+  readBoolean,
+  readDatabaseUrl,
+  readInteger,
+  readOptionalString,
+  readQueueName,
+  readRedisUrl,
+  readString,
+  ConfigError,
+  type EnvSource,
+} from '../lib/config'
 
 export interface ServerEnv {
   /** Address the API listens on: loopback unless told otherwise (the container sets 0.0.0.0). */
@@ -27,6 +37,7 @@ export interface ServerEnv {
   dashboardDir: string
   ingestLimits: IngestLimits
   rateLimits: IngestRateLimits
+  countryHeader: string | null
 }
 
 const root = resolve(import.meta.dir, '..')
@@ -34,6 +45,14 @@ const root = resolve(import.meta.dir, '..')
 const rate = (perSecond: number) => ({ rate: perSecond, burst: perSecond * 2 })
 const perMinute = (perMinute: number) => ({ rate: perMinute / 60, burst: perMinute * 2 })
 const loginGuesses = (burst: number): RateLimit => (burst === 0 ? { rate: 0, burst: 0 } : { ...LOGIN_GUESSES, burst })
+
+/** An HTTP header name (a token, RFC 9110), lower case, or null when unset. */
+function readHeaderName(env: EnvSource, name: string): string | null {
+  const value = readOptionalString(env, name)
+  if (value === undefined) return null
+  if (!/^[!#$%&'*+.^_`|~0-9A-Za-z-]+$/.test(value)) throw new ConfigError(`${name} must be an HTTP header name such as CF-IPCountry, got "${value}"`)
+  return value.toLowerCase()
+}
 
 export function loadServerEnv(env: EnvSource = process.env): ServerEnv {
   return {
@@ -48,6 +67,8 @@ export function loadServerEnv(env: EnvSource = process.env): ServerEnv {
     // A relative path is taken from the project root, wherever the API was started from.
     adminPasswordFile: resolve(root, readString(env, 'ADMIN_PASSWORD_FILE', '.data/admin-password')),
     statsApiKey: readOptionalString(env, 'STATS_API_KEY'),
+    // A header the proxy or CDN in front sets to the visitor's country code, e.g. CF-IPCountry.
+    countryHeader: readHeaderName(env, 'COUNTRY_HEADER'),
     loopbackReads: readBoolean(env, 'STATS_LOOPBACK_OPEN', true),
     // Failed sign-ins per address before it is slowed to one every 30 s; 0 turns the budget off.
     loginGuesses: loginGuesses(readInteger(env, 'RATE_LIMIT_LOGIN', LOGIN_GUESSES.burst, 0, 1_000_000)),

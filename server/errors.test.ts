@@ -10,7 +10,14 @@ beforeAll(async () => {
 afterAll(() => stack.close())
 
 const SITE = 'errors-site'
-const valid = () => ({ site_id: SITE, event_type: 'page_view', path: '/home', user_id: 'u1', timestamp: new Date().toISOString(), event_id: Bun.randomUUIDv7() })
+const valid = () => ({
+  site_id: SITE,
+  event_type: 'page_view',
+  path: '/home',
+  user_id: 'u1',
+  timestamp: new Date().toISOString(),
+  event_id: Bun.randomUUIDv7(),
+})
 
 /**
  * Objects that JavaScript cannot turn into a string: `${value}` looks up toString and valueOf,
@@ -28,7 +35,11 @@ async function answer(response: Response) {
   return { status: response.status, contentType: response.headers.get('content-type') ?? '', body: await response.text() }
 }
 
-const refused = (details: string[]) => ({ status: 400, contentType: expect.stringContaining('application/json'), body: JSON.stringify({ error: 'Invalid payload', details }) })
+const refused = (details: string[]) => ({
+  status: 400,
+  contentType: expect.stringContaining('application/json'),
+  body: JSON.stringify({ error: 'Invalid payload', details }),
+})
 
 async function storedEvents(): Promise<number> {
   await stack.flush()

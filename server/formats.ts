@@ -1,4 +1,6 @@
+import { isIP } from 'node:net'
 import { FormatRegistry } from '@sinclair/typebox'
+import { isCountryCode } from './ingest/enrich/country'
 
 /**
  * Strict string formats for the t schemas. Elysia's own `date` and `date-time` formats accept
@@ -8,6 +10,9 @@ import { FormatRegistry } from '@sinclair/typebox'
 export const CALENDAR_DATE = 'calendar-date'
 export const INSTANT = 'instant'
 export const TEXT = 'text'
+export const ABSOLUTE_URL = 'absolute-url'
+export const IP_ADDRESS = 'ip-address'
+export const COUNTRY_CODE = 'country-code'
 
 const DATE = /^(\d{4})-(\d{2})-(\d{2})$/
 const INSTANT_PATTERN = /^(\d{4}-\d{2}-\d{2})T([01]\d|2[0-3]):[0-5]\d:[0-5]\d(\.\d{1,9})?(Z|[+-]([01]\d|2[0-3]):[0-5]\d)$/
@@ -34,8 +39,16 @@ export function isStorableText(value: string): boolean {
   return !value.includes('\0') && value.isWellFormed()
 }
 
+/** An absolute URL with a host (https://example.com/page), or '' for none. */
+export function isAbsoluteUrlOrEmpty(value: string): boolean {
+  return value === '' || (isStorableText(value) && (URL.parse(value)?.host ?? '') !== '')
+}
+
 /** Idempotent; called by createApp before any schema is compiled. */
 export function registerFormats(): void {
+  if (!FormatRegistry.Has(ABSOLUTE_URL)) FormatRegistry.Set(ABSOLUTE_URL, isAbsoluteUrlOrEmpty)
+  if (!FormatRegistry.Has(IP_ADDRESS)) FormatRegistry.Set(IP_ADDRESS, (value) => isIP(value) !== 0)
+  if (!FormatRegistry.Has(COUNTRY_CODE)) FormatRegistry.Set(COUNTRY_CODE, isCountryCode)
   if (!FormatRegistry.Has(CALENDAR_DATE)) FormatRegistry.Set(CALENDAR_DATE, isCalendarDate)
   if (!FormatRegistry.Has(INSTANT)) FormatRegistry.Set(INSTANT, isInstant)
   if (!FormatRegistry.Has(TEXT)) FormatRegistry.Set(TEXT, isStorableText)

@@ -52,6 +52,7 @@ try {
     dashboardDir: env.dashboardDir,
     ingestLimits: env.ingestLimits,
     rateLimits: env.rateLimits,
+    countryHeader: env.countryHeader,
     log,
   })
   // Elysia turns Bun's development mode (an HTML page of source and stack for an uncaught error) on unless NODE_ENV=production.

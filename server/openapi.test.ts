@@ -59,7 +59,8 @@ test('Chromium, cut off from everything but this server, renders the reference u
   page.on('console', (message) => {
     // The browser's notes on refused requests and CSP reports are checked below, by what was refused.
     const text = message.text()
-    if (message.type() === 'error' && !text.startsWith('Failed to load resource') && !text.includes("'default-src' is used as a fallback")) problems.push(`console: ${text}`)
+    if (message.type() === 'error' && !text.startsWith('Failed to load resource') && !text.includes("'default-src' is used as a fallback"))
+      problems.push(`console: ${text}`)
   })
   try {
     await page.goto(`${stack.baseUrl}/openapi`)

@@ -22,7 +22,10 @@ test('rate 0 turns the limit off', () => {
 describe('over HTTP', () => {
   let stack: Stack
   beforeAll(async () => {
-    stack = await startStack('ratelimit', { rateLimits: { ...NO_RATE_LIMITS, perIp: { rate: 1, burst: 12 }, perSite: { rate: 1, burst: 5 } }, proxy: { trustProxy: true, hops: 1 } })
+    stack = await startStack('ratelimit', {
+      rateLimits: { ...NO_RATE_LIMITS, perIp: { rate: 1, burst: 12 }, perSite: { rate: 1, burst: 5 } },
+      proxy: { trustProxy: true, hops: 1 },
+    })
   })
   afterAll(() => stack.close())
 
@@ -47,7 +50,9 @@ describe('over HTTP', () => {
     // A site with an accepted event, so its refusals are counted under its own id.
     expect((await stack.post('/event', event('s0'), from('10.0.0.9'))).status).toBe(429)
     await stack.flush()
-    const ledger = (await (await stack.get('/ingest/ledger?site_id=s0', stack.adminHeaders)).json()) as { sites: { refused_by_reason: { reason: string; count: number }[] }[] }
+    const ledger = (await (await stack.get('/ingest/ledger?site_id=s0', stack.adminHeaders)).json()) as {
+      sites: { refused_by_reason: { reason: string; count: number }[] }[]
+    }
     expect(ledger.sites[0]!.refused_by_reason).toEqual([{ reason: 'rate limited', count: 1 }])
   })
 })

@@ -23,7 +23,10 @@ function config(env: string | undefined) {
 }
 
 const example = readFileSync(join(ROOT, '.env.example'), 'utf8')
-const withPasswords = example.replace(/^(POSTGRES_ADMIN_PASSWORD|REDIS_PASSWORD|POSTGRES_PASSWORD)=.*$/gm, (_, name: string) => `${name}=${name.toLowerCase().replaceAll('_', '')}123`)
+const withPasswords = example.replace(
+  /^(POSTGRES_ADMIN_PASSWORD|REDIS_PASSWORD|POSTGRES_PASSWORD)=.*$/gm,
+  (_, name: string) => `${name}=${name.toLowerCase().replaceAll('_', '')}123`,
+)
 
 test.skipIf(!compose)('with .env made from .env.example and its passwords set, the file is valid', () => {
   expect(withPasswords).not.toBe(example)

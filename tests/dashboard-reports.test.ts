@@ -7,7 +7,7 @@
 import { afterAll, beforeAll, describe, expect, test } from 'bun:test'
 import { join, resolve } from 'node:path'
 import type { Browser, BrowserContext, Page, Response } from 'playwright-core'
-import { DESKTOP_USER_AGENT, launchChromium } from './kit/browser'
+import { launchChromium } from './kit/browser'
 import { startStack, uniqueName, type Stack } from './support'
 
 const root = resolve(import.meta.dir, '..')
@@ -108,7 +108,7 @@ interface Visit {
 }
 
 async function visit(viewport = { width: 1280, height: 800 }): Promise<Visit> {
-  const context = await browser.newContext({ viewport, locale: 'en-US', userAgent: DESKTOP_USER_AGENT })
+  const context = await browser.newContext({ viewport, locale: 'en-US' })
   const login = await context.request.post(`${stack.baseUrl}/login`, { form: stack.admin, maxRedirects: 0 })
   expect(login.status()).toBe(303)
   const page = await context.newPage()

@@ -7,7 +7,7 @@ import { afterAll, beforeAll, describe, expect, test } from 'bun:test'
 import { mkdirSync } from 'node:fs'
 import { join, resolve } from 'node:path'
 import type { Browser, BrowserContext, Locator, Page, Response } from 'playwright-core'
-import { DESKTOP_USER_AGENT, launchChromium } from './kit/browser'
+import { launchChromium } from './kit/browser'
 import { startStack, uniqueName, type Stack } from './support'
 
 const root = resolve(import.meta.dir, '..')
@@ -101,7 +101,7 @@ interface Visit {
 
 /** A signed-in browser context: the login form's session cookie rides along with the page's API calls. */
 async function visit(viewport = { width: 1280, height: 800 }): Promise<Visit> {
-  const context = await browser.newContext({ viewport, locale: 'en-US', userAgent: DESKTOP_USER_AGENT })
+  const context = await browser.newContext({ viewport, locale: 'en-US' })
   const login = await context.request.post(`${stack.baseUrl}/login`, { form: stack.admin, maxRedirects: 0 })
   expect(login.status()).toBe(303)
   const page = await context.newPage()

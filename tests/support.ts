@@ -113,6 +113,8 @@ export interface StackOptions {
   rateLimits?: IngestRateLimits
   /** What the worker holds at once (50 jobs, 40,000 events by default). */
   workerPrefetch?: Prefetch
+  /** COUNTRY_HEADER (none by default). */
+  countryHeader?: string
 }
 
 export async function startStack(label: string, options: StackOptions = {}): Promise<Stack> {
@@ -141,6 +143,7 @@ export async function startStack(label: string, options: StackOptions = {}): Pro
     dashboardDir: options.dashboardDir ?? '/nonexistent',
     ingestLimits: { ...DEFAULT_INGEST_LIMITS, ...options.ingestLimits },
     rateLimits: options.rateLimits ?? NO_RATE_LIMITS,
+    countryHeader: options.countryHeader ?? null,
     log: silentLogger,
   })
   // Bun's development mode answers an uncaught error with an HTML page of source and stack.

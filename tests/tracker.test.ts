@@ -4,7 +4,7 @@
  */
 import { afterAll, beforeAll, describe, expect, test } from 'bun:test'
 import type { Browser, BrowserContext, Page, Request } from 'playwright-core'
-import { DESKTOP_USER_AGENT, launchChromium } from './kit/browser'
+import { launchChromium } from './kit/browser'
 import { startStack, uniqueName, type Stack } from './support'
 
 let stack: Stack
@@ -93,7 +93,7 @@ interface Visit {
 }
 
 async function visit(init?: () => void, viewport = { width: 1280, height: 720 }): Promise<Visit> {
-  const context = await browser.newContext({ userAgent: DESKTOP_USER_AGENT, viewport })
+  const context = await browser.newContext({ viewport })
   if (init) await context.addInitScript(init)
   const page = await context.newPage()
   const sent: Request[] = []

@@ -39,6 +39,27 @@ test('the worked example gives 5 views, 3 users and the top paths in order', asy
   )
 })
 
+test('the worked example in visits: 4 visitors, 4 visits, 75% bounces, 150 s, 1.25 views per visit', async () => {
+  const range = `site_id=${site}&from=2025-11-14&to=2025-11-14`
+  const stats = (await (await stack.get(`/stats?${range}`)).json()) as Record<string, unknown>
+  expect(stats).toMatchObject({ visitors: 4, visits: 4, bounce_rate: 75, visit_duration: 150, views_per_visit: 1.25 })
+  const breakdown = async (property: string) =>
+    ((await (await stack.get(`/stats/breakdown?${range}&property=${property}`)).json()) as { results: unknown[] }).results
+  const pages = (rows: unknown[]) => (rows as { value: string; visits: number }[]).map((row) => [row.value, row.visits])
+  expect(pages(await breakdown('entry_page'))).toEqual([
+    ['/home', 2],
+    ['/about', 1],
+    ['/products', 1],
+  ])
+  expect(pages(await breakdown('exit_page'))).toEqual([
+    ['/products', 2],
+    ['/about', 1],
+    ['/home', 1],
+  ])
+  expect(await breakdown('source')).toEqual([{ value: 'Direct / None', visitors: 4, visits: 4, views: 5, bounce_rate: 75, visit_duration: 150 }])
+  expect(((await breakdown('channel')) as { value: string }[]).map((row) => row.value)).toEqual(['Direct'])
+})
+
 test('/health reports healthy with the contract fields', async () => {
   const response = await stack.get('/health')
   expect(response.status).toBe(200)

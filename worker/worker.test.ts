@@ -12,7 +12,15 @@ afterAll(() => stack.close())
 
 let n = 0
 const events = (site: string, count: number): QueuedEvent[] =>
-  Array.from({ length: count }, () => ({ eventId: `e${++n}`, siteId: site, eventType: 'page_view', path: '/', userId: `u${n % 7}`, timestamp: '2025-11-14T10:00:00Z', receivedAt: '2025-11-14T10:00:00Z' }))
+  Array.from({ length: count }, () => ({
+    eventId: `e${++n}`,
+    siteId: site,
+    eventType: 'page_view',
+    path: '/',
+    userId: `u${n % 7}`,
+    timestamp: '2025-11-14T10:00:00Z',
+    receivedAt: '2025-11-14T10:00:00Z',
+  }))
 
 test('heldJobs: as many jobs as carry the events, between one and the most jobs', () => {
   expect(heldJobs(prefetch, 1)).toBe(20)

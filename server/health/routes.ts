@@ -25,14 +25,17 @@ const Health = t.Object({
 })
 
 export function healthRoutes(deps: { redis: IORedis; sql: postgres.Sql; access: Access }) {
-  return new Elysia({ name: 'health' }).use(deps.access.plugin).guard({ access: 'public' }).get(
-    '/health',
-    async ({ status }) => {
-      const [redis, pg] = await Promise.all([probe(() => deps.redis.ping()), probe(() => deps.sql`select 1`)])
-      const checks = { redis, postgres: pg }
-      if (redis === 'up' && pg === 'up') return { status: 'healthy' as const, service: 'analytics-api' as const, checks }
-      return status(503, { status: 'unhealthy' as const, service: 'analytics-api' as const, checks })
-    },
-    { response: { 200: Health, 503: Health }, detail: { summary: 'Liveness and dependency checks', tags: ['ops'] } },
-  )
+  return new Elysia({ name: 'health' })
+    .use(deps.access.plugin)
+    .guard({ access: 'public' })
+    .get(
+      '/health',
+      async ({ status }) => {
+        const [redis, pg] = await Promise.all([probe(() => deps.redis.ping()), probe(() => deps.sql`select 1`)])
+        const checks = { redis, postgres: pg }
+        if (redis === 'up' && pg === 'up') return { status: 'healthy' as const, service: 'analytics-api' as const, checks }
+        return status(503, { status: 'unhealthy' as const, service: 'analytics-api' as const, checks })
+      },
+      { response: { 200: Health, 503: Health }, detail: { summary: 'Liveness and dependency checks', tags: ['ops'] } },
+    )
 }

@@ -127,7 +127,9 @@ describe('CORS', () => {
 describe('ingestion ledger', () => {
   test('counts accepted, refused by reason, written and duplicates per site', async () => {
     const site = 'ledger-site'
-    const first = (await (await stack.post('/events', { events: [event(site, 1, { event_id: 'a' }), event(site, 2, { event_id: 'a' }), event(site, 3)] })).json()) as BatchResponse
+    const first = (await (
+      await stack.post('/events', { events: [event(site, 1, { event_id: 'a' }), event(site, 2, { event_id: 'a' }), event(site, 3)] })
+    ).json()) as BatchResponse
     await stack.post('/event', { ...event(site, 4), timestamp: 'nope' })
     await stack.post('/event', { ...event(site, 5), mystery: 1 })
     await stack.post('/event', { ...event(site, 6), mystery2: 1 })
@@ -227,7 +229,14 @@ describe('metrics', () => {
     const response = await stack.get('/metrics')
     expect(response.headers.get('content-type')).toContain('text/plain')
     const text = await response.text()
-    const value = (line: string) => Number(text.split('\n').find((l) => l.startsWith(line))?.split(' ').pop())
+    const value = (line: string) =>
+      Number(
+        text
+          .split('\n')
+          .find((l) => l.startsWith(line))
+          ?.split(' ')
+          .pop(),
+      )
     expect(value('analytics_events_accepted_total ')).toBeGreaterThan(1_000)
     expect(value('analytics_events_refused_total{reason="invalid"} ')).toBeGreaterThan(0)
     expect(value('analytics_ingest_batch_events_count ')).toBeGreaterThan(0)

@@ -81,7 +81,8 @@ describe('POST /event accepts good input', () => {
     const body = (await response.json()) as { message: string; jobId: string; eventId: string }
     expect(Object.keys(body)).toEqual(['message', 'jobId', 'eventId'])
     await stack.jobs.wait([body.jobId])
-    const rows = await stack.database.sql`select event_id, event_type, path, user_id, ${isoUtc(stack.database.sql)} as timestamp from events where site_id = 'accept-site'`
+    const rows = await stack.database
+      .sql`select event_id, event_type, path, user_id, ${isoUtc(stack.database.sql)} as timestamp from events where site_id = 'accept-site'`
     expect([...rows]).toEqual([{ event_id: body.eventId, event_type: 'page_view', path: '/home', user_id: 'u1', timestamp: '2025-11-14T10:30:00.000Z' }])
   })
 
@@ -166,7 +167,7 @@ describe('text Postgres cannot store is refused before it reaches the queue', ()
   })
 })
 
-test('every response carries a request id: the caller\'s when sane, else a new one', async () => {
+test("every response carries a request id: the caller's when sane, else a new one", async () => {
   const given = await stack.get('/health', { 'x-request-id': 'edge-7f3a' })
   expect(given.headers.get('x-request-id')).toBe('edge-7f3a')
   const made = await stack.post('/event', {}, { 'content-type': 'application/json', 'x-request-id': 'bad id with spaces' })
@@ -178,7 +179,12 @@ describe('timestamp window', () => {
   test('more than a day ahead, or more than ten years back, is refused with the reason', async () => {
     await expectInvalid({ ...valid, timestamp: hours(25) }, ['timestamp must not be more than 24 hours in the future'])
     await expectInvalid({ ...valid, timestamp: '2000-01-01T00:00:00Z' }, ['timestamp must not be more than 10 years in the past'])
-    const batch = await stack.post('/events', { events: [{ ...valid, timestamp: hours(48) }, { ...valid, site_id: 'window-ok', timestamp: hours(23) }] })
+    const batch = await stack.post('/events', {
+      events: [
+        { ...valid, timestamp: hours(48) },
+        { ...valid, site_id: 'window-ok', timestamp: hours(23) },
+      ],
+    })
     const body = (await batch.json()) as { accepted: number; results: unknown[] }
     expect(body.accepted).toBe(1)
     expect(body.results[0]).toEqual({ index: 0, status: 'refused', errors: ['timestamp must not be more than 24 hours in the future'] })
@@ -186,7 +192,13 @@ describe('timestamp window', () => {
 })
 
 describe('derive_user_id: visitors counted without cookies', () => {
-  const browser = (userAgent: string) => ({ 'content-type': 'text/plain', 'user-agent': userAgent })
+  const browser = (userAgent: string) => ({ 'content-type': 'text/plain', 'user-agent': AGENTS[userAgent]! })
+  // Real browsers' agents: anything the bot filter does not recognise as a browser is dropped.
+  const AGENTS: Record<string, string> = {
+    'Firefox/140': 'Mozilla/5.0 (X11; Linux x86_64; rv:140.0) Gecko/20100101 Firefox/140.0',
+    'Chrome/156': 'Mozilla/5.0 (Windows NT 10.0; Win64; x64) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/156.0.0.0 Safari/537.36',
+    'Safari/26': 'Mozilla/5.0 (Macintosh; Intel Mac OS X 10_15_7) AppleWebKit/605.1.15 (KHTML, like Gecko) Version/26.0 Safari/605.1.15',
+  }
   const anonymous = { ...valid, user_id: undefined, derive_user_id: true }
 
   async function postAll(requests: [unknown, Record<string, string>][], path = '/event'): Promise<void> {
@@ -199,7 +211,9 @@ describe('derive_user_id: visitors counted without cookies', () => {
     await stack.jobs.wait(ids)
   }
   const usersOf = async (site: string) =>
-    (await stack.database.sql<{ path: string; user_id: string | null }[]>`select path, user_id from events where site_id = ${site} order by path`).map((row) => [row.path, row.user_id])
+    (await stack.database.sql<{ path: string; user_id: string | null }[]>`select path, user_id from events where site_id = ${site} order by path`).map(
+      (row) => [row.path, row.user_id],
+    )
 
   test('one browser is one visitor on a site; another browser, or another site, is another', async () => {
     await postAll([
@@ -240,7 +254,12 @@ describe('derive_user_id: visitors counted without cookies', () => {
     await postAll(
       [
         [
-          { events: [{ ...anonymous, site_id: 'visitor-batch', path: '/x' }, { ...valid, site_id: 'visitor-batch', path: '/y', user_id: undefined }] },
+          {
+            events: [
+              { ...anonymous, site_id: 'visitor-batch', path: '/x' },
+              { ...valid, site_id: 'visitor-batch', path: '/y', user_id: undefined },
+            ],
+          },
           browser('Safari/26'),
         ],
       ],

@@ -1,5 +1,5 @@
 import { t } from 'elysia'
-import { INSTANT, TEXT } from '../formats'
+import { ABSOLUTE_URL, COUNTRY_CODE, INSTANT, IP_ADDRESS, TEXT } from '../formats'
 
 /** Field and request limits; documented in the README. */
 export const LIMITS = {
@@ -8,6 +8,10 @@ export const LIMITS = {
   eventType: 64,
   path: 2048,
   userId: 256,
+  referrer: 2048,
+  utm: 256,
+  userAgent: 1024,
+  maxScreenWidth: 100_000,
   /** Most events in one POST /events. */
   batchEvents: 1_000,
   /** Largest POST /event body. */
@@ -40,10 +44,52 @@ export const EventBody = t.Object(
     user_id: t.Optional(t.Union([text('user_id', 0, LIMITS.userId), t.Null()], { description: 'Empty or null means anonymous' })),
     timestamp: t.String({ format: INSTANT, error: 'timestamp must be a valid ISO 8601 date string', examples: ['2025-11-14T10:30:00Z'] }),
     event_id: t.Optional(text('event_id', 1, LIMITS.eventId, 'Idempotency key: the same event_id for the same site is stored once')),
+    referrer: t.Optional(
+      t.String({
+        maxLength: LIMITS.referrer,
+        format: ABSOLUTE_URL,
+        error: 'referrer must be an absolute URL',
+        description: 'The referring page; empty means none',
+      }),
+    ),
+    utm_source: t.Optional(text('utm_source', 0, LIMITS.utm, 'Campaign tags; empty means none. Taken from the query string of path when not sent')),
+    utm_medium: t.Optional(text('utm_medium', 0, LIMITS.utm)),
+    utm_campaign: t.Optional(text('utm_campaign', 0, LIMITS.utm)),
+    utm_content: t.Optional(text('utm_content', 0, LIMITS.utm)),
+    utm_term: t.Optional(text('utm_term', 0, LIMITS.utm)),
+    screen_width: t.Optional(
+      // t.Number with multipleOf, not t.Integer: Elysia coerces bodies with integer fields, which
+      // turns a body that is not an object into {} before it is refused (and misreports why).
+      t.Number({
+        multipleOf: 1,
+        minimum: 1,
+        maximum: LIMITS.maxScreenWidth,
+        error: `screen_width must be a whole number of CSS pixels from 1 to ${LIMITS.maxScreenWidth}`,
+      }),
+    ),
+    user_agent: t.Optional(
+      text('user_agent', 0, LIMITS.userAgent, "The visitor's User-Agent, for servers posting on a visitor's behalf; default: the request's"),
+    ),
+    ip: t.Optional(
+      t.String({
+        maxLength: 64,
+        format: IP_ADDRESS,
+        error: 'ip must be an IPv4 or IPv6 address',
+        description: "The visitor's address, for servers posting on a visitor's behalf: used for the country and the visitor id, never stored",
+      }),
+    ),
+    country: t.Optional(
+      t.String({
+        format: COUNTRY_CODE,
+        error: 'country must be an ISO 3166-1 alpha-2 country code such as US',
+        description: 'Overrides the country found from the address',
+      }),
+    ),
     derive_user_id: t.Optional(
       t.Boolean({
         error: 'derive_user_id must be true or false',
-        description: 'When user_id is absent: count the sender as a visitor by a daily id made from its IP address and User-Agent, neither of them stored (the browser tracker sets it)',
+        description:
+          'When user_id is absent: count the sender as a visitor by a daily id made from its IP address and User-Agent, neither of them stored (the browser tracker sets it)',
       }),
     ),
   },
@@ -56,6 +102,13 @@ export const EventAccepted = t.Object({
   message: t.Literal('Event accepted for processing'),
   jobId: t.String(),
   eventId: t.String(),
+})
+
+/** An event from a crawler, a headless browser or a known bot: answered as accepted, not stored. */
+export const EventDropped = t.Object({
+  message: t.Literal('Event dropped'),
+  eventId: t.String(),
+  dropped: t.Literal('bot'),
 })
 
 export const BatchBody = t.Object(
@@ -71,15 +124,18 @@ export const BatchBody = t.Object(
 
 export const BatchItemResult = t.Union([
   t.Object({ index: t.Integer(), status: t.Literal('accepted'), eventId: t.String() }),
+  t.Object({ index: t.Integer(), status: t.Literal('dropped'), eventId: t.String(), dropped: t.Literal('bot') }),
   t.Object({ index: t.Integer(), status: t.Literal('refused'), errors: t.Array(t.String()) }),
 ])
 export type BatchItemResult = typeof BatchItemResult.static
 
 export const BatchAccepted = t.Object({
   message: t.Literal('Events accepted for processing'),
-  jobId: t.String(),
+  /** Absent when every valid event was dropped (nothing was queued). */
+  jobId: t.Optional(t.String()),
   accepted: t.Integer(),
   refused: t.Integer(),
+  dropped: t.Optional(t.Integer({ description: 'Events from bots: answered, not stored; present when there were some' })),
   results: t.Array(BatchItemResult),
 })
 
@@ -90,7 +146,14 @@ export const BatchRefused = t.Object({
 })
 
 export const LedgerQuery = t.Object({
-  site_id: t.Optional(t.String({ minLength: 1, maxLength: LIMITS.siteId, format: TEXT, error: 'site_id must be at most 128 characters without NUL characters or unpaired surrogates' })),
+  site_id: t.Optional(
+    t.String({
+      minLength: 1,
+      maxLength: LIMITS.siteId,
+      format: TEXT,
+      error: 'site_id must be at most 128 characters without NUL characters or unpaired surrogates',
+    }),
+  ),
 })
 
 export const SiteLedger = t.Object({

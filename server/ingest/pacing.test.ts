@@ -19,7 +19,13 @@ const jobIdOf = async (response: Response) => ((await response.json()) as { jobI
 
 async function pacedEvents(stack: Stack): Promise<number> {
   const text = await (await stack.get('/metrics')).text()
-  return Number(text.split('\n').find((line) => line.startsWith('analytics_ingest_paced_events '))?.split(' ').pop())
+  return Number(
+    text
+      .split('\n')
+      .find((line) => line.startsWith('analytics_ingest_paced_events '))
+      ?.split(' ')
+      .pop(),
+  )
 }
 
 /**

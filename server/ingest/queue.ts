@@ -60,7 +60,12 @@ export interface IngestPipeline {
 export function createIngestPipeline(deps: { queue: IngestQueue; redis: IORedis; limits: IngestLimits; log: Logger; metrics: ApiMetrics }): IngestPipeline {
   const { queue, redis, limits, log, metrics } = deps
   // One enqueue in flight: events arriving meanwhile make the next job (DESIGN §3).
-  const groupLimits = { maxBatchItems: limits.maxBatchEvents, maxPendingItems: limits.maxPendingEvents, maxPendingBytes: limits.maxPendingBytes, maxInFlight: 1 }
+  const groupLimits = {
+    maxBatchItems: limits.maxBatchEvents,
+    maxPendingItems: limits.maxPendingEvents,
+    maxPendingBytes: limits.maxPendingBytes,
+    maxInFlight: 1,
+  }
   const groupCommit = createGroupCommit<QueuedEvent, string>(async (events) => {
     const started = performance.now()
     const job = await queue.add(INGEST_JOB, { events })
@@ -115,7 +120,7 @@ export function createIngestPipeline(deps: { queue: IngestQueue; redis: IORedis;
     }
     pacedEvents += events
     try {
-      for (const deadline = Date.now() + limits.paceMaxWaitMs; pacing(backlog) && Date.now() < deadline; ) {
+      for (const deadline = Date.now() + limits.paceMaxWaitMs; pacing(backlog) && Date.now() < deadline;) {
         await Bun.sleep(paceStepMs)
         backlog = await currentBacklog()
       }

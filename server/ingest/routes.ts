@@ -1,4 +1,4 @@
-import { Elysia } from 'elysia'
+import { Elysia, t } from 'elysia'
 import type { Server } from 'bun'
 import { TypeCompiler, type ValueError } from '@sinclair/typebox/compiler'
 import type { Db } from '../../drizzle/client'
@@ -16,6 +16,7 @@ import {
   BatchRefused,
   EventAccepted,
   EventBody,
+  EventDropped,
   LedgerQuery,
   LedgerResponse,
   LIMITS,
@@ -26,16 +27,18 @@ import {
 } from './model'
 import { IngestUnavailableError, type Enqueue } from './queue'
 import type { VisitorIdOf } from './visitors'
+import { resolveVisit, type CountryOf, type Sender, type VisitFields } from './visit'
+import { isCountryCode } from './enrich/country'
 
-export function toQueuedEvent(body: EventBody, receivedAt: Date, makeId: () => string): QueuedEvent {
+export function toQueuedEvent(body: EventBody, receivedAt: Date, makeId: () => string, visit: VisitFields): QueuedEvent {
   return {
     eventId: body.event_id ?? makeId(),
     siteId: body.site_id,
     eventType: body.event_type,
-    path: body.path,
     userId: body.user_id ? body.user_id : null,
     timestamp: new Date(body.timestamp).toISOString(),
     receivedAt: receivedAt.toISOString(),
+    ...visit,
   }
 }
 
@@ -68,6 +71,9 @@ export interface IngestDeps {
   db: Db
   queue: IngestQueue
   visitorIdOf: VisitorIdOf
+  countryOf: CountryOf
+  /** A header a proxy or CDN sets to the visitor's country (e.g. CF-IPCountry), when there is one. */
+  countryHeader: string | null
   makeId?: () => string
 }
 
@@ -93,10 +99,15 @@ export function ingestRoutes(deps: IngestDeps) {
     if (wait > 0) for (const [site, list] of bySite) deps.ledger.refused(site, ['rate limited'], list.length)
     return wait
   }
-  /** The sender's visitor id on a site, for anonymous events that ask for one (derive_user_id). */
-  const visitorOf = async (request: Request, server: Server<unknown> | null, siteId: string, receivedAt: Date) => {
+  const senderOf = (request: Request, server: Server<unknown> | null): Sender => ({
+    userAgent: request.headers.get('user-agent') ?? '',
+    address: clientIp(request, server),
+    countryHeader: deps.countryHeader === null ? null : request.headers.get(deps.countryHeader),
+  })
+  /** The visitor's id on a site, for anonymous events that ask for one (derive_user_id): from the address and User-Agent the event names, else the request's. */
+  const visitorOf = async (body: EventBody, sender: Sender, receivedAt: Date) => {
     try {
-      return await deps.visitorIdOf(siteId, clientIp(request, server), request.headers.get('user-agent') ?? '', receivedAt)
+      return await deps.visitorIdOf(body.site_id, body.ip ?? sender.address, body.user_agent || sender.userAgent, receivedAt)
     } catch (error) {
       throw new IngestUnavailableError('Event queue is unavailable; retry later', 5, { cause: error })
     }
@@ -173,8 +184,14 @@ export function ingestRoutes(deps: IngestDeps) {
               chargeRefusal(request, server)
               return status(400, { error: 'Invalid payload' as const, details: [problem] })
             }
-            const event = toQueuedEvent(body, receivedAt, makeId)
-            if (wantsVisitorId(body, event)) event.userId = await visitorOf(request, server, event.siteId, receivedAt)
+            const sender = senderOf(request, server)
+            const visit = resolveVisit(body, sender, deps.countryOf, isCountryCode)
+            if (visit === 'bot') {
+              deps.ledger.refused(body.site_id, ['bot'])
+              return status(202, { message: 'Event dropped' as const, eventId: body.event_id ?? makeId(), dropped: 'bot' as const })
+            }
+            const event = toQueuedEvent(body, receivedAt, makeId, visit)
+            if (wantsVisitorId(body, event)) event.userId = await visitorOf(body, sender, receivedAt)
             const wait = overLimit(request, server, [event])
             if (wait > 0) return status(429, tooMany(wait, set))
             // A refusal to queue (IngestUnavailableError) becomes the 503 of the error handler.
@@ -186,7 +203,13 @@ export function ingestRoutes(deps: IngestDeps) {
             parse: parseFor(LIMITS.eventBodyBytes),
             transform: countRefusal(eventChecker),
             body: EventBody,
-            response: { 202: EventAccepted, 400: InvalidPayloadResponse, 413: InvalidPayloadResponse, 429: UnavailableResponse, 503: UnavailableResponse },
+            response: {
+              202: t.Union([EventAccepted, EventDropped]),
+              400: InvalidPayloadResponse,
+              413: InvalidPayloadResponse,
+              429: UnavailableResponse,
+              503: UnavailableResponse,
+            },
             detail: { summary: 'Record one event', tags: ['ingest'] },
           },
         )
@@ -196,26 +219,35 @@ export function ingestRoutes(deps: IngestDeps) {
             const receivedAt = new Date()
             const results: BatchItemResult[] = []
             const accepted: QueuedEvent[] = []
-            const wantVisitorIds: QueuedEvent[] = []
+            const wantVisitorIds: [EventBody, QueuedEvent][] = []
+            const sender = senderOf(request, server)
+            let dropped = 0
             body.events.forEach((item, index) => {
               const errors = eventChecker.Check(item)
                 ? [timestampProblem(item.timestamp, receivedAt)].filter((problem) => problem !== undefined)
                 : validationDetails({ value: item, all: [...eventChecker.Errors(item)] }, 'event')
-              if (errors.length === 0) {
-                const event = toQueuedEvent(item as EventBody, receivedAt, makeId)
+              const visit = errors.length === 0 ? resolveVisit(item as EventBody, sender, deps.countryOf, isCountryCode) : null
+              if (visit === 'bot') {
+                dropped += 1
+                deps.ledger.refused((item as EventBody).site_id, ['bot'])
+                results.push({ index, status: 'dropped', eventId: (item as EventBody).event_id ?? makeId(), dropped: 'bot' })
+              } else if (visit) {
+                const event = toQueuedEvent(item as EventBody, receivedAt, makeId, visit)
                 accepted.push(event)
-                if (wantsVisitorId(item as EventBody, event)) wantVisitorIds.push(event)
+                if (wantsVisitorId(item as EventBody, event)) wantVisitorIds.push([item as EventBody, event])
                 results.push({ index, status: 'accepted', eventId: event.eventId })
               } else {
                 deps.ledger.refused(siteOf(item), errors)
                 results.push({ index, status: 'refused', errors })
               }
             })
-            if (accepted.length < body.events.length) chargeRefusal(request, server)
-            if (accepted.length === 0) {
+            const refused = body.events.length - accepted.length - dropped
+            if (refused > 0) chargeRefusal(request, server)
+            if (accepted.length === 0 && dropped === 0) {
               return status(400, { error: 'Invalid payload' as const, details: ['no event in the batch is valid'], results })
             }
-            for (const event of wantVisitorIds) event.userId = await visitorOf(request, server, event.siteId, receivedAt)
+            if (accepted.length === 0) return status(202, { message: 'Events accepted for processing' as const, accepted: 0, refused, dropped, results })
+            for (const [item, event] of wantVisitorIds) event.userId = await visitorOf(item, sender, receivedAt)
             const wait = overLimit(request, server, accepted)
             if (wait > 0) return status(429, tooMany(wait, set))
             const { jobId } = await deps.enqueue(accepted, bodyBytes(request, LIMITS.batchBodyBytes))
@@ -225,7 +257,8 @@ export function ingestRoutes(deps: IngestDeps) {
               message: 'Events accepted for processing' as const,
               jobId,
               accepted: accepted.length,
-              refused: body.events.length - accepted.length,
+              refused,
+              ...(dropped > 0 ? { dropped } : {}),
               results,
             })
           },

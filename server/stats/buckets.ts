@@ -52,7 +52,7 @@ const INTERVAL_STEP: Record<Interval, string> = { hour: '1 hour', day: '1 day', 
  * Buckets as (idx, b0, b1): the whole range for `null`, else one per interval. Day, week and
  * month buckets start at local midnight in `tz` (weeks on Mondays); hour buckets every hour.
  */
-function bucketsOf(q: Question, interval: Interval | null): SQL {
+export function bucketsOf(q: Question, interval: Interval | null): SQL {
   const start = sql`(${q.from}::date::timestamp at time zone ${q.tz})`
   const end = sql`((${q.to}::date + 1)::timestamp at time zone ${q.tz})`
   if (interval === null) return sql`select 0 as idx, ${start} as b0, ${end} as b1`

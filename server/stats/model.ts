@@ -58,11 +58,85 @@ export const StatsNumbers = t.Object({
 })
 export type StatsNumbers = typeof StatsNumbers.static
 
+/** Visit figures of a range (README: Definitions). */
+export const VisitNumbers = t.Object({
+  visitors: t.Integer({ description: 'Distinct visitors of the visits that start in the range' }),
+  visits: t.Integer(),
+  bounce_rate: t.Integer({ description: 'Visits of one event, per cent of visits, rounded half up' }),
+  visit_duration: t.Integer({ description: 'Mean seconds from first to last event of a visit, rounded half up' }),
+  views_per_visit: t.Number({ description: 'Page views per visit, rounded half up to 2 decimals' }),
+})
+
 /** The answer when any of from/to/tz/limit is used. */
 export const RangeStats = t.Composite([
   t.Object({ site_id: t.String(), from: t.String({ format: CALENDAR_DATE }), to: t.String({ format: CALENDAR_DATE }), timezone: t.String() }),
   StatsNumbers,
+  VisitNumbers,
 ])
+
+export const BREAKDOWN_PROPERTIES = [
+  'source',
+  'channel',
+  'utm_source',
+  'utm_medium',
+  'utm_campaign',
+  'utm_content',
+  'utm_term',
+  'referrer',
+  'entry_page',
+  'exit_page',
+  'page',
+  'browser',
+  'os',
+  'device',
+  'country',
+] as const
+export type BreakdownProperty = (typeof BREAKDOWN_PROPERTIES)[number]
+
+/** 1 to 10^k written as at most k + 1 digits (so not 1e1, 0x10 or " 5"), read as a number. */
+const wholeNumber = (name: string, digits: number, description: string) => {
+  const max = 10 ** digits
+  return t
+    .Transform(
+      t.String({
+        pattern: `^(?=[0-9]{1,${digits + 1}}$)0*(${max}|[1-9][0-9]{0,${digits - 1}})$`,
+        error: `${name} must be a whole number from 1 to ${max}`,
+        description,
+      }),
+    )
+    .Decode((text) => Number(text))
+    .Encode((value) => String(value))
+}
+
+export const BreakdownQuery = t.Object({
+  site_id: siteId,
+  property: t.UnionEnum(BREAKDOWN_PROPERTIES, { error: `property must be one of ${BREAKDOWN_PROPERTIES.join(', ')}` }),
+  date: t.Optional(day('date')),
+  from: t.Optional(day('from')),
+  to: t.Optional(day('to')),
+  tz: t.Optional(tz),
+  limit: t.Optional(wholeNumber('limit', 3, 'Rows per page; default 10')),
+  page: t.Optional(wholeNumber('page', 6, 'Page of rows, from 1')),
+})
+
+export const VisitBreakdownRow = t.Object({
+  value: t.String(),
+  visitors: t.Integer(),
+  visits: t.Integer(),
+  views: t.Integer(),
+  bounce_rate: t.Integer(),
+  visit_duration: t.Integer(),
+})
+export const PageBreakdownRow = t.Object({ value: t.String(), visitors: t.Integer(), views: t.Integer() })
+
+export const Breakdown = t.Object({
+  site_id: t.String(),
+  from: t.String({ format: CALENDAR_DATE }),
+  to: t.String({ format: CALENDAR_DATE }),
+  timezone: t.String(),
+  property: t.String(),
+  results: t.Union([t.Array(VisitBreakdownRow), t.Array(PageBreakdownRow)]),
+})
 
 export const TimeseriesQuery = t.Object({
   site_id: siteId,
@@ -78,6 +152,8 @@ export const TimeseriesBucket = t.Object({
   start: t.String({ description: 'ISO 8601 instant the bucket starts' }),
   views: t.Integer(),
   unique_users: t.Integer(),
+  visitors: t.Integer(),
+  visits: t.Integer(),
 })
 export type TimeseriesBucket = typeof TimeseriesBucket.static
 

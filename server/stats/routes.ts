@@ -2,11 +2,14 @@ import { Elysia, t } from 'elysia'
 import type { Db } from '../../drizzle/client'
 import type { Access } from '../access'
 import { ErrorResponse } from '../errors'
-import { DailyStats, RangeStats, Realtime, RealtimeQuery, StatsQuery, Timeseries, TimeseriesQuery } from './model'
+import { Breakdown, BreakdownQuery, DailyStats, RangeStats, Realtime, RealtimeQuery, StatsQuery, Timeseries, TimeseriesQuery } from './model'
 import { getRangeStats, TOP_PATHS_DEFAULT } from './summary'
 import { getTimeseries } from './timeseries'
 import { daysBetween, resolveQuestion, siteDaysOf, type ZoneCheck } from './question'
 import { getRealtimeStats } from './realtime'
+import { getBreakdown, getVisitMetrics } from './visits'
+
+const BREAKDOWN_LIMIT_DEFAULT = 10
 
 export function statsRoutes(deps: { db: Db; checkZone: ZoneCheck; access: Access }) {
   const { db, checkZone } = deps
@@ -18,14 +21,14 @@ export function statsRoutes(deps: { db: Db; checkZone: ZoneCheck; access: Access
       async ({ query }) => {
         const limit = query.limit ?? TOP_PATHS_DEFAULT
         const question = siteDaysOf(query) ?? (await resolveQuestion(db, checkZone, query))
-        const { timezone, ...stats } = await getRangeStats(db, question, limit)
         // Requests with only the original parameters get exactly the original answer.
         const extended = query.from !== undefined || query.tz !== undefined || query.limit !== undefined
         if (!extended) {
-          const { event_types: _, ...original } = stats
+          const { timezone: _, event_types: __, ...original } = await getRangeStats(db, question, limit)
           return { site_id: query.site_id, date: question.from, ...original }
         }
-        return { site_id: query.site_id, from: question.from, to: question.to, timezone, ...stats }
+        const [{ timezone, ...stats }, visitFigures] = await Promise.all([getRangeStats(db, question, limit), getVisitMetrics(db, question)])
+        return { site_id: query.site_id, from: question.from, to: question.to, timezone, ...stats, ...visitFigures }
       },
       {
         query: StatsQuery,
@@ -50,6 +53,24 @@ export function statsRoutes(deps: { db: Db; checkZone: ZoneCheck; access: Access
         query: TimeseriesQuery,
         response: { 200: Timeseries, 400: ErrorResponse },
         detail: { summary: 'Views and unique users per hour, day, week or month; every bucket, empty ones as zeros', tags: ['stats'] },
+      },
+    )
+    .get(
+      '/breakdown',
+      async ({ query }) => {
+        const question = await resolveQuestion(db, checkZone, query)
+        const results = await getBreakdown(db, question, query.property, { limit: query.limit ?? BREAKDOWN_LIMIT_DEFAULT, page: query.page ?? 1 })
+        return { site_id: query.site_id, from: question.from, to: question.to, timezone: question.tz, property: query.property, results }
+      },
+      {
+        query: BreakdownQuery,
+        response: { 200: Breakdown, 400: ErrorResponse },
+        detail: {
+          summary: 'Visitors, visits, views, bounce rate and visit duration per value of one property (source, channel, page, country, …)',
+          description:
+            'Visit properties (all but page) come from the first event of each visit that starts in the range; page counts page views in the range. Sorted by visitors, most first, then by value.',
+          tags: ['stats'],
+        },
       },
     )
     .get('/realtime', async ({ query }) => ({ site_id: query.site_id, ...(await getRealtimeStats(db, query.site_id)) }), {

@@ -33,12 +33,15 @@ export function trackerRoutes(deps: { access: Access }) {
     'access-control-allow-origin': '*',
     vary: 'accept-encoding',
   }
-  return new Elysia({ name: 'tracker' }).use(deps.access.plugin).guard({ access: 'public' }).get(
-    '/script.js',
-    ({ headers: request }) =>
-      acceptsGzip(request['accept-encoding'])
-        ? new Response(gzipped, { headers: { ...headers, 'content-encoding': 'gzip' } })
-        : new Response(script, { headers }),
-    { detail: { summary: 'The browser tracker to embed with <script defer src=".../script.js" data-site="…">', tags: ['tracker'] } },
-  )
+  return new Elysia({ name: 'tracker' })
+    .use(deps.access.plugin)
+    .guard({ access: 'public' })
+    .get(
+      '/script.js',
+      ({ headers: request }) =>
+        acceptsGzip(request['accept-encoding'])
+          ? new Response(gzipped, { headers: { ...headers, 'content-encoding': 'gzip' } })
+          : new Response(script, { headers }),
+      { detail: { summary: 'The browser tracker to embed with <script defer src=".../script.js" data-site="…">', tags: ['tracker'] } },
+    )
 }

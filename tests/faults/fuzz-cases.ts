@@ -109,11 +109,43 @@ const INVALID_DATES = [
   '１２３４-01-01',
 ]
 
-const INVALID_ZONES = ['Nope/Zone', 'UTC+5', '+05:00', '../../etc/passwd', 'Europe/Paris ', 'europe/paris', 'Mars/Olympus_Mons', "'; select pg_sleep(10); --", '\u202eEurope/Paris', 'Europe//Paris', 'Z', 'GMT+99']
+const INVALID_ZONES = [
+  'Nope/Zone',
+  'UTC+5',
+  '+05:00',
+  '../../etc/passwd',
+  'Europe/Paris ',
+  'europe/paris',
+  'Mars/Olympus_Mons',
+  "'; select pg_sleep(10); --",
+  '\u202eEurope/Paris',
+  'Europe//Paris',
+  'Z',
+  'GMT+99',
+]
 
 const INVALID_LIMITS = ['0', '000', '101', '999', '-1', '1.5', '1e2', 'abc', '', ' 5', '5 ', '0x10', '1000', '1,2']
 
-const HOSTILE_KEYS = ['__proto__', 'constructor', 'prototype', 'toString', 'hasOwnProperty', 'userId', 'siteId', 'eventType', 'Site_id', 'site_id ', '', ' ', '\u0000', '🔥', 'ⓢite_id', 'x'.repeat(300), '__defineGetter__', 'valueOf']
+const HOSTILE_KEYS = [
+  '__proto__',
+  'constructor',
+  'prototype',
+  'toString',
+  'hasOwnProperty',
+  'userId',
+  'siteId',
+  'eventType',
+  'Site_id',
+  'site_id ',
+  '',
+  ' ',
+  '\u0000',
+  '🔥',
+  'ⓢite_id',
+  'x'.repeat(300),
+  '__defineGetter__',
+  'valueOf',
+]
 
 /** `depth` nested arrays: [[[...]]]. */
 export const deepArray = (depth: number) => '['.repeat(depth) + ']'.repeat(depth)
@@ -250,10 +282,7 @@ function invalidEventFields(r: Random, site: string): { fields: EventFields; lab
   return { fields, label: labels.join(', ') }
 }
 
-const objectText = (fields: EventFields) =>
-  `{${[...fields]
-    .map(([k, v]) => `${JSON.stringify(k)}:${v}`)
-    .join(',')}}`
+const objectText = (fields: EventFields) => `{${[...fields].map(([k, v]) => `${JSON.stringify(k)}:${v}`).join(',')}}`
 
 /** Whole-body malformations that can never be a valid event or batch. */
 function malformedBody(r: Random): { body: string | Uint8Array<ArrayBuffer>; label: string } {
@@ -261,7 +290,10 @@ function malformedBody(r: Random): { body: string | Uint8Array<ArrayBuffer>; lab
     case 0:
       return { body: '', label: 'empty body' }
     case 1:
-      return { body: pick(r, ['{', '{"site_id":', '{"a":1,}', "{'site_id':'x'}", '{"site_id":"x"', 'nul', 'undefined', 'NaN', '{site_id:1}', '[1,2', '"unterminated']), label: 'truncated JSON' }
+      return {
+        body: pick(r, ['{', '{"site_id":', '{"a":1,}', "{'site_id':'x'}", '{"site_id":"x"', 'nul', 'undefined', 'NaN', '{site_id:1}', '[1,2', '"unterminated']),
+        label: 'truncated JSON',
+      }
     case 2:
       return { body: pick(r, ['[]', '[{}]', '"text"', '42', 'null', 'true', '-1e999', '""']), label: 'JSON that is not an object' }
     case 3:
@@ -285,9 +317,15 @@ function malformedBody(r: Random): { body: string | Uint8Array<ArrayBuffer>; lab
     case 10:
       return { body: '\u0000\u0001\u0002binary\u00ff', label: 'control bytes' }
     case 11:
-      return { body: `{"site_id":"x","site_id":5,"event_type":"page_view","path":"/","timestamp":"2025-11-14T10:00:00Z"}`, label: 'duplicate keys, last invalid' }
+      return {
+        body: `{"site_id":"x","site_id":5,"event_type":"page_view","path":"/","timestamp":"2025-11-14T10:00:00Z"}`,
+        label: 'duplicate keys, last invalid',
+      }
     case 12:
-      return { body: `{"__proto__":{"site_id":"x","event_type":"page_view","path":"/","timestamp":"2025-11-14T10:00:00Z"}}`, label: '__proto__ carrying the fields' }
+      return {
+        body: `{"__proto__":{"site_id":"x","event_type":"page_view","path":"/","timestamp":"2025-11-14T10:00:00Z"}}`,
+        label: '__proto__ carrying the fields',
+      }
     case 13:
       return { body: `{"constructor":{"prototype":{"polluted":true}}}`, label: 'constructor.prototype pollution' }
     case 14:
@@ -306,7 +344,14 @@ function eventCase(r: Random, site: string): Omit<FuzzCase, 'id'> {
   const roll = r()
   if (roll < 0.6) {
     const { fields, label } = invalidEventFields(r, site)
-    return { label: `POST /event: ${label}`, method: 'POST', path: '/event', headers: maybeContentType(r), body: objectText(fields), expect: { kind: 'error', status: 400 } }
+    return {
+      label: `POST /event: ${label}`,
+      method: 'POST',
+      path: '/event',
+      headers: maybeContentType(r),
+      body: objectText(fields),
+      expect: { kind: 'error', status: 400 },
+    }
   }
   if (roll < 0.9) {
     const { body, label } = malformedBody(r)
@@ -317,18 +362,42 @@ function eventCase(r: Random, site: string): Omit<FuzzCase, 'id'> {
     const fields = validEventFields(r, site)
     fields.set('path', JSON.stringify(`/${'p'.repeat(66_000 + int(r, 10_000))}`))
     const stream = r() < 0.5
-    return { label: `POST /event: body over 64 KiB${stream ? ' (chunked)' : ''}`, method: 'POST', path: '/event', headers: maybeContentType(r), body: objectText(fields), stream, expect: { kind: 'error', status: 413 } }
+    return {
+      label: `POST /event: body over 64 KiB${stream ? ' (chunked)' : ''}`,
+      method: 'POST',
+      path: '/event',
+      headers: maybeContentType(r),
+      body: objectText(fields),
+      stream,
+      expect: { kind: 'error', status: 413 },
+    }
   }
   const method = pick(r, ['GET', 'PUT', 'PATCH', 'DELETE'])
-  return { label: `${method} /event`, method, path: '/event', headers: maybeContentType(r), body: method === 'GET' ? undefined : objectText(validEventFields(r, site)), expect: { kind: 'error', status: 404 } }
+  return {
+    label: `${method} /event`,
+    method,
+    path: '/event',
+    headers: maybeContentType(r),
+    body: method === 'GET' ? undefined : objectText(validEventFields(r, site)),
+    expect: { kind: 'error', status: 404 },
+  }
 }
 
 function batchCase(r: Random, site: string): Omit<FuzzCase, 'id'> {
   const roll = r()
   if (roll < 0.45) {
     // Every item invalid: 400 with per-item results.
-    const items = Array.from({ length: 1 + int(r, 20) }, () => (r() < 0.8 ? objectText(invalidEventFields(r, site).fields) : pick(r, ['1', '"x"', 'null', '[]', deepArray(30), '{}'])))
-    return { label: 'POST /events: every item invalid', method: 'POST', path: '/events', headers: maybeContentType(r), body: `{"events":[${items.join(',')}]}`, expect: { kind: 'error', status: 400 } }
+    const items = Array.from({ length: 1 + int(r, 20) }, () =>
+      r() < 0.8 ? objectText(invalidEventFields(r, site).fields) : pick(r, ['1', '"x"', 'null', '[]', deepArray(30), '{}']),
+    )
+    return {
+      label: 'POST /events: every item invalid',
+      method: 'POST',
+      path: '/events',
+      headers: maybeContentType(r),
+      body: `{"events":[${items.join(',')}]}`,
+      expect: { kind: 'error', status: 400 },
+    }
   }
   if (roll < 0.75) {
     const bodies: [string, string][] = [
@@ -382,7 +451,13 @@ function statsCase(r: Random, site: string): Omit<FuzzCase, 'id'> {
     ])
     weird()
     const sep = pick(r, ['&', '&&', '&;'])
-    return { label: `GET ${endpoint}: weird but possibly valid query`, method: 'GET', path: `${endpoint}?${params.map(([k, v]) => (k ? `${k}=${v}` : '')).join(sep)}`, headers: {}, expect: { kind: 'any-json' } }
+    return {
+      label: `GET ${endpoint}: weird but possibly valid query`,
+      method: 'GET',
+      path: `${endpoint}?${params.map(([k, v]) => (k ? `${k}=${v}` : '')).join(sep)}`,
+      headers: {},
+      expect: { kind: 'any-json' },
+    }
   }
   const labels: string[] = []
   const count = 1 + int(r, 2)
@@ -407,7 +482,19 @@ function statsCase(r: Random, site: string): Omit<FuzzCase, 'id'> {
         labels.push('empty site_id')
         break
       case 2: {
-        const key = pick(r, ['__proto__', 'constructor', 'prototype', '__proto__[polluted]', 'constructor[prototype][polluted]', 'foo', 'siteId', 'site_id[]', 'date[]', 'toString', 'SITE_ID'])
+        const key = pick(r, [
+          '__proto__',
+          'constructor',
+          'prototype',
+          '__proto__[polluted]',
+          'constructor[prototype][polluted]',
+          'foo',
+          'siteId',
+          'site_id[]',
+          'date[]',
+          'toString',
+          'SITE_ID',
+        ])
         params.push([encodeURIComponent(key).replace(/%5B/g, '[').replace(/%5D/g, ']'), queryValue(r, pick(r, ['1', 'true', 'x', '{"a":1}']))])
         labels.push(`unknown parameter ${key}`)
         break
@@ -483,13 +570,30 @@ function statsCase(r: Random, site: string): Omit<FuzzCase, 'id'> {
     }
   }
   const method = r() < 0.97 ? 'GET' : pick(r, ['POST', 'PUT', 'DELETE'])
-  if (method !== 'GET') return { label: `${method} ${endpoint}`, method, path: `${endpoint}?${qs(params)}`, headers: {}, body: '{}', expect: { kind: 'error', status: 404 } }
+  if (method !== 'GET')
+    return { label: `${method} ${endpoint}`, method, path: `${endpoint}?${qs(params)}`, headers: {}, body: '{}', expect: { kind: 'error', status: 404 } }
   return { label: `GET ${endpoint}: ${labels.join(', ')}`, method, path: `${endpoint}?${qs(params)}`, headers: {}, expect: { kind: 'error', status: 400 } }
 }
 
 function weirdQuery(r: Random): string {
   const parts = Array.from({ length: int(r, 6) }, () =>
-    pick(r, ['a=1', '__proto__=x', 'constructor[prototype][x]=1', '%', '%zz', '%FF=%FE', '=', '&', '==', '?', 'x=' + 'y'.repeat(int(r, 4000)), 'next=//evil.example', 'site_id=' + encodeURIComponent('💥'), '[]=1', 'a[b][c][d]=1']),
+    pick(r, [
+      'a=1',
+      '__proto__=x',
+      'constructor[prototype][x]=1',
+      '%',
+      '%zz',
+      '%FF=%FE',
+      '=',
+      '&',
+      '==',
+      '?',
+      'x=' + 'y'.repeat(int(r, 4000)),
+      'next=//evil.example',
+      'site_id=' + encodeURIComponent('💥'),
+      '[]=1',
+      'a[b][c][d]=1',
+    ]),
   )
   return parts.length ? `?${parts.join('&')}` : pick(r, ['', '?', '??', '?&'])
 }
@@ -536,18 +640,39 @@ function sitesCase(r: Random, adminHeaders: Record<string, string>): Omit<FuzzCa
     ])()
   if (roll < 0.45) {
     // Not signed in: refused before the body is read, whatever it is.
-    return { label: 'PUT /sites/:id without valid credentials', method: 'PUT', path: `/sites/${id}`, headers: { ...badAuthHeaders(r), ...maybeContentType(r) }, body: timezoneBody(), expect: { kind: 'error', status: 401 } }
+    return {
+      label: 'PUT /sites/:id without valid credentials',
+      method: 'PUT',
+      path: `/sites/${id}`,
+      headers: { ...badAuthHeaders(r), ...maybeContentType(r) },
+      body: timezoneBody(),
+      expect: { kind: 'error', status: 401 },
+    }
   }
   if (roll < 0.95) {
     const body = timezoneBody()
     // Site settings are a few bytes: bodies over 4 KiB are refused as too large before parsing.
     const status = Buffer.byteLength(body) > 4_096 ? 413 : 400
-    return { label: 'PUT /sites/:id as admin: invalid body', method: 'PUT', path: `/sites/${id}`, headers: { ...adminHeaders, ...maybeContentType(r) }, body, expect: { kind: 'error', status } }
+    return {
+      label: 'PUT /sites/:id as admin: invalid body',
+      method: 'PUT',
+      path: `/sites/${id}`,
+      headers: { ...adminHeaders, ...maybeContentType(r) },
+      body,
+      expect: { kind: 'error', status },
+    }
   }
   const method = pick(r, ['POST', 'PATCH', 'DELETE'])
   // There is no such route, for the admin or anyone else.
   const signedIn = r() < 0.5
-  return { label: `${method} /sites/:id${signedIn ? ' as admin' : ''}`, method, path: `/sites/${id}`, headers: signedIn ? adminHeaders : {}, body: '{}', expect: { kind: 'error', status: 404 } }
+  return {
+    label: `${method} /sites/:id${signedIn ? ' as admin' : ''}`,
+    method,
+    path: `/sites/${id}`,
+    headers: signedIn ? adminHeaders : {},
+    body: '{}',
+    expect: { kind: 'error', status: 404 },
+  }
 }
 
 /** What POST /login must answer for an urlencoded body: the form again (401), a 400, or 413 over its size limit. */
@@ -569,9 +694,16 @@ function loginCase(r: Random): Omit<FuzzCase, 'id'> {
     const parts = [pick(r, allowed)]
     const bad = r() < 0.5
     if (bad) parts.splice(int(r, 2), 0, pick(r, refused))
-    return { label: `GET /login: ${bad ? 'unknown parameter' : 'odd next'}`, method: 'GET', path: `/login?${parts.join(pick(r, ['&', '&&']))}`, headers: {}, expect: bad ? { kind: 'error', status: 400 } : { kind: 'login-form' } }
+    return {
+      label: `GET /login: ${bad ? 'unknown parameter' : 'odd next'}`,
+      method: 'GET',
+      path: `/login?${parts.join(pick(r, ['&', '&&']))}`,
+      headers: {},
+      expect: bad ? { kind: 'error', status: 400 } : { kind: 'login-form' },
+    }
   }
-  const field = () => pick(r, ['', 'admin', 'x'.repeat(int(r, 3000)), '%', '%zz', '%FF', encodeURIComponent("' or 1=1 --"), encodeURIComponent('💥'), '+', 'a+b'])
+  const field = () =>
+    pick(r, ['', 'admin', 'x'.repeat(int(r, 3000)), '%', '%zz', '%FF', encodeURIComponent("' or 1=1 --"), encodeURIComponent('💥'), '+', 'a+b'])
   const parts: string[] = []
   if (r() < 0.85) parts.push(`user=${field()}`)
   if (r() < 0.85) parts.push(`password=${field()}`)
@@ -579,10 +711,25 @@ function loginCase(r: Random): Omit<FuzzCase, 'id'> {
   if (r() < 0.2) parts.push(pick(r, ['extra=1', '__proto__[x]=1', 'user=dup', 'constructor=1', 'password=dup']))
   const body = parts.join('&')
   const roll = r()
-  if (roll < 0.7) return { label: 'POST /login: form with wrong or missing credentials', method: 'POST', path: '/login', headers: { 'content-type': 'application/x-www-form-urlencoded' }, body, expect: loginExpectation(body) }
+  if (roll < 0.7)
+    return {
+      label: 'POST /login: form with wrong or missing credentials',
+      method: 'POST',
+      path: '/login',
+      headers: { 'content-type': 'application/x-www-form-urlencoded' },
+      body,
+      expect: loginExpectation(body),
+    }
   if (roll < 0.9) {
     const { body: junk, label } = malformedBody(r)
-    return { label: `POST /login: ${label} as JSON`, method: 'POST', path: '/login', headers: { 'content-type': pick(r, ['application/json', 'text/plain', 'application/x-www-form-urlencoded']) }, body: junk, expect: loginExpectationFor(junk) }
+    return {
+      label: `POST /login: ${label} as JSON`,
+      method: 'POST',
+      path: '/login',
+      headers: { 'content-type': pick(r, ['application/json', 'text/plain', 'application/x-www-form-urlencoded']) },
+      body: junk,
+      expect: loginExpectationFor(junk),
+    }
   }
   const method = pick(r, ['PUT', 'DELETE', 'PATCH'])
   return { label: `${method} /login`, method, path: '/login', headers: {}, expect: { kind: 'error', status: 404 } }
@@ -597,14 +744,41 @@ function loginExpectationFor(body: string | Uint8Array<ArrayBuffer>): Expectatio
 function staticCase(r: Random): Omit<FuzzCase, 'id'> {
   const roll = r()
   if (roll < 0.3) return { label: 'GET /health: weird query', method: 'GET', path: `/health${weirdQuery(r)}`, headers: {}, expect: { kind: 'health' } }
-  if (roll < 0.55) return { label: 'GET /script.js: weird query', method: 'GET', path: `/script.js${weirdQuery(r)}`, headers: pick<Record<string, string>>(r, [{}, { 'accept-encoding': 'gzip;q=0' }, { 'accept-encoding': 'gzip' }, { 'accept-encoding': ';;;q=x' }]), expect: { kind: 'script' } }
+  if (roll < 0.55)
+    return {
+      label: 'GET /script.js: weird query',
+      method: 'GET',
+      path: `/script.js${weirdQuery(r)}`,
+      headers: pick<Record<string, string>>(r, [{}, { 'accept-encoding': 'gzip;q=0' }, { 'accept-encoding': 'gzip' }, { 'accept-encoding': ';;;q=x' }]),
+      expect: { kind: 'script' },
+    }
   if (roll < 0.7) {
     const path = pick(r, ['/health', '/script.js'])
     const method = pick(r, ['POST', 'PUT', 'DELETE', 'PATCH'])
     return { label: `${method} ${path}`, method, path, headers: maybeContentType(r), body: malformedBody(r).body, expect: { kind: 'error', status: 404 } }
   }
-  if (roll < 0.8) return { label: 'OPTIONS preflight on ingestion', method: 'OPTIONS', path: pick(r, ['/event', '/events']), headers: { origin: 'https://evil.example', 'access-control-request-method': 'POST' }, expect: { kind: 'preflight' } }
-  const path = pick(r, ['/nope', '/event/x', '/events/1', '/stats/x', '/sites/a/b', '/%2e%2e/%2e%2e/etc/passwd', '/script.js/x', '/health/x', '/.env', '/login/x', '/..%2f..%2f', `/${'z'.repeat(3000)}`])
+  if (roll < 0.8)
+    return {
+      label: 'OPTIONS preflight on ingestion',
+      method: 'OPTIONS',
+      path: pick(r, ['/event', '/events']),
+      headers: { origin: 'https://evil.example', 'access-control-request-method': 'POST' },
+      expect: { kind: 'preflight' },
+    }
+  const path = pick(r, [
+    '/nope',
+    '/event/x',
+    '/events/1',
+    '/stats/x',
+    '/sites/a/b',
+    '/%2e%2e/%2e%2e/etc/passwd',
+    '/script.js/x',
+    '/health/x',
+    '/.env',
+    '/login/x',
+    '/..%2f..%2f',
+    `/${'z'.repeat(3000)}`,
+  ])
   const method = pick(r, ['GET', 'POST'])
   return { label: `${method} unknown path ${path.slice(0, 30)}`, method, path, headers: {}, expect: { kind: 'error', status: 404 } }
 }
@@ -616,12 +790,40 @@ export function generateCases(seed: number, count: number, adminHeaders: Record<
   for (let id = 0; id < count; id++) {
     const site = `${FUZZ_SITE_PREFIX}${id % 50}`
     const roll = r()
-    const made = roll < 0.3 ? eventCase(r, site) : roll < 0.45 ? batchCase(r, site) : roll < 0.7 ? statsCase(r, site) : roll < 0.8 ? sitesCase(r, adminHeaders) : roll < 0.9 ? loginCase(r) : staticCase(r)
+    const made =
+      roll < 0.3
+        ? eventCase(r, site)
+        : roll < 0.45
+          ? batchCase(r, site)
+          : roll < 0.7
+            ? statsCase(r, site)
+            : roll < 0.8
+              ? sitesCase(r, adminHeaders)
+              : roll < 0.9
+                ? loginCase(r)
+                : staticCase(r)
     cases.push({ id, ...made })
   }
   // A few very large batches (over the 4 MiB limit), declared and streamed.
   const big = `{"events":[${JSON.stringify({ site_id: `${FUZZ_SITE_PREFIX}big`, event_type: 'page_view', path: `/${'b'.repeat(4 * 1024 * 1024)}`, timestamp: '2025-11-14T10:00:00Z' })}]}`
-  cases.push({ id: cases.length, label: 'POST /events: body over 4 MiB', method: 'POST', path: '/events', headers: {}, body: big, expect: { kind: 'error', status: 413 } })
-  cases.push({ id: cases.length, label: 'POST /events: body over 4 MiB (chunked)', method: 'POST', path: '/events', headers: {}, body: big, stream: true, expect: { kind: 'error', status: 413 } })
+  cases.push({
+    id: cases.length,
+    label: 'POST /events: body over 4 MiB',
+    method: 'POST',
+    path: '/events',
+    headers: {},
+    body: big,
+    expect: { kind: 'error', status: 413 },
+  })
+  cases.push({
+    id: cases.length,
+    label: 'POST /events: body over 4 MiB (chunked)',
+    method: 'POST',
+    path: '/events',
+    headers: {},
+    body: big,
+    stream: true,
+    expect: { kind: 'error', status: 413 },
+  })
   return cases
 }

@@ -59,7 +59,12 @@ export function spawnManaged(name: string, cmd: string[], env: Record<string, st
   const child = WatchedProcess.start(name, cmd, { env, echo })
   const seq = ++spawnSeq
   managed.push({ seq, process: child, service })
-  void child.exited.then(() => managed.splice(managed.findIndex((m) => m.seq === seq), 1))
+  void child.exited.then(() =>
+    managed.splice(
+      managed.findIndex((m) => m.seq === seq),
+      1,
+    ),
+  )
   return child
 }
 
@@ -113,7 +118,10 @@ export class PrivatePostgres {
       auth = ['-A', 'scram-sha-256', '--pwfile', pwfile]
     }
     try {
-      await run(['runuser', '-u', 'postgres', '--', `${PG_BIN}/initdb`, '-D', pg.dataDir, ...auth, '-U', 'postgres', '--no-sync', '-E', 'UTF8', '--locale', 'C'], 120_000)
+      await run(
+        ['runuser', '-u', 'postgres', '--', `${PG_BIN}/initdb`, '-D', pg.dataDir, ...auth, '-U', 'postgres', '--no-sync', '-E', 'UTF8', '--locale', 'C'],
+        120_000,
+      )
       await pg.start()
     } catch (error) {
       await pg.destroy()
@@ -124,7 +132,26 @@ export class PrivatePostgres {
 
   async start(): Promise<void> {
     const options = `-p ${this.port} -k ${this.baseDir} -c listen_addresses=127.0.0.1 -c fsync=off -c synchronous_commit=off -c full_page_writes=off -c max_connections=200`
-    await run(['runuser', '-u', 'postgres', '--', `${PG_BIN}/pg_ctl`, '-D', this.dataDir, '-l', join(this.baseDir, 'server.log'), '-o', options, '-w', '-t', '60', 'start'], 90_000)
+    await run(
+      [
+        'runuser',
+        '-u',
+        'postgres',
+        '--',
+        `${PG_BIN}/pg_ctl`,
+        '-D',
+        this.dataDir,
+        '-l',
+        join(this.baseDir, 'server.log'),
+        '-o',
+        options,
+        '-w',
+        '-t',
+        '60',
+        'start',
+      ],
+      90_000,
+    )
     this.running = true
   }
 
@@ -176,7 +203,21 @@ export class PrivateRedis {
 
   /** Starts (or restarts, on the same port, empty) a server without persistence. */
   async start(): Promise<void> {
-    const args = ['redis-server', '--port', String(this.port), '--bind', '127.0.0.1', '--save', '', '--appendonly', 'no', '--daemonize', 'no', '--protected-mode', 'no']
+    const args = [
+      'redis-server',
+      '--port',
+      String(this.port),
+      '--bind',
+      '127.0.0.1',
+      '--save',
+      '',
+      '--appendonly',
+      'no',
+      '--daemonize',
+      'no',
+      '--protected-mode',
+      'no',
+    ]
     if (this.password) args.push('--requirepass', this.password)
     this.server = spawnManaged('redis', args, {}, true)
     await awaitLine(this.server, 'Ready to accept connections', 30_000)
@@ -254,7 +295,9 @@ export class QueueProbe {
   /** Reasons of jobs that failed for good, for error messages. */
   async failedReasons(): Promise<string[]> {
     const jobs = await this.queue.getFailed(0, 20)
-    return jobs.map((job) => `job ${job.id} (${job.data && 'events' in job.data ? job.data.events.length : '?'} events, ${job.attemptsMade} attempts): ${job.failedReason}`)
+    return jobs.map(
+      (job) => `job ${job.id} (${job.data && 'events' in job.data ? job.data.events.length : '?'} events, ${job.attemptsMade} attempts): ${job.failedReason}`,
+    )
   }
 
   /** Removes the queue's keys (bounded: Redis may be down) and disconnects. */
@@ -362,7 +405,9 @@ export async function checkExactlyOnce(sql: postgres.Sql, siteId: string, acknow
   const stored = await sql<{ event_id: string }[]>`select event_id from events where site_id = ${siteId}`
   const unknown = stored.filter((row) => !sent.has(row.event_id)).map((row) => row.event_id)
   if (counts!.total !== ids.length || counts!.distinct_ids !== ids.length || missing.length > 0) {
-    throw new Error(`acknowledged ${ids.length}, stored ${counts!.total} rows (${counts!.distinct_ids} distinct) for them; missing e.g. ${missing.map((m) => m.event_id).join(', ')}`)
+    throw new Error(
+      `acknowledged ${ids.length}, stored ${counts!.total} rows (${counts!.distinct_ids} distinct) for them; missing e.g. ${missing.map((m) => m.event_id).join(', ')}`,
+    )
   }
   if (all!.total !== all!.distinct_ids) throw new Error(`duplicate event ids for ${siteId}: ${all!.total} rows, ${all!.distinct_ids} distinct`)
   if (unknown.length > 0) throw new Error(`rows that were never sent: ${unknown.slice(0, 10).join(', ')}`)
@@ -414,7 +459,9 @@ function assertSameRows(table: string, actual: object[], expected: object[]): vo
   if (a.length === e.length && a.every((row, i) => row === e[i])) return
   const diff = e.filter((row) => !a.includes(row)).slice(0, 5)
   const extra = a.filter((row) => !e.includes(row)).slice(0, 5)
-  throw new Error(`${table} differs from a recount (${a.length} rows vs ${e.length}); recount rows not in ${table}: ${diff.join(' ')}; ${table} rows not in the recount: ${extra.join(' ')}`)
+  throw new Error(
+    `${table} differs from a recount (${a.length} rows vs ${e.length}); recount rows not in ${table}: ${diff.join(' ')}; ${table} rows not in the recount: ${extra.join(' ')}`,
+  )
 }
 
 /** The ingestion ledger of one site (written by the API's and the worker's own counts). */

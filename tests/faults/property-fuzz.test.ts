@@ -108,7 +108,11 @@ const validEvent: fc.Arbitrary<Fields> = fc
 
 const mutation = fc.record({
   kind: fc.constantFrom('set', 'add', 'delete'),
-  key: fc.oneof({ weight: 4, arbitrary: fc.constantFrom(...EVENT_FIELDS) }, { weight: 2, arbitrary: fc.constantFrom(...PROTO_KEYS) }, { weight: 1, arbitrary: fc.string({ maxLength: 8 }) }),
+  key: fc.oneof(
+    { weight: 4, arbitrary: fc.constantFrom(...EVENT_FIELDS) },
+    { weight: 2, arbitrary: fc.constantFrom(...PROTO_KEYS) },
+    { weight: 1, arbitrary: fc.string({ maxLength: 8 }) },
+  ),
   value: hostileValue,
 })
 
@@ -145,9 +149,12 @@ const eventBody: fc.Arbitrary<string | Uint8Array<ArrayBuffer>> = fc.oneof(
 )
 
 const batchBody: fc.Arbitrary<string | Uint8Array<ArrayBuffer>> = fc.oneof(
-  { weight: 6, arbitrary: fc.tuple(fc.array(eventText, { maxLength: 5 }), fc.option(fc.tuple(fc.constantFrom(...PROTO_KEYS, 'extra'), hostileValue), { nil: undefined })).map(
-    ([events, extra]) => `{"events":[${events.join(',')}]${extra ? `,${JSON.stringify(extra[0])}:${extra[1]}` : ''}}`,
-  ) },
+  {
+    weight: 6,
+    arbitrary: fc
+      .tuple(fc.array(eventText, { maxLength: 5 }), fc.option(fc.tuple(fc.constantFrom(...PROTO_KEYS, 'extra'), hostileValue), { nil: undefined }))
+      .map(([events, extra]) => `{"events":[${events.join(',')}]${extra ? `,${JSON.stringify(extra[0])}:${extra[1]}` : ''}}`),
+  },
   { weight: 1, arbitrary: hostileValue.map((value) => `{"events":${value}}`) },
   { weight: 1, arbitrary: invalidUtf8 },
   { weight: 1, arbitrary: truncated.map((text) => `{"events":[${text}`) },
@@ -162,20 +169,68 @@ const siteUpdateBody: fc.Arbitrary<string | Uint8Array<ArrayBuffer>> = fc.oneof(
 )
 
 const formBody = fc
-  .array(fc.tuple(fc.constantFrom('user', 'password', 'next', '__proto__', 'constructor', 'user[]'), fc.oneof(fc.string({ maxLength: 10 }).map(pct), fc.constantFrom('%zz', '%00', '%', 'admin', '/', '//evil'))), { maxLength: 4 })
+  .array(
+    fc.tuple(
+      fc.constantFrom('user', 'password', 'next', '__proto__', 'constructor', 'user[]'),
+      fc.oneof(fc.string({ maxLength: 10 }).map(pct), fc.constantFrom('%zz', '%00', '%', 'admin', '/', '//evil')),
+    ),
+    { maxLength: 4 },
+  )
   .map((pairs) => pairs.map(([k, v]) => `${k}=${v}`).join('&'))
 
 const QUERY_KEYS = ['site_id', 'date', 'from', 'to', 'tz', 'limit', 'interval', 'next', ...PROTO_KEYS, '', 'site_id[]', 'site_id[0]', 'a.b']
-const RAW_QUERY_VALUES = ['%00', 'a%00b', '%zz', '%', '%E0%A4%A', '%C0%AF', '%FF', '%ED%A0%80', '1e400', '-0', '18446744073709551616', '2025-11-14', '2025-02-30', 'Europe%2FParis', 'Asia%2FKolkata', 'UTC', 'hour', 'week', '10', '0', '101', `${PREFIX}q`, '+', '%2B', '']
-const queryValue = fc.oneof(fc.constantFrom(...RAW_QUERY_VALUES), fc.string({ maxLength: 12 }).map(encodeURIComponent), fc.string({ unit: 'binary', maxLength: 6 }).map(pct))
-const queryKey = fc.oneof({ weight: 4, arbitrary: fc.constantFrom(...QUERY_KEYS) }, { weight: 1, arbitrary: fc.string({ maxLength: 6 }).map(encodeURIComponent) })
+const RAW_QUERY_VALUES = [
+  '%00',
+  'a%00b',
+  '%zz',
+  '%',
+  '%E0%A4%A',
+  '%C0%AF',
+  '%FF',
+  '%ED%A0%80',
+  '1e400',
+  '-0',
+  '18446744073709551616',
+  '2025-11-14',
+  '2025-02-30',
+  'Europe%2FParis',
+  'Asia%2FKolkata',
+  'UTC',
+  'hour',
+  'week',
+  '10',
+  '0',
+  '101',
+  `${PREFIX}q`,
+  '+',
+  '%2B',
+  '',
+]
+const queryValue = fc.oneof(
+  fc.constantFrom(...RAW_QUERY_VALUES),
+  fc.string({ maxLength: 12 }).map(encodeURIComponent),
+  fc.string({ unit: 'binary', maxLength: 6 }).map(pct),
+)
+const queryKey = fc.oneof(
+  { weight: 4, arbitrary: fc.constantFrom(...QUERY_KEYS) },
+  { weight: 1, arbitrary: fc.string({ maxLength: 6 }).map(encodeURIComponent) },
+)
 const validStatsQuery = fc.constantFrom(`site_id=${PREFIX}q&date=2025-11-14`, `site_id=${PREFIX}q&from=2025-11-01&to=2025-11-14`, `site_id=${PREFIX}q`, '')
 /** Repeated keys (an array of pairs) or unique ones (a dictionary), after an optional valid start. */
 const query = fc
-  .tuple(validStatsQuery, fc.oneof(fc.array(fc.tuple(queryKey, queryValue), { maxLength: 6 }), fc.dictionary(queryKey, queryValue, { maxKeys: 5 }).map((d) => Object.entries(d))))
+  .tuple(
+    validStatsQuery,
+    fc.oneof(
+      fc.array(fc.tuple(queryKey, queryValue), { maxLength: 6 }),
+      fc.dictionary(queryKey, queryValue, { maxKeys: 5 }).map((d) => Object.entries(d)),
+    ),
+  )
   .map(([start, pairs]) => [start, ...pairs.map(([k, v]) => `${k}=${v}`)].filter(Boolean).join('&'))
 
-const siteId = fc.oneof(fc.constantFrom(`${PREFIX}s`, '%00', 'a%00b', '%zz', '%FF', 'x'.repeat(200), '__proto__', 'constructor'), fc.string({ unit: 'binary', maxLength: 8 }).map(pct))
+const siteId = fc.oneof(
+  fc.constantFrom(`${PREFIX}s`, '%00', 'a%00b', '%zz', '%FF', 'x'.repeat(200), '__proto__', 'constructor'),
+  fc.string({ unit: 'binary', maxLength: 8 }).map(pct),
+)
 const unknownPath = fc.array(fc.string({ maxLength: 8 }).map(encodeURIComponent), { minLength: 1, maxLength: 3 }).map((parts) => `/${parts.join('/')}`)
 
 interface Route {
@@ -190,16 +245,57 @@ const ROUTES: [weight: number, Route][] = [
   [8, { method: 'POST', path: fixed('/event'), body: eventBody }],
   [6, { method: 'POST', path: fixed('/events'), body: batchBody }],
   [2, { method: 'GET', path: fc.oneof(withQuery('/stats'), withQuery('/stats/timeseries'), withQuery('/stats/realtime')) }],
-  [1, { method: 'GET', path: fixed('/sites', '/ingest/queue', '/metrics', '/health', '/script.js', '/openapi', '/openapi/json', '/', '/assets/x.js', '/assets/nope', '/assets/', '/assets/.', '/assets/..%2F..%2Fetc%2Fpasswd') }],
+  [
+    1,
+    {
+      method: 'GET',
+      path: fixed(
+        '/sites',
+        '/ingest/queue',
+        '/metrics',
+        '/health',
+        '/script.js',
+        '/openapi',
+        '/openapi/json',
+        '/',
+        '/assets/x.js',
+        '/assets/nope',
+        '/assets/',
+        '/assets/.',
+        '/assets/..%2F..%2Fetc%2Fpasswd',
+      ),
+    },
+  ],
   [2, { method: 'PUT', path: siteId.map((id) => `/sites/${id}`), body: siteUpdateBody }],
   [1, { method: 'GET', path: withQuery('/ingest/ledger') }],
-  [1, { method: 'GET', path: fc.oneof(withQuery('/login'), fixed('/admin/queues', '/admin/queues/', '/admin/queues/api/queues', '/admin/queues/static/x.js', '/admin/queues/queue/nope')) }],
+  [
+    1,
+    {
+      method: 'GET',
+      path: fc.oneof(
+        withQuery('/login'),
+        fixed('/admin/queues', '/admin/queues/', '/admin/queues/api/queues', '/admin/queues/static/x.js', '/admin/queues/queue/nope'),
+      ),
+    },
+  ],
   [1, { method: 'POST', path: fixed('/login'), body: fc.oneof(formBody, eventBody) }],
   [1, { method: 'POST', path: fixed('/logout') }],
   [1, { method: 'GET', path: unknownPath }],
 ]
 
-const CONTENT_TYPES = ['application/json', 'application/json; charset=utf-8', 'text/plain;charset=UTF-8', 'application/x-www-form-urlencoded', 'multipart/form-data; boundary=xyz', 'multipart/form-data', 'application/xml', 'application/octet-stream', 'x/y; a="b', '', '*/*']
+const CONTENT_TYPES = [
+  'application/json',
+  'application/json; charset=utf-8',
+  'text/plain;charset=UTF-8',
+  'application/x-www-form-urlencoded',
+  'multipart/form-data; boundary=xyz',
+  'multipart/form-data',
+  'application/xml',
+  'application/octet-stream',
+  'x/y; a="b',
+  '',
+  '*/*',
+]
 const ascii = (maxLength: number) => fc.string({ unit: 'grapheme-ascii', maxLength })
 const optional = <T>(arbitrary: fc.Arbitrary<T>) => fc.option(arbitrary, { nil: undefined })
 
@@ -207,10 +303,17 @@ const headers = (admin: boolean) =>
   fc
     .record({
       'content-type': optional(fc.constantFrom(...CONTENT_TYPES)),
-      cookie: optional(fc.oneof(fc.constantFrom('session=garbage', 'session=a.b', 'session=', '__proto__=1', 'session={"toString":1}', 'a=%zz', 'session=%00'), ascii(20))),
+      cookie: optional(
+        fc.oneof(fc.constantFrom('session=garbage', 'session=a.b', 'session=', '__proto__=1', 'session={"toString":1}', 'a=%zz', 'session=%00'), ascii(20)),
+      ),
       authorization: admin
         ? fc.constant(stack.adminHeaders.authorization)
-        : optional(fc.oneof(fc.constantFrom('Basic !!!', `Basic ${btoa('admin:wrong')}`, 'Bearer x', 'Basic', 'Digest x', `Basic ${btoa('\u00ff:\u0000')}`), ascii(20))),
+        : optional(
+            fc.oneof(
+              fc.constantFrom('Basic !!!', `Basic ${btoa('admin:wrong')}`, 'Bearer x', 'Basic', 'Digest x', `Basic ${btoa('\u00ff:\u0000')}`),
+              ascii(20),
+            ),
+          ),
       accept: optional(fc.constantFrom('text/html', 'application/json', '*/*', 'text/html,application/xhtml+xml', '')),
       'x-request-id': optional(ascii(70)),
     })
@@ -231,7 +334,10 @@ const request: fc.Arbitrary<FuzzRequest> = fc
   .chain(({ admin, ...rest }) => headers(admin).map((h) => ({ ...rest, admin, headers: h })))
   .map((r) => (r.method === 'GET' || r.method === 'HEAD' ? { ...r, body: undefined } : r))
   // An answer may echo the request (a path, a field name); such a request would not tell a leak.
-  .filter((r) => !leaks([r.path, safeDecode(r.path), ...Object.values(r.headers), typeof r.body === 'string' ? r.body : Buffer.from(r.body ?? []).toString()].join('\n')))
+  .filter(
+    (r) =>
+      !leaks([r.path, safeDecode(r.path), ...Object.values(r.headers), typeof r.body === 'string' ? r.body : Buffer.from(r.body ?? []).toString()].join('\n')),
+  )
 
 function safeDecode(text: string): string {
   try {
@@ -291,33 +397,29 @@ function recordAccepted(r: FuzzRequest, text: string) {
   }
 }
 
-test(
-  'every route answers hostile requests below 500 with the documented JSON errors, leaks nothing, and stores exactly the accepted events',
-  async () => {
-    const statuses = new Map<number, number>()
-    await fc.assert(
-      fc.asyncProperty(request, async (r) => {
-        const response = await fetch(stack.baseUrl + r.path, { method: r.method, headers: r.headers, body: r.body, redirect: 'manual' })
-        const answer = { status: response.status, contentType: response.headers.get('content-type') ?? '', text: await response.text() }
-        statuses.set(answer.status, (statuses.get(answer.status) ?? 0) + 1)
-        const problem = problemWith(r, answer)
-        if (problem) throw new Error(`${problem}: ${r.method} ${r.path} -> ${answer.status} ${answer.contentType} ${answer.text.slice(0, 300)}`)
-        if (answer.status === 202 && (routeOf(r.path) === '/event' || routeOf(r.path) === '/events') && r.method === 'POST') recordAccepted(r, answer.text)
-      }),
-      { seed: SEED, numRuns: RUNS, endOnFailure: true },
-    )
-    // The run must have reached both sides of ingestion, or the count below proves little.
-    expect(statuses.get(202)).toBeGreaterThan(0)
-    expect(statuses.get(400)).toBeGreaterThan(0)
+test('every route answers hostile requests below 500 with the documented JSON errors, leaks nothing, and stores exactly the accepted events', async () => {
+  const statuses = new Map<number, number>()
+  await fc.assert(
+    fc.asyncProperty(request, async (r) => {
+      const response = await fetch(stack.baseUrl + r.path, { method: r.method, headers: r.headers, body: r.body, redirect: 'manual' })
+      const answer = { status: response.status, contentType: response.headers.get('content-type') ?? '', text: await response.text() }
+      statuses.set(answer.status, (statuses.get(answer.status) ?? 0) + 1)
+      const problem = problemWith(r, answer)
+      if (problem) throw new Error(`${problem}: ${r.method} ${r.path} -> ${answer.status} ${answer.contentType} ${answer.text.slice(0, 300)}`)
+      if (answer.status === 202 && (routeOf(r.path) === '/event' || routeOf(r.path) === '/events') && r.method === 'POST') recordAccepted(r, answer.text)
+    }),
+    { seed: SEED, numRuns: RUNS, endOnFailure: true },
+  )
+  // The run must have reached both sides of ingestion, or the count below proves little.
+  expect(statuses.get(202)).toBeGreaterThan(0)
+  expect(statuses.get(400)).toBeGreaterThan(0)
 
-    await stack.flush()
-    await stack.jobs.wait([...jobIds])
-    const [row] = await stack.database.sql<{ prefixed: number; others: number }[]>`
+  await stack.flush()
+  await stack.jobs.wait([...jobIds])
+  const [row] = await stack.database.sql<{ prefixed: number; others: number }[]>`
       select count(*) filter (where site_id like ${PREFIX + '%'})::int as prefixed,
              count(*) filter (where site_id not like ${PREFIX + '%'})::int as others
         from events`
-    const keys = [...accepted]
-    expect(row).toEqual({ prefixed: keys.filter((key) => key.startsWith(PREFIX)).length, others: keys.filter((key) => !key.startsWith(PREFIX)).length })
-  },
-  60_000,
-)
+  const keys = [...accepted]
+  expect(row).toEqual({ prefixed: keys.filter((key) => key.startsWith(PREFIX)).length, others: keys.filter((key) => !key.startsWith(PREFIX)).length })
+}, 60_000)

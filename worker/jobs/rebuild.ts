@@ -4,6 +4,7 @@ import type { Db } from '../../drizzle/client'
 import type { Logger } from '../../lib/log'
 import type { RebuildJobData } from '../../lib/queue'
 import {
+  pageVisitors,
   rollupDayPaths,
   rollupDays,
   rollupDayTypes,
@@ -16,6 +17,7 @@ import {
   userMonths,
 } from '../../drizzle/schema'
 import { bucketColumns } from '../rollups/postgres'
+import { rebuildVisits } from '../visits/postgres'
 
 export interface RebuildRange {
   /** Inclusive calendar dates in the site's rollup timezone. */
@@ -32,7 +34,7 @@ export interface RebuildResult {
 }
 
 /**
- * Recomputes a site's rollups from its raw events, idempotently. It holds the site's exclusive
+ * Recomputes a site's rollups and visits from its raw events, idempotently. It holds the site's exclusive
  * lock, which waits for the jobs writing that site and holds back new ones, so ingestion can go on
  * and nothing is counted twice or missed. A range is widened to whole months (the user bitmaps
  * are per month); without one, everything is rebuilt in the site's configured timezone, which
@@ -53,6 +55,7 @@ export async function rebuildRollups(db: Db, siteId: string, range?: RebuildRang
     let dayFilter = sql`true`
     let hourFilter = sql`true`
     let monthFilter = sql`true`
+    let visitBounds = { start: '', end: '' }
     if (range) {
       const [bounds] = await tx.execute<{ first_month: string; last_month: string; start: string; end: string }>(sql`
         select date_trunc('month', ${range.from}::date)::date::text as first_month,
@@ -64,11 +67,13 @@ export async function rebuildRollups(db: Db, siteId: string, range?: RebuildRang
       hourFilter = sql`hour >= ${bounds!.start}::timestamptz and hour < ${bounds!.end}::timestamptz`
       dayFilter = sql`day >= ${bounds!.first_month}::date and day < (${bounds!.last_month}::date + interval '1 month')`
       monthFilter = sql`month >= ${bounds!.first_month}::date and month <= ${bounds!.last_month}::date`
+      visitBounds = { start: bounds!.start, end: bounds!.end }
     }
 
     for (const [table, filter] of [
       [rollupHours, hourFilter],
       [rollupHourPaths, hourFilter],
+      [pageVisitors, hourFilter],
       [rollupHourTypes, hourFilter],
       [rollupDays, dayFilter],
       [rollupDayPaths, dayFilter],
@@ -78,7 +83,7 @@ export async function rebuildRollups(db: Db, siteId: string, range?: RebuildRang
       await tx.execute(sql`delete from ${table} where site_id = ${siteId} and ${filter}`)
     }
 
-    const source = sql`(select event_type, path, user_id, ${bucketColumns(sql`timestamp`, tz)}
+    const source = sql`(select event_id, event_type, path, user_id, ${bucketColumns(sql`timestamp`, tz)}
                           from events where site_id = ${siteId} and ${window}) e`
     const [{ events } = { events: 0 }] = await tx.execute<{ events: number }>(sql`
       with inserted as (
@@ -95,6 +100,9 @@ export async function rebuildRollups(db: Db, siteId: string, range?: RebuildRang
       insert into ${rollupHourPaths} (site_id, hour, path, views)
       select ${siteId}, hour, path, count(*) from ${source} where event_type = 'page_view' group by hour, path`)
     await tx.execute(sql`
+      insert into ${pageVisitors} (site_id, hour, path, visitor_id, anonymous)
+      select distinct ${siteId}, hour, path, coalesce(user_id, event_id), user_id is null from ${source} where event_type = 'page_view'`)
+    await tx.execute(sql`
       insert into ${rollupDayPaths} (site_id, day, path, views)
       select ${siteId}, day, path, count(*) from ${source} where event_type = 'page_view' group by day, path`)
     await tx.execute(sql`
@@ -107,6 +115,7 @@ export async function rebuildRollups(db: Db, siteId: string, range?: RebuildRang
       insert into ${userMonths} (site_id, month, user_id, days, hours)
       select ${siteId}, month, user_id, bit_or(${userDayBit(sql`day_index`)}), bit_or(${userHourBit(sql`hour_index`)})
         from ${source} where user_id is not null group by month, user_id`)
+    await rebuildVisits(tx, siteId, range ? visitBounds : undefined)
     await tx.execute(sql`
       update ${sites} set rollup_timezone = ${tz},
              first_event_at = (select min(timestamp) from events where site_id = ${siteId}),

@@ -11,9 +11,18 @@ afterAll(() => stack.close())
 
 let n = 0
 const events = (site: string, count: number, timestamp = '2025-11-14T10:00:00Z'): QueuedEvent[] =>
-  Array.from({ length: count }, () => ({ eventId: `e${++n}`, siteId: site, eventType: 'page_view', path: '/', userId: `u${n % 7}`, timestamp, receivedAt: timestamp }))
+  Array.from({ length: count }, () => ({
+    eventId: `e${++n}`,
+    siteId: site,
+    eventType: 'page_view',
+    path: '/',
+    userId: `u${n % 7}`,
+    timestamp,
+    receivedAt: timestamp,
+  }))
 
-const transactions = async () => (await stack.workerMetrics.writeSeconds.get()).values.find((value) => value.metricName === 'analytics_db_write_seconds_count')?.value ?? 0
+const transactions = async () =>
+  (await stack.workerMetrics.writeSeconds.get()).values.find((value) => value.metricName === 'analytics_db_write_seconds_count')?.value ?? 0
 
 test('many small jobs waiting together are written in far fewer transactions, each job exactly once', async () => {
   await stack.worker.pause(true)

@@ -48,7 +48,8 @@ function buckets(at: number, offsetMinutes: number): Buckets {
 let n = 0
 function randomEvent(): QueuedEvent {
   // Mostly around now, in and out of the realtime window on both sides; some days back, across a month boundary.
-  const at = random() < 0.6 ? NOW + Math.floor((random() * 3 - 1.5) * REALTIME_WINDOW_MS) : Date.parse('2025-10-30T00:00:00Z') + Math.floor(random() * 5 * 86_400_000)
+  const at =
+    random() < 0.6 ? NOW + Math.floor((random() * 3 - 1.5) * REALTIME_WINDOW_MS) : Date.parse('2025-10-30T00:00:00Z') + Math.floor(random() * 5 * 86_400_000)
   return {
     eventId: `e${n++}`,
     siteId: pick(Object.keys(SITES)),
@@ -75,10 +76,12 @@ function writeBatch(batch: QueuedEvent[]) {
   const candidates = uniqueEvents(batch)
   const fresh = candidates.filter((event) => !stored.has(key(event.siteId, event.eventId)))
   for (const event of fresh) stored.set(key(event.siteId, event.eventId), event)
-  const minutes = new Map(fresh.map((event) => {
-    const minute = Math.floor(Date.parse(event.timestamp) / 60_000) * 60_000
-    return [key(event.siteId, minute), { site_id: event.siteId, minute, ...buckets(minute, SITES[event.siteId]!) }]
-  }))
+  const minutes = new Map(
+    fresh.map((event) => {
+      const minute = Math.floor(Date.parse(event.timestamp) / 60_000) * 60_000
+      return [key(event.siteId, minute), { site_id: event.siteId, minute, ...buckets(minute, SITES[event.siteId]!) }]
+    }),
+  )
   const result: InsertResult = {
     written: fresh.length,
     ids: fresh.length < candidates.length ? fresh.map((event) => [event.siteId, event.eventId]) : null,
@@ -131,7 +134,10 @@ function recount() {
     const at = Date.parse(event.timestamp)
     const { hour, day } = buckets(at, SITES[event.siteId]!)
     const site = event.siteId
-    for (const [period, bucket] of [['hour', hour], ['day', day]] as const) {
+    for (const [period, bucket] of [
+      ['hour', hour],
+      ['day', day],
+    ] as const) {
       count(key(`${period}-events`, site, bucket))
       count(key(`${period}-type`, site, `${bucket} ${event.eventType}`))
       if (event.eventType === 'page_view') {

@@ -27,6 +27,8 @@ export type WrittenEvent = Buckets & {
   /** The event's timestamp and its UTC minute (the realtime view's bucket), in epoch milliseconds. */
   at: number
   minute: number
+  /** The event as queued, for the visits (worker/visits). */
+  event: QueuedEvent
 }
 
 /** What the insert sends back (see writeEventBatch): rows written, their ids when some were skipped, buckets per site and minute. */
@@ -45,8 +47,7 @@ const MINUTE_MS = 60_000
  * Map key of two or three parts (ids never contain NUL). Built by a template rather than by
  * joining an array of the parts: it runs about ten times per event.
  */
-export const key = (a: string | number, b: string | number, c?: string | number) =>
-  c === undefined ? `${a}\u0000${b}` : `${a}\u0000${b}\u0000${c}`
+export const key = (a: string | number, b: string | number, c?: string | number) => (c === undefined ? `${a}\u0000${b}` : `${a}\u0000${b}\u0000${c}`)
 
 /** The batch without later copies of an event id: a written row is then known by its id alone. */
 export function uniqueEvents(batch: readonly QueuedEvent[]): QueuedEvent[] {
@@ -75,6 +76,7 @@ export function writtenEvents(candidates: readonly QueuedEvent[], result: Insert
       user_id: event.userId,
       at,
       minute,
+      event,
       hour: bucket.hour,
       day: bucket.day,
       month: bucket.month,
@@ -120,8 +122,12 @@ export interface PendingTotals {
   users: Map<string, UserMonthBits>
 }
 
+/** A visitor who viewed a page in an hour (anonymous: the visitor is the event). */
+export type PageVisitorRow = { site_id: string; hour: string; path: string; visitor_id: string; anonymous: boolean }
+
 export interface RollupDeltas {
   hourPaths: PathRow<'hour'>[]
+  pageVisitors: PageVisitorRow[]
   dayPaths: PathRow<'day'>[]
   hourTypes: TypeRow<'hour'>[]
   dayTypes: TypeRow<'day'>[]
@@ -153,6 +159,7 @@ export function rollupDeltas(written: readonly WrittenEvent[], now: Date): Rollu
   const days = new Map<string, TotalRow<'day'>>()
   const hourPaths = new Map<string, PathRow<'hour'>>()
   const dayPaths = new Map<string, PathRow<'day'>>()
+  const pageVisitors = new Map<string, PageVisitorRow>()
   const hourTypes = new Map<string, TypeRow<'hour'>>()
   const dayTypes = new Map<string, TypeRow<'day'>>()
   const users = new Map<string, UserMonthBits>()
@@ -175,11 +182,31 @@ export function rollupDeltas(written: readonly WrittenEvent[], now: Date): Rollu
     if (isView) {
       bump(hourPaths, key(row.site_id, row.hour, row.path), () => ({ site_id: row.site_id, hour: row.hour, path: row.path, views: 0 })).views += 1
       bump(dayPaths, key(row.site_id, row.day, row.path), () => ({ site_id: row.site_id, day: row.day, path: row.path, views: 0 })).views += 1
+      const visitor = row.user_id ?? row.event.eventId
+      const anonymous = row.user_id === null
+      pageVisitors.set(`${key(row.site_id, row.hour, row.path)}\u0000${visitor}\u0000${anonymous}`, {
+        site_id: row.site_id,
+        hour: row.hour,
+        path: row.path,
+        visitor_id: visitor,
+        anonymous,
+      })
     }
-    bump(hourTypes, key(row.site_id, row.hour, row.event_type), () => ({ site_id: row.site_id, hour: row.hour, event_type: row.event_type, events: 0 })).events += 1
+    bump(hourTypes, key(row.site_id, row.hour, row.event_type), () => ({
+      site_id: row.site_id,
+      hour: row.hour,
+      event_type: row.event_type,
+      events: 0,
+    })).events += 1
     bump(dayTypes, key(row.site_id, row.day, row.event_type), () => ({ site_id: row.site_id, day: row.day, event_type: row.event_type, events: 0 })).events += 1
     if (row.user_id !== null) {
-      const user = bump(users, key(row.site_id, row.month, row.user_id), () => ({ site_id: row.site_id, month: row.month, user_id: row.user_id!, hours: [], days: [] }))
+      const user = bump(users, key(row.site_id, row.month, row.user_id), () => ({
+        site_id: row.site_id,
+        month: row.month,
+        user_id: row.user_id!,
+        hours: [],
+        days: [],
+      }))
       if (!user.hours.includes(row.hour_index)) user.hours.push(row.hour_index)
       if (!user.days.includes(row.day_index)) user.days.push(row.day_index)
       hourAt.set(key(row.site_id, row.month, row.hour_index), row.hour)
@@ -188,7 +215,8 @@ export function rollupDeltas(written: readonly WrittenEvent[], now: Date): Rollu
     if (row.at >= recentFrom && row.at <= recentTo) {
       const minute = bump(minutes, key(row.site_id, row.minute), () => ({ site_id: row.site_id, minute: new Date(row.minute).toISOString(), events: 0 }))
       minute.events += 1
-      if (row.user_id !== null) minuteUsers.set(key(row.site_id, row.minute, row.user_id), { site_id: row.site_id, minute: minute.minute, user_id: row.user_id })
+      if (row.user_id !== null)
+        minuteUsers.set(key(row.site_id, row.minute, row.user_id), { site_id: row.site_id, minute: minute.minute, user_id: row.user_id })
     }
     const times = bump(siteTimes, row.site_id, () => ({ site_id: row.site_id, first: row.at, last: row.at }))
     times.first = Math.min(times.first, row.at)
@@ -197,6 +225,7 @@ export function rollupDeltas(written: readonly WrittenEvent[], now: Date): Rollu
 
   return {
     hourPaths: sortedRows(hourPaths),
+    pageVisitors: sortedRows(pageVisitors),
     dayPaths: sortedRows(dayPaths),
     hourTypes: sortedRows(hourTypes),
     dayTypes: sortedRows(dayTypes),

@@ -1,6 +1,6 @@
 /**
  * Writes batches to Postgres: the raw rows, then the rollup deltas (deltas.ts) and the ledger, in
- * one transaction under the sites' shared advisory locks. Statements carry no bind parameters
+ * one transaction under the sites' advisory locks. Statements carry no bind parameters
  * (batches travel as `jsonLiteral`) and are pipelined, so a transaction waits for few round trips.
  */
 import { sql, type SQL, type SQLChunk } from 'drizzle-orm'
@@ -10,6 +10,7 @@ import {
   events,
   ingestLedger,
   minuteUsers,
+  pageVisitors,
   rollupDayPaths,
   rollupDays,
   rollupDayTypes,
@@ -36,8 +37,13 @@ import {
   type RollupDeltas,
   type UserMonthBits,
 } from './deltas'
+import { DIRECT_CHANNEL, DIRECT_SOURCE, visitOf, type Visit } from '../visits/merge'
+import { storedVisitsQuery, visitWrites } from '../visits/postgres'
 
 type Tx = Parameters<Parameters<Db['transaction']>[0]>[0]
+
+/** A constant string in the statement's text: statements here carry no bind parameters (see `pipelined`). */
+const literal = (text: string) => sql.raw(`'${text.replaceAll("'", "''")}'`)
 
 export interface BatchWriteResult {
   inserted: number
@@ -75,11 +81,16 @@ export async function writeEventBatch(db: Db, batch: QueuedEvent[], now: Date = 
       ...siteLockStatements(candidates.map((event) => event.siteId)),
       sql`
       with written as (
-        insert into ${events} (site_id, event_id, event_type, path, user_id, timestamp, received_at)
-        select "siteId", "eventId", "eventType", "path", "userId", "timestamp", "receivedAt"
+        insert into ${events} (site_id, event_id, event_type, path, user_id, timestamp, received_at, referrer, source, channel,
+                               utm_source, utm_medium, utm_campaign, utm_content, utm_term, browser, os, device, country)
+        select "siteId", "eventId", "eventType", "path", "userId", "timestamp", "receivedAt", "referrer",
+               coalesce("source", ${literal(DIRECT_SOURCE)}), coalesce("channel", ${literal(DIRECT_CHANNEL)}),
+               "utmSource", "utmMedium", "utmCampaign", "utmContent", "utmTerm", "browser", "os", "device", "country"
           from json_to_recordset(${jsonLiteral(candidates)}) as batch(
             "siteId" text, "eventId" text, "eventType" text, "path" text, "userId" text,
-            "timestamp" timestamptz, "receivedAt" timestamptz)
+            "timestamp" timestamptz, "receivedAt" timestamptz, "referrer" text, "source" text, "channel" text,
+            "utmSource" text, "utmMedium" text, "utmCampaign" text, "utmContent" text, "utmTerm" text,
+            "browser" text, "os" text, "device" text, "country" text)
         on conflict (site_id, event_id) do nothing
         returning site_id, event_id, timestamp),
       -- Every zone has had whole-minute offsets for longer than the oldest timestamp the API
@@ -104,21 +115,29 @@ export async function writeEventBatch(db: Db, batch: QueuedEvent[], now: Date = 
             duplicates = ${ingestLedger.duplicates} + excluded.duplicates,
             updated_at = now()`
     if (written.length === 0) await pipelined(tx, [ledger])
-    else await writeRollups(tx, rollupDeltas(written, now), [ledger])
+    else
+      await writeRollups(
+        tx,
+        rollupDeltas(written, now),
+        [ledger],
+        written.map((row) => visitOf(row.event)),
+      )
     return written.length
   })
   return { inserted, duplicates: batch.length - inserted }
 }
 
 /**
- * Statements that take the sites' shared locks (a rebuild takes them exclusively, so it never
- * races a job) in a fixed order, and register sites seen for the first time. They are returned,
+ * Statements that take the sites' locks in a fixed order, and register sites seen for the first
+ * time. The locks are exclusive: visits are read, merged and written back, so two transactions
+ * must not change one site's visits at once (and a rebuild, which takes them too, never races a
+ * job). They are returned,
  * not run, so the caller can send them together with the statement that needs the locks.
  */
 function siteLockStatements(siteIds: string[]): SQL[] {
   const sorted = jsonLiteral([...new Set(siteIds)].sort())
   return [
-    sql`select pg_advisory_xact_lock_shared(hashtext(site_id))
+    sql`select pg_advisory_xact_lock(hashtext(site_id))
           from json_array_elements_text(${sorted}) as s(site_id) order by site_id`,
     sql`insert into ${sites} (site_id)
         select site_id from json_array_elements_text(${sorted}) as s(site_id) order by site_id
@@ -154,10 +173,12 @@ function addCounts(table: PgTable, rows: readonly object[], keys: Record<string,
 }
 
 /**
- * Adds the deltas to every rollup. Runs inside the insert's transaction; `alongside` are
- * statements of the caller's that are sent with the first of the rollups' (see `pipelined`).
+ * Adds the deltas to every rollup and brings the visits up to date. Runs inside the insert's
+ * transaction; `alongside` are statements of the caller's that are sent with the first of the
+ * rollups' (see `pipelined`). The stored visits the new ones may touch are read with that first
+ * batch of statements and rewritten with the last, so visits cost no round trip of their own.
  */
-async function writeRollups(tx: Tx, deltas: RollupDeltas, alongside: SQL[]): Promise<void> {
+async function writeRollups(tx: Tx, deltas: RollupDeltas, alongside: SQL[], newVisits: Visit[]): Promise<void> {
   // Every rollup but the hour and day totals, whose user counts wait for the user bits: sent
   // together with the insert of the users' new month rows.
   const others: SQL[] = [...alongside]
@@ -165,6 +186,9 @@ async function writeRollups(tx: Tx, deltas: RollupDeltas, alongside: SQL[]): Pro
     others.push(
       addCounts(rollupHourPaths, deltas.hourPaths, { site_id: 'text', hour: 'timestamptz', path: 'text' }, ['views']),
       addCounts(rollupDayPaths, deltas.dayPaths, { site_id: 'text', day: 'date', path: 'text' }, ['views']),
+      sql`insert into ${pageVisitors} (site_id, hour, path, visitor_id, anonymous)
+          select * from json_to_recordset(${jsonLiteral(deltas.pageVisitors)}) as r(site_id text, hour timestamptz, path text, visitor_id text, anonymous boolean)
+          on conflict do nothing`,
     )
   }
   others.push(
@@ -185,8 +209,11 @@ async function writeRollups(tx: Tx, deltas: RollupDeltas, alongside: SQL[]): Pro
      where s.site_id = r.site_id
        and (s.first_event_at is null or r.first < s.first_event_at or r.last > s.last_event_at)`)
 
+  const lookup = storedVisitsQuery(newVisits)
+  if (lookup) others.push(lookup)
   const hasUsers = deltas.users.length > 0
   const results = await pipelined(tx, hasUsers ? [createUserRows(deltas.users), ...others] : others)
+  const stored = lookup ? (results.at(-1) as unknown as Visit[]) : []
   const { fresh, existing } = splitCreatedUsers(deltas, hasUsers ? (results[0] as unknown as CreatedUserRow[]) : [])
   const newBits = existing.length === 0 ? fresh : [...fresh, ...(await setMissingUserBits(tx, existing))]
   const { hours, days } = totalsWithNewUsers(deltas.totals, newBits)
@@ -194,6 +221,7 @@ async function writeRollups(tx: Tx, deltas: RollupDeltas, alongside: SQL[]): Pro
   await pipelined(tx, [
     addCounts(rollupHours, hours, { site_id: 'text', hour: 'timestamptz' }, ['views', 'events', 'users']),
     addCounts(rollupDays, days, { site_id: 'text', day: 'date' }, ['views', 'events', 'users']),
+    ...visitWrites(newVisits, stored),
   ])
 }
 
@@ -232,8 +260,8 @@ const createUserRows = (users: readonly UserMonthBits[]) => sql`
 /**
  * Sets the batch's hour and day bits in the existing month rows of its users and returns the bits
  * that were not set yet. Rows are locked only when a bit is missing: bits are only ever added
- * while a job holds its site's shared lock (a rebuild waits for an exclusive one), so a bit seen
- * set without a lock is still set.
+ * while a job holds its site's lock (a rebuild waits for it too), so a bit seen set without a row
+ * lock is still set.
  */
 function setMissingUserBits(tx: Tx, existing: readonly UserMonthBits[]) {
   // A day's bit is set whenever one of its hours is, so a row needs locking only for an hour bit.
