@@ -5,7 +5,8 @@ import { useRemote } from './useRemote'
 
 export type Breakdown = Treaty.Data<typeof api.stats.breakdown.get>
 export type BreakdownRow = Breakdown['results'][number]
-export type BreakdownProperty = Breakdown['property']
+/** The properties the API breaks down by, as its query schema lists them. */
+export type BreakdownProperty = Parameters<typeof api.stats.breakdown.get>[0]['query']['property']
 
 /** Rows a panel shows, and rows its details view lists. */
 export const PANEL_ROWS = 10
