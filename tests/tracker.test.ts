@@ -281,8 +281,11 @@ describe('the tracker on a page of another origin', () => {
       expect(answers).toEqual([202, 202, 202, 202])
       expect((await rowsOf(site, 4)).map((row) => row.path)).toEqual(['/landing', '/landing/more', '/plain', '/button'])
       // Stored with the event: the browser's family from the context's user agent, the device from the width.
-      const stored = await stack.database.sql`select referrer, utm_source, utm_medium, utm_term, browser, device from events where site_id = ${site} order by timestamp limit 1`
-      expect([...stored]).toEqual([{ referrer: `${referring}/`, utm_source: 'newsletter', utm_medium: 'email', utm_term: 'shoes red', browser: 'Chrome', device: 'Mobile' }])
+      const stored = await stack.database
+        .sql`select referrer, utm_source, utm_medium, utm_term, browser, device from events where site_id = ${site} order by timestamp limit 1`
+      expect([...stored]).toEqual([
+        { referrer: `${referring}/`, utm_source: 'newsletter', utm_medium: 'email', utm_term: 'shoes red', browser: 'Chrome', device: 'Mobile' },
+      ])
       expect(problems).toEqual([])
     } finally {
       await context.close()
