@@ -189,7 +189,6 @@ interface RangeAnswer {
   to: string
   total_views: number
   unique_users: number
-  top_paths: { path: string; views: number }[]
   event_types: { event_type: string; count: number }[]
 }
 
@@ -199,17 +198,24 @@ interface RangeAnswer {
  */
 async function expectRangeShown(page: Page, action: () => Promise<unknown>): Promise<{ current: URL; previous: URL }> {
   const stats = nextResponses(page, '/stats', 2)
+  const pages = page.waitForResponse((response) => {
+    const url = new URL(response.url())
+    return url.pathname === '/stats/breakdown' && url.searchParams.get('property') === 'page'
+  })
   await action()
   const { current, previous } = rangeQueries(await stats)
+  const pagesQuery = new URL((await pages).url())
+  expect(Object.fromEntries(pagesQuery.searchParams)).toEqual({ ...Object.fromEntries(current.searchParams), property: 'page', limit: '10' })
   await settled(page)
   const answer = (await apiAnswer(current.href)).body as unknown as RangeAnswer
   const before = (await apiAnswer(previous.href)).body as unknown as RangeAnswer
+  const topPages = (await apiAnswer(pagesQuery.href)).body as { results: { value: string; visitors: number }[] }
 
   expect(await shownCount(page, 'headline-views')).toBe(answer.total_views)
   expect(await shownCount(page, 'headline-users')).toBe(answer.unique_users)
   expect(await shownCount(page, 'headline-views-previous')).toBe(before.total_views)
   expect(await shownCount(page, 'headline-users-previous')).toBe(before.unique_users)
-  expect(await shownRows(page, 'top-path')).toEqual(answer.top_paths.map((row) => [row.path, row.views]))
+  expect(await shownRows(page, 'pages')).toEqual(topPages.results.map((row) => [row.value, row.visitors]))
   expect(await shownRows(page, 'event-type')).toEqual(answer.event_types.map((row) => [row.event_type, row.count]))
   return { current, previous }
 }
@@ -220,14 +226,14 @@ describe('the dashboard', () => {
     try {
       const { current, previous } = await expectRangeShown(page, () => page.goto(`${stack.baseUrl}/?site=${shop}&from=2025-11-10&to=2025-11-14`))
       // The site's zone (UTC: none was set) is asked for explicitly; the period before has the same 5 days.
-      expect(Object.fromEntries(current.searchParams)).toEqual({ site_id: shop, from: '2025-11-10', to: '2025-11-14', tz: 'UTC', limit: '10' })
+      expect(Object.fromEntries(current.searchParams)).toEqual({ site_id: shop, from: '2025-11-10', to: '2025-11-14', tz: 'UTC' })
       expect(Object.fromEntries(previous.searchParams)).toMatchObject({ from: '2025-11-05', to: '2025-11-09', tz: 'UTC' })
       // The seeded data, so a wrong query could not pass by showing the same zeros as the API.
       expect(await shownCount(page, 'headline-views')).toBe(11)
       expect(await shownCount(page, 'headline-users')).toBe(5)
       expect(await shownCount(page, 'headline-views-previous')).toBe(4)
       expect(await page.getByText('+175%').count()).toBe(1)
-      expect(await page.getByTestId('top-path-row').count()).toBe(3)
+      expect(await page.getByTestId('pages-row').count()).toBe(3)
       expect(problems).toEqual([])
     } finally {
       await context.close()
@@ -269,7 +275,7 @@ describe('the dashboard', () => {
       // Another site: the range stays, the zone becomes that site's own.
       const onBlog = await expectRangeShown(page, () => page.getByTestId('site-picker').selectOption(blog))
       expect(Object.fromEntries(onBlog.current.searchParams)).toMatchObject({ site_id: blog, from: '2025-11-13', to: '2025-11-13', tz: 'America/New_York' })
-      expect(await shownRows(page, 'top-path')).toEqual([['/late-night', 1]])
+      expect(await shownRows(page, 'pages')).toEqual([['/late-night', 1]])
       expect(new URL(page.url()).search).toBe(`?site=${blog}&from=2025-11-13&to=2025-11-13`)
 
       // Another zone: the same local date in UTC holds no event of that evening.
@@ -308,9 +314,9 @@ describe('the dashboard', () => {
       const answer = await apiAnswer(rangeQueries(await stats).current.href)
       expect(answer.status).toBe(400)
       await settled(page)
-      // Said once, above the panels it empties.
+      // Said once, above the panels it empties: seven headline numbers, four reports, event types, traffic.
       expect(await page.getByRole('alert').allTextContents()).toEqual([answer.body.error as string])
-      expect(await page.getByText('Not available: see above.').count()).toBe(5)
+      expect(await page.getByText('Not available: see above.').count()).toBe(13)
       expect(problems).toEqual([])
     } finally {
       await context.close()

@@ -22,6 +22,9 @@ type WithAnalytics = { analytics: TrackerApi; analyticsTracker: TrackerApi }
  * `?self-hosted` it serves a copy of the tracker itself and points data-api at the API.
  */
 function hostPage(url: URL): string {
+  // A page that links to `to`, for a real referrer (page.goto's referer sets only the header).
+  if (url.pathname === '/link')
+    return `<!doctype html><html><head><meta charset="utf-8"><title>Link</title></head><body><a href="${url.searchParams.get('to')}">Go</a></body></html>`
   const site = url.searchParams.get('site')
   const tag = url.searchParams.has('self-hosted')
     ? `<script defer src="/script.js" data-site="${site}" data-api="${stack.baseUrl}"></script>`
@@ -89,8 +92,8 @@ interface Visit {
   problems: string[]
 }
 
-async function visit(init?: () => void): Promise<Visit> {
-  const context = await browser.newContext()
+async function visit(init?: () => void, viewport = { width: 1280, height: 720 }): Promise<Visit> {
+  const context = await browser.newContext({ viewport })
   if (init) await context.addInitScript(init)
   const page = await context.newPage()
   const sent: Request[] = []
@@ -104,6 +107,24 @@ async function visit(init?: () => void): Promise<Visit> {
   })
   page.on('pageerror', (error) => problems.push(`page error: ${error.message}`))
   return { context, page, sent, problems }
+}
+
+/**
+ * Keeps what the page hands to sendBeacon, whose bodies Playwright does not report for beacons
+ * (an init script for visit()); beaconBodies() reads them back, in order.
+ */
+function recordBeacons(): void {
+  const kept: Blob[] = []
+  Object.assign(window, { beacons: kept })
+  const sendBeacon = Navigator.prototype.sendBeacon
+  Navigator.prototype.sendBeacon = function (url, data) {
+    if (data instanceof Blob) kept.push(data)
+    return sendBeacon.call(this, url, data)
+  }
+}
+
+function beaconBodies(page: Page): Promise<Record<string, unknown>[]> {
+  return page.evaluate(() => Promise.all((window as unknown as { beacons: Blob[] }).beacons.map(async (blob) => JSON.parse(await blob.text()))))
 }
 
 /** Runs `action` and resolves with the one event request it causes. */
@@ -198,7 +219,7 @@ describe('the tracker on a page of another origin', () => {
       expect(request.resourceType()).toBe('fetch')
       expect(await request.headerValue('content-type')).toBe('text/plain')
       const body = request.postDataJSON() as Record<string, unknown>
-      expect(Object.keys(body)).toEqual(['site_id', 'event_type', 'path', 'timestamp', 'event_id', 'derive_user_id'])
+      expect(Object.keys(body)).toEqual(['site_id', 'event_type', 'path', 'timestamp', 'event_id', 'derive_user_id', 'screen_width'])
       expect(body).toMatchObject({ site_id: site, event_type: 'page_view', path: '/pricing', derive_user_id: true })
       expect(body.event_id).toMatch(/^[0-9a-f]{32}$/)
 
@@ -209,6 +230,80 @@ describe('the tracker on a page of another origin', () => {
       expect(await rowsOf(site, 1)).toEqual([
         { event_id: body.event_id as string, event_type: 'page_view', path: '/pricing', user_id: expect.stringMatching(/^v-[0-9a-f]{24}$/) },
       ])
+      expect(problems).toEqual([])
+    } finally {
+      await context.close()
+    }
+  })
+
+  test('sends the referring site and the utm tags of the landing URL, and the window width', async () => {
+    const site = uniqueName('tracker_site')
+    const { context, page, sent, problems } = await visit(recordBeacons, { width: 414, height: 800 })
+    try {
+      // The same server under another host name is another site: its link is a referrer.
+      const landing = `${hostOrigin}/landing?site=${site}&utm_source=newsletter&utm_medium=email&utm_campaign=${'w'.repeat(300)}&utm_content=&utm_term=shoes%20red`
+      const referring = `http://localhost:${host.port}`
+      await page.goto(`${referring}/link?to=${encodeURIComponent(landing)}`)
+      const first = await expectEvent(page, () => page.getByRole('link', { name: 'Go' }).click())
+      // The tags stay on page views at a URL that still has them, as Plausible reads them from each URL.
+      const second = await expectEvent(page, () => page.evaluate(() => history.pushState(null, '', `/landing/more${location.search}`)))
+      const third = await expectEvent(page, () => page.evaluate(() => history.pushState(null, '', '/plain')))
+      const click = await expectEvent(page, () => page.evaluate(() => (window as unknown as WithAnalytics).analytics.track('click', '/button')))
+
+      const tags = { utm_source: 'newsletter', utm_medium: 'email', utm_campaign: 'w'.repeat(256), utm_term: 'shoes red' }
+      const base = { site_id: site, derive_user_id: true, screen_width: 414 }
+      const bodies = await beaconBodies(page)
+      // The default referrer policy cuts a cross-origin referrer down to its origin; an empty tag is left out.
+      expect(bodies[0]).toEqual({
+        ...base,
+        event_type: 'page_view',
+        path: '/landing',
+        ...tags,
+        referrer: `${referring}/`,
+        timestamp: expect.any(String),
+        event_id: expect.any(String),
+      })
+      expect(bodies[1]).toEqual({
+        ...base,
+        event_type: 'page_view',
+        path: '/landing/more',
+        ...tags,
+        timestamp: expect.any(String),
+        event_id: expect.any(String),
+      })
+      expect(bodies[2]).toEqual({ ...base, event_type: 'page_view', path: '/plain', timestamp: expect.any(String), event_id: expect.any(String) })
+      expect(bodies[3]).toEqual({ ...base, event_type: 'click', path: '/button', timestamp: expect.any(String), event_id: expect.any(String) })
+      expect(bodies).toHaveLength(4)
+      expect(sent).toHaveLength(4)
+
+      // The API takes them all: none refused, none dropped as a bot's.
+      const answers = await Promise.all([first, second, third, click].map(async (request) => (await request.response())?.status()))
+      expect(answers).toEqual([202, 202, 202, 202])
+      expect((await rowsOf(site, 4)).map((row) => row.path)).toEqual(['/landing', '/landing/more', '/plain', '/button'])
+      // Stored with the event: the browser's family from the context's user agent, the device from the width.
+      const stored = await stack.database
+        .sql`select referrer, utm_source, utm_medium, utm_term, browser, device from events where site_id = ${site} order by timestamp limit 1`
+      expect([...stored]).toEqual([
+        { referrer: `${referring}/`, utm_source: 'newsletter', utm_medium: 'email', utm_term: 'shoes red', browser: 'Chrome', device: 'Mobile' },
+      ])
+      expect(problems).toEqual([])
+    } finally {
+      await context.close()
+    }
+  })
+
+  test('a link from the same host is no referrer', async () => {
+    const site = uniqueName('tracker_site')
+    const { context, page, problems } = await visit(recordBeacons)
+    try {
+      const from = `${hostOrigin}/link?to=${encodeURIComponent(`${hostOrigin}/inside?site=${site}`)}`
+      await page.goto(from)
+      await expectEvent(page, () => page.getByRole('link', { name: 'Go' }).click())
+      expect(await page.evaluate(() => document.referrer)).toBe(from)
+      const [body = {}] = await beaconBodies(page)
+      expect(body).toMatchObject({ event_type: 'page_view', path: '/inside', screen_width: 1280 })
+      expect(Object.keys(body)).not.toContain('referrer')
+      expect(Object.keys(body).filter((key) => key.startsWith('utm_'))).toEqual([])
       expect(problems).toEqual([])
     } finally {
       await context.close()

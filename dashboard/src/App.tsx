@@ -6,9 +6,9 @@ import { IngestionHealth } from './components/IngestionHealth'
 import { Empty, RemoteContent } from './components/Panel'
 import { RangePicker } from './components/RangePicker'
 import { RealtimePanel } from './components/RealtimePanel'
+import { DevicesPanel, LocationsPanel, PagesPanel, SourcesPanel } from './components/Reports'
 import { SitePicker } from './components/SitePicker'
 import { TimeZonePicker } from './components/TimeZonePicker'
-import { TopPaths } from './components/TopPaths'
 import { TrafficPanel } from './components/TrafficPanel'
 import { useSites, type Site } from './hooks/useSites'
 import { useStats } from './hooks/useStats'
@@ -82,12 +82,13 @@ function TopBar({ children }: { children?: ReactNode }) {
 }
 
 /**
- * Every panel for one site, range and zone. The range's stats feed three panels, so they are asked
- * once, and when the API refuses the range (say, a zone it cannot answer exactly) its reason is
+ * Every panel for one site, range and zone. The range's stats feed several panels (the reports
+ * take their visitor total as the whole of their shares), so they are asked once, and when the API refuses the range (say, a zone it cannot answer exactly) its reason is
  * shown once, above them all.
  */
 function SiteView({ siteId, range, timeZone }: { siteId: string; range: DateRange; timeZone: string }) {
-  const stats = useStats({ siteId, ...range, tz: timeZone })
+  const query = { siteId, ...range, tz: timeZone }
+  const stats = useStats(query)
   const previous = useStats({ siteId, ...previousPeriod(range), tz: timeZone })
   return (
     <main className="grid">
@@ -98,7 +99,10 @@ function SiteView({ siteId, range, timeZone }: { siteId: string; range: DateRang
       )}
       <Headline current={stats} previous={previous} previousLabel={previousPeriodLabel(range)} />
       <TrafficPanel siteId={siteId} range={range} timeZone={timeZone} interval={intervalFor(range)} questionRefused={stats.status === 'error'} />
-      <TopPaths stats={stats} />
+      <SourcesPanel query={query} stats={stats} />
+      <PagesPanel query={query} stats={stats} />
+      <LocationsPanel query={query} stats={stats} />
+      <DevicesPanel query={query} stats={stats} />
       <EventTypes stats={stats} />
       <RealtimePanel siteId={siteId} timeZone={timeZone} />
       <IngestionHealth siteId={siteId} />

@@ -6,7 +6,8 @@
  *
  * and may add data-api="https://collect.example" to send events to another origin than the one
  * the script was loaded from. It sends a page_view on load and on each single-page-app
- * navigation, and exposes window.analyticsTracker.track(eventType, path?) for custom events, also
+ * navigation (with the window's width, the URL's utm_* tags, and on the first one the referring
+ * page when it is another site), and exposes window.analyticsTracker.track(eventType, path?) for custom events, also
  * as window.analytics.track when the page has no window.analytics of its own.
  *
  * It runs inside pages we do not own, as a classic script: everything lives in this function
@@ -16,6 +17,8 @@
   let endpoint = ''
   let site = ''
   let lastPath: string | undefined
+  // Where the visitor came from, sent once: later page views of this load come from the page itself.
+  let referrer = ''
 
   function newEventId(): string {
     // randomUUID only exists in secure contexts; plain-http sites get 128 random bits in hex.
@@ -25,20 +28,31 @@
 
   // The path is location.pathname without the query string or fragment: those often carry
   // personal data (e-mail addresses, reset tokens) and campaign tags that would split one page
-  // into many rows of the top paths.
-  function track(eventType: string, path = location.pathname): void {
+  // into many rows of the top paths. Campaign tags go in fields of their own.
+  function send(eventType: string, path: string, from?: string): void {
     try {
       if (!endpoint) return
       // A fresh event_id per event (not per attempt), so a browser retry cannot count twice. No
       // cookie or storage identifies the visitor: the API derives a daily visitor id instead.
-      const json = JSON.stringify({
+      const event: Record<string, unknown> = {
         site_id: site,
         event_type: eventType,
         path,
         timestamp: new Date().toISOString(),
         event_id: newEventId(),
         derive_user_id: true,
-      })
+      }
+      // Read from the URL of each event, as Plausible does; cut to the API's 256 characters
+      // rather than have a long tag refuse the whole event.
+      const query = new URLSearchParams(location.search)
+      for (const tag of ['source', 'medium', 'campaign', 'content', 'term']) {
+        const value = query.get(`utm_${tag}`)
+        if (value) event[`utm_${tag}`] = value.slice(0, 256)
+      }
+      // Hidden frames can report 0, which the API refuses.
+      if (innerWidth > 0) event.screen_width = innerWidth
+      if (from) event.referrer = from
+      const json = JSON.stringify(event)
       // text/plain is a CORS-safelisted type, so neither way sends a preflight. sendBeacon
       // survives the page being closed; it returns false when the browser will not queue it.
       if (!navigator.sendBeacon?.(endpoint, new Blob([json], { type: 'text/plain' }))) {
@@ -49,12 +63,17 @@
     }
   }
 
+  function track(eventType: string, path = location.pathname): void {
+    send(eventType, path)
+  }
+
   // A navigation that keeps the path (a query-only pushState, a replaceState normalising the
   // URL, a hash change followed by back) is no new page view.
   function pageView(): void {
     if (location.pathname === lastPath) return
     lastPath = location.pathname
-    track('page_view')
+    send('page_view', lastPath, referrer)
+    referrer = ''
   }
 
   try {
@@ -70,6 +89,8 @@
     // visitor, and the few browsers that still send it are a negligible share of traffic.
     if (!script || !site || navigator.doNotTrack === '1') return
     endpoint = new URL('/event', script.dataset.api || script.src).href
+    // A link within the site is no source; the host is compared so that http→https counts as internal.
+    if (document.referrer && new URL(document.referrer).host !== location.host) referrer = document.referrer
 
     for (const method of ['pushState', 'replaceState'] as const) {
       const original = history[method]

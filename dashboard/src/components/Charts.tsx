@@ -11,7 +11,6 @@ import uPlot from 'uplot'
 import 'uplot/dist/uPlot.min.css'
 import { formatCount } from '../format'
 import type { Realtime } from '../hooks/useRealtime'
-import type { Timeseries } from '../hooks/useTimeseries'
 
 /** Tick steps for counts: whole numbers only (no "0.5 views"). */
 const COUNT_STEPS = [1, 2, 5].flatMap((step) => [1, 10, 100, 1e3, 1e4, 1e5, 1e6, 1e7].map((scale) => step * scale)).sort((a, b) => a - b)
@@ -90,19 +89,38 @@ function chartOptions(timeZone: string, height: number, time: TimeAxis, series: 
   }
 }
 
-/** Views and unique users per bucket: two lines, views shaded. */
-export function TrafficChart({ buckets, interval, timeZone, label }: { buckets: Timeseries['buckets']; interval: 'hour' | 'day'; timeZone: string; label: string }) {
+/** One line of the traffic chart: a label and a value per bucket. */
+export interface TrafficLine {
+  label: string
+  values: number[]
+}
+
+/** Two counts per bucket as lines, the first shaded. */
+export function TrafficChart({
+  starts,
+  lines,
+  interval,
+  timeZone,
+  label,
+}: {
+  starts: string[]
+  lines: [TrafficLine, TrafficLine]
+  interval: 'hour' | 'day'
+  timeZone: string
+  label: string
+}) {
+  const [first, second] = lines
   const options = useMemo(
     () =>
       chartOptions(timeZone, 260, interval === 'hour' ? HOURLY : DAILY, [
-        { label: 'Views', stroke: cssColor('--accent'), fill: cssColor('--accent-soft'), width: 2, value: countValue },
-        { label: 'Unique users', stroke: cssColor('--accent-2'), width: 2, value: countValue },
+        { label: first.label, stroke: cssColor('--accent'), fill: cssColor('--accent-soft'), width: 2, value: countValue },
+        { label: second.label, stroke: cssColor('--accent-2'), width: 2, value: countValue },
       ]),
-    [timeZone, interval],
+    [timeZone, interval, first.label, second.label],
   )
   const data = useMemo<uPlot.AlignedData>(
-    () => [buckets.map((bucket) => Date.parse(bucket.start) / 1000), buckets.map((bucket) => bucket.views), buckets.map((bucket) => bucket.unique_users)],
-    [buckets],
+    () => [starts.map((start) => Date.parse(start) / 1000), first.values, second.values],
+    [starts, first.values, second.values],
   )
   return <UPlot options={options} data={data} label={label} />
 }
@@ -112,7 +130,14 @@ export function MinuteChart({ minutes, timeZone, label }: { minutes: Realtime['p
   const options = useMemo(
     () =>
       chartOptions(timeZone, 140, MINUTES, [
-        { label: 'Events', stroke: cssColor('--accent'), fill: cssColor('--accent'), paths: uPlot.paths.bars!({ size: [0.7, 24] }), points: { show: false }, value: countValue },
+        {
+          label: 'Events',
+          stroke: cssColor('--accent'),
+          fill: cssColor('--accent'),
+          paths: uPlot.paths.bars!({ size: [0.7, 24] }),
+          points: { show: false },
+          value: countValue,
+        },
       ]),
     [timeZone],
   )

@@ -1,15 +1,33 @@
+import type { ReactNode } from 'react'
 import { formatCount, formatShare } from '../format'
 
 export interface ShareRow {
   name: string
   count: number
+  /** What the name cell shows instead of `name` (a flag and a country's name for its code). */
+  label?: ReactNode
 }
 
 /**
  * A ranked table whose last column shows each row's share of `total` as a number and a bar.
- * `testId` + `-row`, `-name` and `-count` name the rows and their cells, for the browser tests.
+ * `testId` + `-row`, `-name` and `-count` name the rows and their cells, for the browser tests;
+ * a row's `data-value` is its name.
  */
-export function ShareTable({ caption, nameHeader, countHeader, rows, total, testId }: { caption: string; nameHeader: string; countHeader: string; rows: ShareRow[]; total: number; testId: string }) {
+export function ShareTable({
+  caption,
+  nameHeader,
+  countHeader,
+  rows,
+  total,
+  testId,
+}: {
+  caption: string
+  nameHeader: string
+  countHeader: string
+  rows: ShareRow[]
+  total: number
+  testId: string
+}) {
   return (
     <table className="share-table">
       <caption className="visually-hidden">{caption}</caption>
@@ -28,9 +46,9 @@ export function ShareTable({ caption, nameHeader, countHeader, rows, total, test
         {rows.map((row) => {
           const share = total > 0 ? row.count / total : 0
           return (
-            <tr key={row.name} data-testid={`${testId}-row`}>
+            <tr key={row.name} data-testid={`${testId}-row`} data-value={row.name}>
               <th scope="row" className="row-name" title={row.name} data-testid={`${testId}-name`}>
-                {row.name}
+                {row.label ?? row.name}
               </th>
               <td className="numeric" data-testid={`${testId}-count`}>
                 {formatCount(row.count)}

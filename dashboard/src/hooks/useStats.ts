@@ -13,18 +13,15 @@ export interface RangeQuery {
   tz: string
 }
 
-/** Rows the top-paths table shows. */
-export const TOP_PATHS_LIMIT = 10
-
 async function loadStats({ siteId, from, to, tz }: RangeQuery, signal: AbortSignal): Promise<Answer<RangeStats>> {
-  const { data, error } = await api.stats.get({ query: { site_id: siteId, from, to, tz, limit: TOP_PATHS_LIMIT }, fetch: { signal } })
+  const { data, error } = await api.stats.get({ query: { site_id: siteId, from, to, tz }, fetch: { signal } })
   if (error) return { data: null, error }
   // Asked with from and to, the API gives the range answer; its type is a union of both answers.
   if (!('event_types' in data)) return { data: null, error: { status: 200, value: 'The API gave a one-day answer to a range question' } }
   return { data, error: null }
 }
 
-/** Totals, top paths and event types of a site over a date range. */
+/** Totals (views, visitors, visits and their figures) and event types of a site over a date range. */
 export function useStats(query: RangeQuery | null) {
   return useRemote(query, loadStats)
 }

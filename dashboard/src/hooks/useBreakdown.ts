@@ -1,0 +1,25 @@
+import type { Treaty } from '@elysiajs/eden'
+import { api } from '../api'
+import type { RangeQuery } from './useStats'
+import { useRemote } from './useRemote'
+
+export type Breakdown = Treaty.Data<typeof api.stats.breakdown.get>
+export type BreakdownRow = Breakdown['results'][number]
+/** The properties the API breaks down by, as its query schema lists them. */
+export type BreakdownProperty = Parameters<typeof api.stats.breakdown.get>[0]['query']['property']
+
+/** Rows a panel shows, and rows its details view lists. */
+export const PANEL_ROWS = 10
+export const DETAILS_ROWS = 100
+
+export interface BreakdownQuery extends RangeQuery {
+  property: BreakdownProperty
+  limit: number
+}
+
+/** One property's values over the range, most visitors first. */
+export function useBreakdown(query: BreakdownQuery | null) {
+  return useRemote(query, ({ siteId, from, to, tz, property, limit }, signal) =>
+    api.stats.breakdown.get({ query: { site_id: siteId, property, from, to, tz, limit }, fetch: { signal } }),
+  )
+}
