@@ -312,6 +312,8 @@ describe('the dashboard reports', () => {
         let pending = first
         const region = page.getByRole('region', { name: panel.title })
         expect(await region.getByRole('heading', { name: panel.title }).count()).toBe(1)
+        // The country data's licence asks for its credit where countries are shown.
+        if (panel.testId === 'locations') expect(await region.getByRole('link', { name: 'NRO' }).getAttribute('href')).toBe('https://www.nro.net')
         for (const [index, [label, property]] of panel.tabs.entries()) {
           if (index > 0) {
             pending = responseTo(page, '/stats/breakdown', { property })

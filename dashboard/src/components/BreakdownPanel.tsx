@@ -31,6 +31,7 @@ export function BreakdownPanel({
   testId,
   empty,
   renderName,
+  credit,
 }: {
   title: string
   tabs: BreakdownTab[]
@@ -39,6 +40,8 @@ export function BreakdownPanel({
   testId: string
   empty: string
   renderName?: (value: string) => ReactNode
+  /** Attribution the panel's data requires, shown under it. */
+  credit?: ReactNode
 }) {
   const [property, setProperty] = useState(tabs[0]!.key)
   const [detailsOpen, setDetailsOpen] = useState(false)
@@ -78,6 +81,7 @@ export function BreakdownPanel({
       {detailsOpen && (
         <Details title={title} tab={tab} query={query} testId={`${testId}-details`} renderName={renderName} onClose={() => setDetailsOpen(false)} />
       )}
+      {credit && <p className="note">{credit}</p>}
     </Panel>
   )
 }

@@ -54,8 +54,29 @@ function country(code: string) {
   )
 }
 
+/** Countries from addresses come from registry data licensed CC BY 4.0, which asks for this credit. */
+const COUNTRY_CREDIT = (
+  <>
+    Countries from IP addresses: data by{' '}
+    <a href="https://www.nro.net" rel="noreferrer">
+      NRO
+    </a>{' '}
+    (CC BY 4.0), via ip-location-db.
+  </>
+)
+
 export function LocationsPanel(props: ReportProps) {
-  return <BreakdownPanel title="Locations" tabs={LOCATION_TABS} testId="locations" empty="No visits in this period." renderName={country} {...props} />
+  return (
+    <BreakdownPanel
+      title="Locations"
+      tabs={LOCATION_TABS}
+      testId="locations"
+      empty="No visits in this period."
+      renderName={country}
+      credit={COUNTRY_CREDIT}
+      {...props}
+    />
+  )
 }
 
 export function DevicesPanel(props: ReportProps) {
