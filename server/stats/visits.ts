@@ -47,12 +47,23 @@ export function visitMetrics(totals: VisitTotals): VisitMetrics {
   }
 }
 
-const aggregates = sql`
-  count(*)::int as visits,
-  (count(distinct v.visitor_id) filter (where not v.anonymous) + count(*) filter (where v.anonymous))::int as visitors,
-  (count(*) filter (where v.events = 1))::int as bounces,
-  coalesce(sum(extract(epoch from v.ended_at - v.started_at) * 1000), 0)::float8 as duration_ms,
-  coalesce(sum(v.views), 0)::int as views`
+/**
+ * Visit totals per key over the visits `from` selects. Visits are grouped per visitor first and
+ * then per key, so distinct visitors are a count of groups: two hash aggregations, where
+ * count(distinct) would sort every visit. Durations are summed as whole milliseconds (events are
+ * stored at millisecond precision), so the mean rounds exactly.
+ */
+function totalsBy(key: SQL, from: SQL): SQL {
+  return sql`
+    select key, count(*)::int as visitors, sum(visits)::int as visits, sum(bounces)::int as bounces,
+           sum(duration_ms)::float8 as duration_ms, sum(views)::int as views
+      from (select ${key} as key, count(*) as visits, count(*) filter (where v.events = 1) as bounces,
+                   sum((date_part('epoch', v.ended_at - v.started_at) * 1000)::bigint) as duration_ms, sum(v.views) as views
+              ${from} group by 1, v.visitor_id, v.anonymous) per_visitor
+     group by key`
+}
+
+const NO_VISITS: VisitTotals = { visits: 0, visitors: 0, bounces: 0, duration_ms: 0, views: 0 }
 
 /** The range as one bucket: in the asker's zone, or whole days of the site's zone for SiteDays. */
 function rangeBucket(q: SiteDays | Question): SQL {
@@ -65,18 +76,20 @@ const withinBucket = (siteId: string) => sql`v.site_id = ${siteId} and v.started
 
 /** Visitors, visits, bounce rate, visit duration and views per visit of a range. */
 export async function getVisitMetrics(db: Db, q: SiteDays | Question): Promise<VisitMetrics> {
-  const [row] = await prepared<VisitTotals>(db, sql`with b as (${rangeBucket(q)}) select ${aggregates} from ${visits} v, b where ${withinBucket(q.siteId)}`)
-  return visitMetrics(row!)
+  const [row] = await prepared<VisitTotals>(
+    db,
+    sql`with b as (${rangeBucket(q)}) ${totalsBy(sql`0`, sql`from ${visits} v, b where ${withinBucket(q.siteId)}`)}`,
+  )
+  return visitMetrics(row ?? NO_VISITS)
 }
 
 /** Visitors and visits per bucket (buckets without visits are absent). */
 export async function visitsPerBucket(db: Db, q: Question, interval: Interval): Promise<Map<number, { visitors: number; visits: number }>> {
-  const rows = await prepared<{ idx: number; visitors: number; visits: number }>(
+  const rows = await prepared<{ key: number; visitors: number; visits: number }>(
     db,
-    sql`with b as (${bucketsOf(q, interval)})
-        select b.idx, ${aggregates} from b join ${visits} v on ${withinBucket(q.siteId)} group by b.idx`,
+    sql`with b as (${bucketsOf(q, interval)}) ${totalsBy(sql`b.idx`, sql`from b join ${visits} v on ${withinBucket(q.siteId)}`)}`,
   )
-  return new Map(rows.map((row) => [row.idx, { visitors: row.visitors, visits: row.visits }]))
+  return new Map(rows.map((row) => [row.key, { visitors: row.visitors, visits: row.visits }]))
 }
 
 export type VisitBreakdownRow = { value: string; visitors: number; visits: number; views: number; bounce_rate: number; visit_duration: number }
@@ -117,14 +130,13 @@ export async function getBreakdown(db: Db, q: Question, property: BreakdownPrope
   const column = sql.raw(`v.${COLUMN[property]}`)
   const onlySet = property.startsWith('utm_') ? sql`and ${column} is not null` : sql``
   const value = sql.raw(`coalesce(v.${COLUMN[property]}, '${NOT_SET}')`)
-  const rows = await prepared<VisitTotals & { value: string }>(
+  const rows = await prepared<VisitTotals & { key: string }>(
     db,
     sql`with b as (${bucketsOf(q, null)})
-        select ${value} as value, ${aggregates}
-          from ${visits} v, b where ${withinBucket(q.siteId)} ${onlySet}
-         group by ${value} order by visitors desc, ${value} collate "C" asc ${window}`,
+        ${totalsBy(value, sql`from ${visits} v, b where ${withinBucket(q.siteId)} ${onlySet}`)}
+        order by visitors desc, key collate "C" asc ${window}`,
   )
-  return rows.map(({ value, ...totals }) => {
+  return rows.map(({ key: value, ...totals }) => {
     const metrics = visitMetrics(totals)
     return {
       value,
@@ -148,10 +160,12 @@ function getPageBreakdown(db: Db, q: Question, window: SQL): Promise<PageBreakdo
         from (${parts(q.siteId, sql`${rollupDayPaths}`, sql`${rollupHourPaths}`, sql`r.path, r.views`)}) p group by path
     ),
     seen as (
-      select p.path, (count(distinct p.visitor_id) filter (where not p.anonymous) + count(*) filter (where p.anonymous))::int as visitors
-        from ${pageVisitors} p, buckets b
-       where p.site_id = ${q.siteId} and p.hour >= b.b0 and p.hour < b.b1
-       group by p.path
+      -- Per visitor first, then per page: hash aggregations instead of a sorting count(distinct).
+      select path, count(*)::int as visitors
+        from (select p.path from ${pageVisitors} p, buckets b
+               where p.site_id = ${q.siteId} and p.hour >= b.b0 and p.hour < b.b1
+               group by p.path, p.visitor_id, p.anonymous) per_visitor
+       group by path
     )
     select viewed.path as value, seen.visitors, viewed.views from viewed join seen using (path)
      order by seen.visitors desc, viewed.path collate "C" asc ${window}`,
