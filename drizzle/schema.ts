@@ -1,5 +1,5 @@
 import { sql, type SQLWrapper } from 'drizzle-orm'
-import { bigint, bigserial, bit, boolean, date, index, integer, pgTable, primaryKey, text, timestamp, uniqueIndex } from 'drizzle-orm/pg-core'
+import { bigint, bigserial, bit, boolean, date, index, integer, pgTable, primaryKey, text, timestamp, uniqueIndex, uuid } from 'drizzle-orm/pg-core'
 
 /**
  * What the API resolved about where an event came from and on what (null: not set). A visit
@@ -204,18 +204,21 @@ export const userMonths = pgTable(
 /**
  * Who viewed which page in which rollup hour: one row per visitor, page and hour, so the distinct
  * visitors of a page over any whole hours are a count of these rows. Anonymous page views are
- * visitors of their own (visitor_id is then the event id).
+ * visitors of their own (the visitor is then the event id). The key holds MD5s of the page and
+ * the visitor: the texts themselves (up to 2 KB and 1 KB) could pass the 2.7 KB a btree entry
+ * may take, and one such event would fail its whole job.
  */
 export const pageVisitors = pgTable(
   'page_visitors',
   {
     siteId: text('site_id').notNull(),
     hour: timestamp('hour', { withTimezone: true, mode: 'date' }).notNull(),
-    path: text('path').notNull(),
-    visitorId: text('visitor_id').notNull(),
+    pathKey: uuid('path_key').notNull(),
+    visitorKey: uuid('visitor_key').notNull(),
     anonymous: boolean('anonymous').notNull(),
+    path: text('path').notNull(),
   },
-  (table) => [primaryKey({ columns: [table.siteId, table.hour, table.path, table.visitorId, table.anonymous] })],
+  (table) => [primaryKey({ columns: [table.siteId, table.hour, table.pathKey, table.visitorKey, table.anonymous] })],
 )
 
 /** The `days` bit of a day index and the `hours` bit of an hour index, as laid out above (combine with bit_or). */

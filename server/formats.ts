@@ -10,6 +10,7 @@ import { isCountryCode } from './ingest/enrich/country'
 export const CALENDAR_DATE = 'calendar-date'
 export const INSTANT = 'instant'
 export const TEXT = 'text'
+export const PAGE_PATH = 'page-path'
 export const ABSOLUTE_URL = 'absolute-url'
 export const IP_ADDRESS = 'ip-address'
 export const COUNTRY_CODE = 'country-code'
@@ -39,6 +40,17 @@ export function isStorableText(value: string): boolean {
   return !value.includes('\0') && value.isWellFormed()
 }
 
+/**
+ * Most UTF-8 bytes of a path: rollup indexes hold the path with the site id, and a btree entry
+ * may not pass about 2.7 KB, or the event's whole job fails in the worker.
+ */
+export const MAX_PATH_BYTES = 2048
+
+/** Storable text of at most MAX_PATH_BYTES in UTF-8. */
+export function isPagePath(value: string): boolean {
+  return isStorableText(value) && Buffer.byteLength(value) <= MAX_PATH_BYTES
+}
+
 /** An absolute URL with a host (https://example.com/page), or '' for none. */
 export function isAbsoluteUrlOrEmpty(value: string): boolean {
   return value === '' || (isStorableText(value) && (URL.parse(value)?.host ?? '') !== '')
@@ -46,8 +58,10 @@ export function isAbsoluteUrlOrEmpty(value: string): boolean {
 
 /** Idempotent; called by createApp before any schema is compiled. */
 export function registerFormats(): void {
+  if (!FormatRegistry.Has(PAGE_PATH)) FormatRegistry.Set(PAGE_PATH, isPagePath)
   if (!FormatRegistry.Has(ABSOLUTE_URL)) FormatRegistry.Set(ABSOLUTE_URL, isAbsoluteUrlOrEmpty)
-  if (!FormatRegistry.Has(IP_ADDRESS)) FormatRegistry.Set(IP_ADDRESS, (value) => isIP(value) !== 0)
+  // Zone ids (fe80::1%eth0) name an interface of the sender's, not a visitor: refused.
+  if (!FormatRegistry.Has(IP_ADDRESS)) FormatRegistry.Set(IP_ADDRESS, (value) => isIP(value) !== 0 && !value.includes('%'))
   if (!FormatRegistry.Has(COUNTRY_CODE)) FormatRegistry.Set(COUNTRY_CODE, isCountryCode)
   if (!FormatRegistry.Has(CALENDAR_DATE)) FormatRegistry.Set(CALENDAR_DATE, isCalendarDate)
   if (!FormatRegistry.Has(INSTANT)) FormatRegistry.Set(INSTANT, isInstant)

@@ -279,7 +279,7 @@ describe('rebuilds', () => {
              (select json_agg(r order by hour, path) from rollup_hour_paths r where site_id = ${site}) as hour_paths,
              (select json_agg(r order by day, event_type) from rollup_day_types r where site_id = ${site}) as day_types,
              (select json_agg(r order by month, user_id) from user_months r where site_id = ${site}) as users,
-             (select json_agg(r order by hour, path, visitor_id, anonymous) from page_visitors r where site_id = ${site}) as page_visitors,
+             (select json_agg(r order by hour, path_key, visitor_key, anonymous) from page_visitors r where site_id = ${site}) as page_visitors,
              (select json_agg(r order by visitor_id, anonymous, started_at) from visits r where site_id = ${site}) as visits`
 
   test('rebuilding from raw events gives exactly the rollups the worker kept (whole and by range)', async () => {

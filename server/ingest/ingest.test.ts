@@ -154,7 +154,7 @@ describe('text Postgres cannot store is refused before it reaches the queue', ()
     ['a NUL character', '/a\u0000b'],
     ['an unpaired surrogate', '/a\ud800b'],
   ])('%s in path', async (_, path) => {
-    await expectInvalid({ ...valid, path }, ['path must not contain NUL characters or unpaired surrogates'])
+    await expectInvalid({ ...valid, path }, ['path must be at most 2048 bytes in UTF-8, without NUL characters or unpaired surrogates'])
   })
 
   test('emoji, quotes and SQL fragments are stored verbatim', async () => {

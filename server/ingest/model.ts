@@ -1,5 +1,5 @@
 import { t } from 'elysia'
-import { ABSOLUTE_URL, COUNTRY_CODE, INSTANT, IP_ADDRESS, TEXT } from '../formats'
+import { ABSOLUTE_URL, COUNTRY_CODE, INSTANT, IP_ADDRESS, MAX_PATH_BYTES, PAGE_PATH, TEXT } from '../formats'
 
 /** Field and request limits; documented in the README. */
 export const LIMITS = {
@@ -40,7 +40,12 @@ export const EventBody = t.Object(
   {
     site_id: text('site_id', 1, LIMITS.siteId),
     event_type: text('event_type', 1, LIMITS.eventType, 'e.g. page_view, click'),
-    path: text('path', 1, LIMITS.path),
+    path: t.String({
+      minLength: 1,
+      maxLength: LIMITS.path,
+      format: PAGE_PATH,
+      error: `path must be at most ${MAX_PATH_BYTES} bytes in UTF-8, without NUL characters or unpaired surrogates`,
+    }),
     user_id: t.Optional(t.Union([text('user_id', 0, LIMITS.userId), t.Null()], { description: 'Empty or null means anonymous' })),
     timestamp: t.String({ format: INSTANT, error: 'timestamp must be a valid ISO 8601 date string', examples: ['2025-11-14T10:30:00Z'] }),
     event_id: t.Optional(text('event_id', 1, LIMITS.eventId, 'Idempotency key: the same event_id for the same site is stored once')),

@@ -30,6 +30,8 @@ describe('bad visit fields are refused with a sentence naming the field, and sto
     [{ user_agent: 'x'.repeat(1025) }, 'user_agent must be at most 1024 characters'],
     [{ ip: '999.1.1.1' }, 'ip must be an IPv4 or IPv6 address'],
     [{ ip: 'localhost' }, 'ip must be an IPv4 or IPv6 address'],
+    [{ ip: 'fe80::1%a-b' }, 'ip must be an IPv4 or IPv6 address'],
+    [{ path: `/${'é'.repeat(1024)}` }, 'path must be at most 2048 bytes in UTF-8, without NUL characters or unpaired surrogates'],
     [{ country: 'ZZ' }, 'country must be an ISO 3166-1 alpha-2 country code such as US'],
     [{ country: 'USA' }, 'country must be an ISO 3166-1 alpha-2 country code such as US'],
   ])('%p', async (fields, detail) => {

@@ -37,9 +37,15 @@ export function pageOf(path: string): string {
   return end === -1 ? path : path.slice(0, end) || '/'
 }
 
-/** A tag from the path's query string, when it is text Postgres can store (a query may decode to anything). */
+/**
+ * A tag from the path's query string, cut to the field's length (without a surrogate half left at
+ * the cut), when it is text Postgres can store: a query may decode to anything.
+ */
 function tagOf(tags: URLSearchParams | null, name: string): string | null {
-  const value = tags?.get(name)?.slice(0, LIMITS.utm)
+  const value = tags
+    ?.get(name)
+    ?.slice(0, LIMITS.utm)
+    .replace(/[\ud800-\udbff]$/, '')
   return value && isStorableText(value) ? value : null
 }
 

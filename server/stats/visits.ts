@@ -164,7 +164,7 @@ function getPageBreakdown(db: Db, q: Question, window: SQL): Promise<PageBreakdo
       select path, count(*)::int as visitors
         from (select p.path from ${pageVisitors} p, buckets b
                where p.site_id = ${q.siteId} and p.hour >= b.b0 and p.hour < b.b1
-               group by p.path, p.visitor_id, p.anonymous) per_visitor
+               group by p.path, p.visitor_key, p.anonymous) per_visitor
        group by path
     )
     select viewed.path as value, seen.visitors, viewed.views from viewed join seen using (path)

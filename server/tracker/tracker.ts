@@ -47,7 +47,8 @@
       const query = new URLSearchParams(location.search)
       for (const tag of ['source', 'medium', 'campaign', 'content', 'term']) {
         const value = query.get(`utm_${tag}`)
-        if (value) event[`utm_${tag}`] = value.slice(0, 256)
+        // Without a high surrogate left at the cut, which the API would refuse.
+        if (value) event[`utm_${tag}`] = value.slice(0, 256).replace(/[\ud800-\udbff]$/, '')
       }
       // Hidden frames can report 0, which the API refuses.
       if (innerWidth > 0) event.screen_width = innerWidth
@@ -90,7 +91,9 @@
     if (!script || !site || navigator.doNotTrack === '1') return
     endpoint = new URL('/event', script.dataset.api || script.src).href
     // A link within the site is no source; the host is compared so that http→https counts as internal.
-    if (document.referrer && new URL(document.referrer).host !== location.host) referrer = document.referrer
+    // Only its origin and path are kept (by the API too), and they fit the API's 2048 characters.
+    const from = document.referrer ? new URL(document.referrer) : null
+    if (from && from.host !== location.host) referrer = (from.origin + from.pathname).slice(0, 2048)
 
     for (const method of ['pushState', 'replaceState'] as const) {
       const original = history[method]

@@ -55,7 +55,6 @@ export async function rebuildRollups(db: Db, siteId: string, range?: RebuildRang
     let dayFilter = sql`true`
     let hourFilter = sql`true`
     let monthFilter = sql`true`
-    let visitBounds = { start: '', end: '' }
     if (range) {
       const [bounds] = await tx.execute<{ first_month: string; last_month: string; start: string; end: string }>(sql`
         select date_trunc('month', ${range.from}::date)::date::text as first_month,
@@ -67,7 +66,6 @@ export async function rebuildRollups(db: Db, siteId: string, range?: RebuildRang
       hourFilter = sql`hour >= ${bounds!.start}::timestamptz and hour < ${bounds!.end}::timestamptz`
       dayFilter = sql`day >= ${bounds!.first_month}::date and day < (${bounds!.last_month}::date + interval '1 month')`
       monthFilter = sql`month >= ${bounds!.first_month}::date and month <= ${bounds!.last_month}::date`
-      visitBounds = { start: bounds!.start, end: bounds!.end }
     }
 
     for (const [table, filter] of [
@@ -100,8 +98,9 @@ export async function rebuildRollups(db: Db, siteId: string, range?: RebuildRang
       insert into ${rollupHourPaths} (site_id, hour, path, views)
       select ${siteId}, hour, path, count(*) from ${source} where event_type = 'page_view' group by hour, path`)
     await tx.execute(sql`
-      insert into ${pageVisitors} (site_id, hour, path, visitor_id, anonymous)
-      select distinct ${siteId}, hour, path, coalesce(user_id, event_id), user_id is null from ${source} where event_type = 'page_view'`)
+      insert into ${pageVisitors} (site_id, hour, path_key, visitor_key, anonymous, path)
+      select distinct ${siteId}, hour, md5(path)::uuid, md5(coalesce(user_id, event_id))::uuid, user_id is null, path
+        from ${source} where event_type = 'page_view'`)
     await tx.execute(sql`
       insert into ${rollupDayPaths} (site_id, day, path, views)
       select ${siteId}, day, path, count(*) from ${source} where event_type = 'page_view' group by day, path`)
@@ -115,7 +114,7 @@ export async function rebuildRollups(db: Db, siteId: string, range?: RebuildRang
       insert into ${userMonths} (site_id, month, user_id, days, hours)
       select ${siteId}, month, user_id, bit_or(${userDayBit(sql`day_index`)}), bit_or(${userHourBit(sql`hour_index`)})
         from ${source} where user_id is not null group by month, user_id`)
-    await rebuildVisits(tx, siteId, range ? visitBounds : undefined)
+    await rebuildVisits(tx, siteId)
     await tx.execute(sql`
       update ${sites} set rollup_timezone = ${tz},
              first_event_at = (select min(timestamp) from events where site_id = ${siteId}),

@@ -137,8 +137,9 @@ export async function writeEventBatch(db: Db, batch: QueuedEvent[], now: Date = 
 function siteLockStatements(siteIds: string[]): SQL[] {
   const sorted = jsonLiteral([...new Set(siteIds)].sort())
   return [
-    sql`select pg_advisory_xact_lock(hashtext(site_id))
-          from json_array_elements_text(${sorted}) as s(site_id) order by site_id`,
+    // Ordered by the lock key, not the site id: two sites whose ids hash alike share a lock.
+    sql`select pg_advisory_xact_lock(key)
+          from (select distinct hashtext(site_id) as key from json_array_elements_text(${sorted}) as s(site_id)) k order by key`,
     sql`insert into ${sites} (site_id)
         select site_id from json_array_elements_text(${sorted}) as s(site_id) order by site_id
         on conflict (site_id) do nothing`,
@@ -186,8 +187,9 @@ async function writeRollups(tx: Tx, deltas: RollupDeltas, alongside: SQL[], newV
     others.push(
       addCounts(rollupHourPaths, deltas.hourPaths, { site_id: 'text', hour: 'timestamptz', path: 'text' }, ['views']),
       addCounts(rollupDayPaths, deltas.dayPaths, { site_id: 'text', day: 'date', path: 'text' }, ['views']),
-      sql`insert into ${pageVisitors} (site_id, hour, path, visitor_id, anonymous)
-          select * from json_to_recordset(${jsonLiteral(deltas.pageVisitors)}) as r(site_id text, hour timestamptz, path text, visitor_id text, anonymous boolean)
+      sql`insert into ${pageVisitors} (site_id, hour, path_key, visitor_key, anonymous, path)
+          select site_id, hour, md5(path)::uuid, md5(visitor_id)::uuid, anonymous, path
+            from json_to_recordset(${jsonLiteral(deltas.pageVisitors)}) as r(site_id text, hour timestamptz, path text, visitor_id text, anonymous boolean)
           on conflict do nothing`,
     )
   }

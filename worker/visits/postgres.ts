@@ -121,25 +121,12 @@ export function visitWrites(newVisits: readonly Visit[], stored: readonly Visit[
 }
 
 /**
- * Recomputes a site's visits from its raw events in [from, to] (all of them without bounds): the
- * same visits merge.ts builds event by event, here with window functions. Visits that overlap the
- * bounds are widened to first, so no visit is cut in two.
+ * Recomputes a site's visits from its raw events: the same visits merge.ts builds event by event,
+ * here with window functions. Always all of them, even for a rebuild of some months: a visit can
+ * cross any bound, and cutting the recount at one would split or lose visits there.
  */
-export async function rebuildVisits(tx: { execute: (query: SQL) => Promise<unknown> }, siteId: string, bounds?: { start: string; end: string }): Promise<void> {
-  let window = sql`true`
-  if (bounds) {
-    // The window, widened to the stored visits it cuts; end is exclusive.
-    const widened = sql`(select least(${bounds.start}::timestamptz, min(started_at)) as lo,
-                                greatest(${bounds.end}::timestamptz, max(ended_at) + interval '1 microsecond') as hi
-                           from ${visits} where site_id = ${siteId} and started_at < ${bounds.end}::timestamptz and ended_at >= ${bounds.start}::timestamptz)`
-    await tx.execute(sql`create temporary table rebuild_window on commit drop as ${widened}`)
-    await tx.execute(
-      sql`delete from ${visits} where site_id = ${siteId} and started_at >= (select lo from rebuild_window) and started_at < (select hi from rebuild_window)`,
-    )
-    window = sql`timestamp >= (select lo from rebuild_window) and timestamp < (select hi from rebuild_window)`
-  } else {
-    await tx.execute(sql`delete from ${visits} where site_id = ${siteId}`)
-  }
+export async function rebuildVisits(tx: { execute: (query: SQL) => Promise<unknown> }, siteId: string): Promise<void> {
+  await tx.execute(sql`delete from ${visits} where site_id = ${siteId}`)
   const ordered = sql`order by timestamp, event_id collate "C"`
   const first = (column: string) => sql.raw(`(array_agg("${column}" order by timestamp, event_id collate "C"))[1]`)
   await tx.execute(sql`
@@ -148,7 +135,7 @@ export async function rebuildVisits(tx: { execute: (query: SQL) => Promise<unkno
       select *, coalesce(user_id, event_id) as visitor_id, user_id is null as anonymous,
              case when user_id is null or timestamp - lag(timestamp) over (partition by user_id ${ordered}) > interval '30 minutes'
                     or lag(timestamp) over (partition by user_id ${ordered}) is null then 1 else 0 end as starts
-        from events where site_id = ${siteId} and ${window}
+        from events where site_id = ${siteId}
     ), numbered as (
       select *, sum(starts) over (partition by anonymous, visitor_id ${ordered}) as visit_no from e
     )

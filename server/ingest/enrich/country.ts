@@ -31,8 +31,9 @@ export async function createCountryLookup(): Promise<(ip: string) => string | nu
  * everything else). IPv4-mapped IPv6 (`::ffff:8.8.8.8`, as a dual-stack socket reports IPv4 peers) is its IPv4.
  */
 function globalAddress(ip: string): string | undefined {
-  // isIP first: ipaddr.js also reads legacy IPv4 forms (`0x8.8.8.8`, `134744072`) that no socket reports.
-  if (!isIP(ip)) return undefined
+  // isIP first: ipaddr.js also reads legacy IPv4 forms (`0x8.8.8.8`, `134744072`) that no socket
+  // reports. A zone id (fe80::1%eth0, which isIP takes and ipaddr.js may not) is a local address.
+  if (!isIP(ip) || ip.includes('%')) return undefined
   const address = ipaddr.process(ip)
   if (address.range() !== 'unicast') return undefined
   return address.toString()
