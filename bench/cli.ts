@@ -22,6 +22,8 @@ export interface BenchOptions {
   drainTimeout: number
   /** WORKER_CONCURRENCY for the worker; undefined leaves the product default. */
   workerConcurrency: number | undefined
+  /** Events carry the visit fields (user agent, referrer, UTM tags, screen width, address or country). */
+  visitFields: boolean
   phases: ReadonlySet<PhaseName>
   adminUrl: string
   redisUrl: string
@@ -43,6 +45,8 @@ const USAGE = `Usage: bun bench/ingest.ts [options]
   --rate-batch <n>           events per request in the constant-rate phase; 0 = POST /event (default 0)
   --drain-timeout <s>        max wait for the worker to persist everything (default 300)
   --worker-concurrency <n>   WORKER_CONCURRENCY for the worker (default: unset, the product default)
+  --visit-fields <on|off>    events carry a real browser's user agent, a referrer, UTM tags (a fifth), a screen
+                             width, a public address or a country, one profile per user (default on)
   --phases <list>            comma-separated subset of ${PHASES.join(',')} (default all)
   --pg-admin-url <url>       superuser connection (default postgres://postgres@127.0.0.1:5432/postgres)
   --redis-url <url>          (default redis://127.0.0.1:6379)
@@ -87,6 +91,7 @@ export function parseOptions(argv: string[]): BenchOptions | undefined {
         'rate-batch': { type: 'string' },
         'drain-timeout': { type: 'string' },
         'worker-concurrency': { type: 'string' },
+        'visit-fields': { type: 'string' },
         phases: { type: 'string' },
         'pg-admin-url': { type: 'string' },
         'redis-url': { type: 'string' },
@@ -107,6 +112,8 @@ export function parseOptions(argv: string[]): BenchOptions | undefined {
     if (!(PHASES as readonly string[]).includes(name)) throw new UsageError(`--phases: unknown phase "${name}" (known: ${PHASES.join(', ')})`)
     phases.add(name as PhaseName)
   }
+  const visitFields = v['visit-fields'] ?? 'on'
+  if (visitFields !== 'on' && visitFields !== 'off') throw new UsageError(`--visit-fields must be on or off, got "${visitFields}"`)
   const options: BenchOptions = {
     runs: integer('runs', v.runs, quick ? 1 : 3),
     duration: positive('duration', v.duration, quick ? 3 : 15),
@@ -119,6 +126,7 @@ export function parseOptions(argv: string[]): BenchOptions | undefined {
     rateBatch: integer('rate-batch', v['rate-batch'], 0, true),
     drainTimeout: positive('drain-timeout', v['drain-timeout'], 300),
     workerConcurrency: v['worker-concurrency'] === undefined ? undefined : integer('worker-concurrency', v['worker-concurrency'], 0),
+    visitFields: visitFields === 'on',
     phases,
     adminUrl: v['pg-admin-url'] ?? 'postgres://postgres@127.0.0.1:5432/postgres',
     redisUrl: v['redis-url'] ?? 'redis://127.0.0.1:6379',

@@ -22,6 +22,8 @@ export interface WrkLoad {
   batch: number
   /** Total requests per second; 0 = as fast as possible. */
   requestRate: number
+  /** Events carry user agent, referrer, UTM tags, screen width and address or country. */
+  visitFields: boolean
 }
 
 /** What done() in the Lua script prints. Times are epoch milliseconds, latencies microseconds. */
@@ -86,6 +88,7 @@ export async function runWrk(wrk: string, load: WrkLoad, env: Record<string, str
     `duration=${load.duration}`,
     `rate=${load.requestRate}`,
     `threads=${load.threads}`,
+    `visit=${load.visitFields ? 1 : 0}`,
   ]
   const proc = Bun.spawn([wrk, ...args], { env, stdin: 'ignore', stdout: 'pipe', stderr: 'pipe' })
   running.add(proc)

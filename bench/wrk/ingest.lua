@@ -8,6 +8,8 @@
 --   duration=<s>     seconds during which requests are started (per thread, from its first request)
 --   rate=<req/s>     total request rate over all threads; 0 means as fast as possible
 --   threads=<n>      must equal wrk's -t (the rate is split evenly across threads)
+--   visit=<0|1>      1: events also carry the visit fields a browser's tracker or a site's server
+--                    sends (user agent, referrer, UTM tags, screen width, address or country)
 --
 -- Output: one line `BENCH_THREAD_DONE <id>` per thread when it has stopped, and from done() one
 -- line `BENCH_RESULT <json>` with the aggregated counters.
@@ -111,12 +113,74 @@ local USERS = 100000
 local NULL_USER_SHARE = 0.1 -- anonymous visitors
 local CLICK_SHARE = 0.15    -- the rest are page views
 
+-- Visit fields: real browsers only (a bot's events are dropped, which would end the exactly-once
+-- count), referrers from search, social, news and other sites, the site itself or none, UTM tags
+-- on about a fifth of events, screen widths on most, public addresses over several countries on
+-- half, a posted country on some. Each identified user keeps one profile, so visits form with
+-- their entry properties; fragments are built once, so an event costs one more %s.
+local AGENTS = {
+  { "Mozilla/5.0 (Windows NT 10.0; Win64; x64) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/131.0.0.0 Safari/537.36", { 1920, 1536, 1366, 2560 } },
+  { "Mozilla/5.0 (Windows NT 10.0; Win64; x64) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/131.0.0.0 Safari/537.36 Edg/131.0.0.0", { 1920, 1536 } },
+  { "Mozilla/5.0 (Windows NT 10.0; Win64; x64; rv:133.0) Gecko/20100101 Firefox/133.0", { 1920, 1366 } },
+  { "Mozilla/5.0 (Macintosh; Intel Mac OS X 10_15_7) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/131.0.0.0 Safari/537.36", { 1440, 1512, 1728 } },
+  { "Mozilla/5.0 (Macintosh; Intel Mac OS X 10_15_7) AppleWebKit/605.1.15 (KHTML, like Gecko) Version/18.1 Safari/605.1.15", { 1440, 1512 } },
+  { "Mozilla/5.0 (X11; Linux x86_64) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/131.0.0.0 Safari/537.36", { 1920, 2560 } },
+  { "Mozilla/5.0 (iPhone; CPU iPhone OS 18_1 like Mac OS X) AppleWebKit/605.1.15 (KHTML, like Gecko) Version/18.1 Mobile/15E148 Safari/604.1", { 390, 393, 430 } },
+  { "Mozilla/5.0 (iPad; CPU OS 17_7 like Mac OS X) AppleWebKit/605.1.15 (KHTML, like Gecko) Version/17.7 Mobile/15E148 Safari/604.1", { 820, 1024 } },
+  { "Mozilla/5.0 (Linux; Android 10; K) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/131.0.0.0 Mobile Safari/537.36", { 412, 360, 384 } },
+  { "Mozilla/5.0 (Linux; Android 14; SM-S918B) AppleWebKit/537.36 (KHTML, like Gecko) SamsungBrowser/26.0 Chrome/122.0.0.0 Mobile Safari/537.36", { 384, 412 } },
+}
+local REFERRERS = {
+  { 0.25, "https://www.google.com/" }, { 0.05, "https://www.google.de/search?q=analytics" }, { 0.03, "https://www.bing.com/" },
+  { 0.06, "https://www.facebook.com/" }, { 0.03, "https://l.facebook.com/l.php?u=x" }, { 0.04, "https://news.ycombinator.com/item?id=42000000" },
+  { 0.03, "https://www.reddit.com/r/selfhosted/" }, { 0.02, "https://t.co/abc123" }, { 0.05, "https://blog.example.org/posts/analytics" },
+  { 0.04, "https://docs.example.net/guide#setup" }, { 0.10, "SELF" }, { 0.30, nil },
+}
+local UTMS = {
+  '"utm_source":"newsletter","utm_medium":"email","utm_campaign":"december"',
+  '"utm_source":"google","utm_medium":"cpc","utm_campaign":"brand","utm_term":"web analytics"',
+  '"utm_source":"facebook","utm_medium":"paid_social","utm_campaign":"launch","utm_content":"video"',
+  '"utm_source":"twitter","utm_medium":"social","utm_campaign":"launch"',
+  '"utm_source":"partner","utm_medium":"referral"',
+}
+local ADDRESSES = { "8.8.8.8", "24.0.0.1", "99.0.0.1", "81.2.69.142", "212.58.244.1", "46.4.0.1", "217.0.0.1", "80.67.169.12",
+  "91.198.174.192", "213.0.0.1", "200.160.2.3", "133.11.0.1", "1.1.1.1", "14.139.0.1", "41.0.0.1", "186.0.0.1" }
+local COUNTRIES = { "US", "GB", "DE", "FR", "CA", "IN", "JP", "BR" }
+local PROFILES = 1024
+local profiles
+
+local function weighted(list)
+  local u, acc = math.random(), 0
+  for _, item in ipairs(list) do
+    acc = acc + item[1]
+    if u < acc then return item[2] end
+  end
+  return list[#list][2]
+end
+
+local function profile_json()
+  local agent = AGENTS[math.random(#AGENTS)]
+  local parts = { string.format('"user_agent":"%s"', agent[1]) }
+  if math.random() < 0.8 then table.insert(parts, string.format('"screen_width":%d', agent[2][math.random(#agent[2])])) end
+  local referrer = weighted(REFERRERS)
+  if referrer == "SELF" then referrer = "https://www.example.com/" end
+  if referrer then table.insert(parts, string.format('"referrer":"%s"', referrer)) end
+  if math.random() < 0.2 then table.insert(parts, UTMS[math.random(#UTMS)]) end
+  local where = math.random()
+  if where < 0.5 then
+    table.insert(parts, string.format('"ip":"%s"', ADDRESSES[math.random(#ADDRESSES)]))
+  elseif where < 0.65 then
+    table.insert(parts, string.format('"country":"%s"', COUNTRIES[math.random(#COUNTRIES)]))
+  end
+  return "," .. table.concat(parts, ",")
+end
+
 local tag, batch, duration_ms, interval_ms, path
 local counter = 0
 local cached_second, cached_timestamp = -1, nil
 
 function init(args)
-  local options = { tag = "bench", batch = "0", duration = "15", rate = "0", threads = "1" }
+  local options = { tag = "bench", batch = "0", duration = "15", rate = "0", threads = "1", visit = "0" }
   for _, arg in ipairs(args) do
     local key, value = arg:match("^(%w+)=(.*)$")
     if key then options[key] = value end
@@ -128,6 +192,12 @@ function init(args)
   -- Per-thread spacing between request starts; 0 means no pacing.
   interval_ms = rate > 0 and 1000 * tonumber(options.threads) / rate or 0
   path = batch > 0 and "/events" or "/event"
+  if options.visit == "1" then
+    -- The same profiles in every thread, so a user keeps one wherever its events come from.
+    math.randomseed(20261203)
+    profiles = {}
+    for k = 1, PROFILES do profiles[k] = profile_json() end
+  end
   math.randomseed(thread_id * 7919 + os.time())
 
   wrk.method = "POST"
@@ -149,10 +219,12 @@ end
 
 local function event_json()
   counter = counter + 1
-  local user = math.random() < NULL_USER_SHARE and "null" or string.format('"u%d"', math.random(USERS))
+  local n = math.random() < NULL_USER_SHARE and 0 or math.random(USERS)
+  local user = n == 0 and "null" or string.format('"u%d"', n)
   local kind = math.random() < CLICK_SHARE and "click" or "page_view"
-  return string.format('{"site_id":"%s","event_type":"%s","path":"%s","user_id":%s,"timestamp":"%s","event_id":"%s-%d-%d"}',
-    sites[pick(site_cdf)], kind, paths[pick(path_cdf)], user, timestamp(), tag, thread_id, counter)
+  local extra = profiles and profiles[n == 0 and math.random(PROFILES) or n % PROFILES + 1] or ""
+  return string.format('{"site_id":"%s","event_type":"%s","path":"%s","user_id":%s,"timestamp":"%s","event_id":"%s-%d-%d"%s}',
+    sites[pick(site_cdf)], kind, paths[pick(path_cdf)], user, timestamp(), tag, thread_id, counter, extra)
 end
 
 local deadline_ms
