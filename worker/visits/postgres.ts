@@ -79,14 +79,17 @@ export function storedVisitsQuery(newVisits: readonly Visit[]): SQL | null {
     }
   })
   if (windows.length === 0) return null
-  const visitor = sql`v.site_id = w.site_id and v.visitor_id = w.visitor_id and not v.anonymous`
+  // Bounds on the whole primary key, as row comparisons, so the lookup is a range of that index.
+  const key = sql`(v.visitor_id, v.site_id, v.anonymous, v.started_at)`
+  const at = (bound: SQL) => sql`(w.visitor_id, w.site_id, false, ${bound})`
   return sql`
     select ${selectStored}
       from json_to_recordset(${jsonLiteral(windows)}) as w(site_id text, visitor_id text, lo timestamptz, hi timestamptz)
       cross join lateral (
-        (select * from ${visits} v where ${visitor} and v.started_at < w.lo order by v.started_at desc limit 1)
+        (select * from ${visits} v where ${key} < ${at(sql`w.lo`)} and ${key} >= ${at(sql`'-infinity'::timestamptz`)}
+          order by v.visitor_id desc, v.site_id desc, v.anonymous desc, v.started_at desc limit 1)
         union all
-        (select * from ${visits} v where ${visitor} and v.started_at >= w.lo and v.started_at <= w.hi)
+        (select * from ${visits} v where ${key} >= ${at(sql`w.lo`)} and ${key} <= ${at(sql`w.hi`)})
       ) v
      where v.ended_at >= w.lo`
 }

@@ -1,0 +1,2 @@
+ALTER TABLE "visits" DROP CONSTRAINT "visits_site_id_visitor_id_anonymous_started_at_pk";--> statement-breakpoint
+ALTER TABLE "visits" ADD CONSTRAINT "visits_visitor_id_site_id_anonymous_started_at_pk" PRIMARY KEY("visitor_id","site_id","anonymous","started_at");
