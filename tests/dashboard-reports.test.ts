@@ -6,8 +6,8 @@
  */
 import { afterAll, beforeAll, describe, expect, test } from 'bun:test'
 import { join, resolve } from 'node:path'
-import type { Browser, BrowserContext, Page, Response } from 'playwright-core'
-import { launchChromium } from './kit/browser'
+import type { Browser, Page, Response } from 'playwright-core'
+import { buildDashboard, launchChromium, settled, signedInPage } from './kit/browser'
 import { startStack, uniqueName, type Stack } from './support'
 
 const root = resolve(import.meta.dir, '..')
@@ -86,9 +86,7 @@ async function postEvents(events: unknown[]): Promise<void> {
 
 beforeAll(
   async () => {
-    const build = Bun.spawn(['bun', 'run', 'build:dashboard'], { cwd: root, stdout: 'pipe', stderr: 'pipe' })
-    if ((await build.exited) !== 0) throw new Error(`dashboard build failed:\n${await new Response(build.stderr).text()}`)
-    stack = await startStack('dashboard_reports', { dashboardDir: join(root, 'dashboard', 'dist') })
+    stack = await startStack('dashboard_reports', { dashboardDir: await buildDashboard() })
     browser = await launchChromium()
     await postEvents(seed())
     await stack.flush()
@@ -101,25 +99,7 @@ afterAll(async () => {
   await stack?.close()
 })
 
-interface Visit {
-  context: BrowserContext
-  page: Page
-  problems: string[]
-}
-
-async function visit(viewport = { width: 1280, height: 800 }): Promise<Visit> {
-  const context = await browser.newContext({ viewport, locale: 'en-US' })
-  const login = await context.request.post(`${stack.baseUrl}/login`, { form: stack.admin, maxRedirects: 0 })
-  expect(login.status()).toBe(303)
-  const page = await context.newPage()
-  const problems: string[] = []
-  page.on('pageerror', (error) => problems.push(`page error: ${error.message}`))
-  page.on('console', (message) => {
-    // The browser's own note on a 404 (its favicon) is no problem of the page.
-    if (message.type() === 'error' && !message.text().startsWith('Failed to load resource')) problems.push(`console: ${message.text()}`)
-  })
-  return { context, page, problems }
-}
+const visit = (viewport?: { width: number; height: number }) => signedInPage(browser, stack.baseUrl, stack.admin, viewport)
 
 /** The next response of the page to `pathname` whose query has `params`. */
 function responseTo(page: Page, pathname: string, params: Record<string, string> = {}): Promise<Response> {
@@ -138,10 +118,6 @@ async function apiAnswer<T>(response: Response): Promise<{ query: Record<string,
   const answer = await stack.get(url.pathname + url.search)
   expect(answer.status).toBe(200)
   return { query: Object.fromEntries(url.searchParams), body: (await answer.json()) as T }
-}
-
-async function settled(page: Page): Promise<void> {
-  await page.waitForFunction(() => document.querySelectorAll('.skeleton').length === 0, null, { timeout: 10_000 })
 }
 
 interface Totals {

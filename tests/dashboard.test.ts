@@ -6,8 +6,8 @@
 import { afterAll, beforeAll, describe, expect, test } from 'bun:test'
 import { mkdirSync } from 'node:fs'
 import { join, resolve } from 'node:path'
-import type { Browser, BrowserContext, Locator, Page, Response } from 'playwright-core'
-import { launchChromium } from './kit/browser'
+import type { Browser, Locator, Page, Response } from 'playwright-core'
+import { buildDashboard, launchChromium, settled, signedInPage } from './kit/browser'
 import { startStack, uniqueName, type Stack } from './support'
 
 const root = resolve(import.meta.dir, '..')
@@ -67,9 +67,7 @@ async function postEvents(events: unknown[]): Promise<void> {
 
 beforeAll(
   async () => {
-    const build = Bun.spawn(['bun', 'run', 'build:dashboard'], { cwd: root, stdout: 'pipe', stderr: 'pipe' })
-    if ((await build.exited) !== 0) throw new Error(`dashboard build failed:\n${await new Response(build.stderr).text()}`)
-    stack = await startStack('dashboard', { dashboardDir: join(root, 'dashboard', 'dist') })
+    stack = await startStack('dashboard', { dashboardDir: await buildDashboard() })
     browser = await launchChromium()
     const zone = await fetch(`${stack.baseUrl}/sites/${blog}`, {
       method: 'PUT',
@@ -92,26 +90,7 @@ afterAll(async () => {
   await stack?.close()
 })
 
-interface Visit {
-  context: BrowserContext
-  page: Page
-  /** Uncaught exceptions and console errors other than the browser's note on a refused request. */
-  problems: string[]
-}
-
-/** A signed-in browser context: the login form's session cookie rides along with the page's API calls. */
-async function visit(viewport = { width: 1280, height: 800 }): Promise<Visit> {
-  const context = await browser.newContext({ viewport, locale: 'en-US' })
-  const login = await context.request.post(`${stack.baseUrl}/login`, { form: stack.admin, maxRedirects: 0 })
-  expect(login.status()).toBe(303)
-  const page = await context.newPage()
-  const problems: string[] = []
-  page.on('pageerror', (error) => problems.push(`page error: ${error.message}`))
-  page.on('console', (message) => {
-    if (message.type() === 'error' && !message.text().startsWith('Failed to load resource')) problems.push(`console: ${message.text()}`)
-  })
-  return { context, page, problems }
-}
+const visit = (viewport?: { width: number; height: number }) => signedInPage(browser, stack.baseUrl, stack.admin, viewport)
 
 /** Resolves once the element's attribute differs from `before`; each check is a round trip to the page. */
 async function untilAttributeChanges(locator: Locator, name: string, before: string | null, timeout = 10_000): Promise<void> {
@@ -139,11 +118,6 @@ function nextResponses(page: Page, pathname: string, count: number, timeout = 10
     }, timeout)
     page.on('response', onResponse)
   })
-}
-
-/** Until no panel shows a loading placeholder (bounded). */
-async function settled(page: Page): Promise<void> {
-  await page.waitForFunction(() => document.querySelectorAll('.skeleton').length === 0, null, { timeout: 10_000 })
 }
 
 /** The API's answer to the very query the page sent. */

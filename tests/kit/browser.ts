@@ -1,4 +1,5 @@
-import { chromium, type Browser } from 'playwright-core'
+import { join, resolve } from 'node:path'
+import { chromium, type Browser, type BrowserContext, type Page } from 'playwright-core'
 
 /** A desktop Chrome's agent: headless Chromium names itself HeadlessChrome, whose events the bot filter drops. */
 export const DESKTOP_CHROME = 'Mozilla/5.0 (X11; Linux x86_64) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/156.0.0.0 Safari/537.36'
@@ -23,4 +24,44 @@ export function launchChromium(): Promise<Browser> {
       `--user-agent=${DESKTOP_CHROME}`,
     ],
   })
+}
+
+/** The built dashboard (`bun run build:dashboard`, which rebuilds only when its sources changed), for startStack's dashboardDir. */
+export async function buildDashboard(): Promise<string> {
+  const root = resolve(import.meta.dir, '../..')
+  const build = Bun.spawn(['bun', 'run', 'build:dashboard'], { cwd: root, stdout: 'pipe', stderr: 'pipe' })
+  if ((await build.exited) !== 0) throw new Error(`dashboard build failed:\n${await new Response(build.stderr).text()}`)
+  return join(root, 'dashboard', 'dist')
+}
+
+export interface Visit {
+  context: BrowserContext
+  page: Page
+  /** Uncaught exceptions and console errors other than the browser's note on a refused request. */
+  problems: string[]
+}
+
+/** A signed-in browser context: the login form's session cookie rides along with the page's API calls. */
+export async function signedInPage(
+  browser: Browser,
+  baseUrl: string,
+  admin: { user: string; password: string },
+  viewport = { width: 1280, height: 800 },
+): Promise<Visit> {
+  const context = await browser.newContext({ viewport, locale: 'en-US' })
+  const login = await context.request.post(`${baseUrl}/login`, { form: admin, maxRedirects: 0 })
+  if (login.status() !== 303) throw new Error(`signing in answered ${login.status()}, not 303`)
+  const page = await context.newPage()
+  const problems: string[] = []
+  page.on('pageerror', (error) => problems.push(`page error: ${error.message}`))
+  page.on('console', (message) => {
+    // The browser's own note on a 404 (its favicon) is no problem of the page.
+    if (message.type() === 'error' && !message.text().startsWith('Failed to load resource')) problems.push(`console: ${message.text()}`)
+  })
+  return { context, page, problems }
+}
+
+/** Until no panel shows a loading placeholder (bounded). */
+export async function settled(page: Page): Promise<void> {
+  await page.waitForFunction(() => document.querySelectorAll('.skeleton').length === 0, null, { timeout: 10_000 })
 }
