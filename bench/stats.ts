@@ -23,6 +23,7 @@ import { parseArgs } from 'node:util'
 import postgres from 'postgres'
 import { createDb } from '../drizzle/client'
 import { rebuildRollups } from '../worker/jobs/rebuild'
+import { VISIT_PROPERTY_COLUMNS } from '../worker/visits/postgres'
 import { resolveVisit } from '../server/ingest/visit'
 import { isCountryCode } from '../server/ingest/enrich/country'
 import type { EventBody } from '../server/ingest/model'
@@ -438,21 +439,6 @@ async function storage(sql: postgres.Sql) {
   return row!
 }
 
-const VISIT_COLUMNS = [
-  'referrer',
-  'source',
-  'channel',
-  'utm_source',
-  'utm_medium',
-  'utm_campaign',
-  'utm_content',
-  'utm_term',
-  'browser',
-  'os',
-  'device',
-  'country',
-]
-
 /**
  * A site's visits recounted from its raw events, independently of worker/visits: a visitor's
  * events in time order (ties by event_id in byte order), a new visit after a gap over 30 minutes,
@@ -474,7 +460,7 @@ async function recountVisits(sql: postgres.Sql, site: string): Promise<void> {
      )
      select visitor, anon, min(timestamp) as started_at, max(timestamp) as ended_at, count(*)::int as events,
             (count(*) filter (where event_type = 'page_view'))::int as views, ${first('path', 'entry_page')},
-            (array_agg(path order by timestamp desc, event_id collate "C" desc))[1] as exit_page, ${VISIT_COLUMNS.map((column) => first(column)).join(', ')}
+            (array_agg(path order by timestamp desc, event_id collate "C" desc))[1] as exit_page, ${VISIT_PROPERTY_COLUMNS.map((column) => first(column)).join(', ')}
        from numbered group by visitor, anon, visit_no`,
     [site],
   )

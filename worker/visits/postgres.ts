@@ -24,6 +24,8 @@ const PROPERTY_COLUMNS = {
   device: 'text',
   country: 'text',
 } as const
+/** The columns a visit takes from its first event. */
+export const VISIT_PROPERTY_COLUMNS = Object.keys(PROPERTY_COLUMNS)
 const COLUMNS: Record<keyof Visit, string> = {
   site_id: 'text',
   visitor_id: 'text',
@@ -147,7 +149,7 @@ export async function rebuildVisits(tx: { execute: (query: SQL) => Promise<unkno
            count(*)::int, (count(*) filter (where event_type = 'page_view'))::int, ${first('path')},
            (array_agg(path order by timestamp desc, event_id collate "C" desc))[1],
            ${sql.join(
-             Object.keys(PROPERTY_COLUMNS).map((column) => first(column)),
+             VISIT_PROPERTY_COLUMNS.map((column) => first(column)),
              sql`, `,
            )}
       from numbered group by visitor_id, anonymous, visit_no`)
