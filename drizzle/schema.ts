@@ -294,3 +294,49 @@ export const visits = pgTable(
     index('visits_site_started').on(table.siteId, table.startedAt),
   ],
 )
+
+/**
+ * Visit figures per calendar day of the rollup timezone, property and value, kept by the worker
+ * from the visits it adds and removes (worker/visits/rollups.ts), so reports over whole days of
+ * the site's zone read these rows instead of the visits. `property` is a breakdown property; ''
+ * (value '') holds all visits, and 'page' the page views by their own time (visits, bounces and
+ * duration are then 0). `visitors` are that day's distinct visitors (each anonymous visit, or
+ * anonymous page view, one of its own), `anonymous` how many of them were anonymous. The key
+ * holds the value's MD5: a page or referrer could pass what a btree entry may take.
+ */
+export const visitDays = pgTable(
+  'visit_days',
+  {
+    siteId: text('site_id').notNull(),
+    property: text('property').notNull(),
+    day: date('day', { mode: 'string' }).notNull(),
+    valueKey: uuid('value_key').notNull(),
+    value: text('value').notNull(),
+    visits: count('visits'),
+    visitors: count('visitors'),
+    anonymous: count('anonymous'),
+    bounces: count('bounces'),
+    durationMs: bigint('duration_ms', { mode: 'number' }).notNull().default(0),
+    views: count('views'),
+  },
+  (table) => [primaryKey({ columns: [table.siteId, table.property, table.day, table.valueKey] })],
+)
+
+/**
+ * Which identified visitors had a visit (or, for 'page', a page view) with a value, per month of
+ * the rollup timezone: bit d of `days` for day d + 1, as in user_months. Distinct visitors of a
+ * value over several days are a count of these rows; anonymous ones are visit_days.anonymous.
+ * Migration 0013 makes the key INCLUDE `days`, so that count is an index-only scan.
+ */
+export const valueVisitors = pgTable(
+  'value_visitors',
+  {
+    siteId: text('site_id').notNull(),
+    property: text('property').notNull(),
+    month: date('month', { mode: 'string' }).notNull(),
+    valueKey: uuid('value_key').notNull(),
+    visitorKey: uuid('visitor_key').notNull(),
+    days: integer('days').notNull().default(0),
+  },
+  (table) => [primaryKey({ columns: [table.siteId, table.property, table.month, table.valueKey, table.visitorKey] })],
+)

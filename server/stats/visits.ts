@@ -1,16 +1,17 @@
 import { sql, type SQL } from 'drizzle-orm'
 import { prepared, type Db } from '../../drizzle/client'
-import { pageVisitors, rollupDayPaths, rollupHourPaths, sites, visits } from '../../drizzle/schema'
-import { assertExact, bucketsOf, parts, plan, type Interval, type Question, type SiteDays } from './buckets'
+import { pageVisitors, rollupDayPaths, rollupHourPaths, sites, valueVisitors, visitDays, visits } from '../../drizzle/schema'
+import { ALL_VISITS, NOT_SET, onlyWhenSet, PAGE_VIEWS } from '../../lib/visit-properties'
+import { assertExact, bucketsOf, dayMasks, parts, plan, type Interval, type Question, type SiteDays } from './buckets'
 import type { BreakdownProperty } from './model'
 
 /*
- * Visit numbers, read from the visits table the worker keeps (worker/visits): a visit belongs to
- * the bucket its first event falls in. Visits start at exact instants, so any bucket is exact; the
- * page breakdown reads hourly rollups and asks for the same zones /stats does.
+ * Visit numbers. A visit belongs to the bucket its first event falls in. Questions over whole days
+ * of the site's rollup zone (the usual ones) read the figures the worker keeps per day and value
+ * (visit_days, value_visitors: worker/visits/rollups.ts); questions in another zone, or per hour,
+ * week or month, read the visits table (visits start at exact instants, so any bucket is exact)
+ * and, for pages, the hourly rollups, with the same zones /stats answers.
  */
-
-export const NOT_SET = '(not set)'
 
 /** Sums over a set of visits. */
 export interface VisitTotals {
@@ -74,8 +75,45 @@ function rangeBucket(q: SiteDays | Question): SQL {
 
 const withinBucket = (siteId: string) => sql`v.site_id = ${siteId} and v.started_at >= b.b0 and v.started_at < b.b1`
 
+/** Whole days of the site's rollup zone: what visit_days answers. */
+const onSiteDays = (q: SiteDays | Question): boolean => !('tz' in q) || q.tz === q.rollupTz
+
+/**
+ * Visit totals per value of a property (ALL_VISITS: one row, value '') over whole days of the
+ * rollup zone, from visit_days: one day's visitors are kept as they are; over several days the
+ * identified ones are counted from value_visitors and the anonymous ones added.
+ */
+function rolledUpTotals(q: SiteDays, property: string): SQL {
+  const days = sql`d.site_id = ${q.siteId} and d.property = ${property} and d.day between ${q.from}::date and ${q.to}::date`
+  const totals = sql`sum(d.visits)::int as visits, sum(d.bounces)::int as bounces, sum(d.duration_ms)::float8 as duration_ms, sum(d.views)::int as views`
+  if (q.from === q.to) {
+    return sql`select d.value as key, d.visitors, d.visits, d.bounces, d.duration_ms::float8 as duration_ms, d.views from ${visitDays} d where ${days} and d.visitors > 0`
+  }
+  const masks = dayMasks(q.from, q.to)
+  // Within one month a visitor has one row per value; across months the rows are grouped per visitor.
+  const identified =
+    masks.length === 1
+      ? sql`select value_key, count(*)::int as visitors from ${valueVisitors}
+             where site_id = ${q.siteId} and property = ${property} and month = ${masks[0]!.month}::date and days & ${masks[0]!.day_mask}::int <> 0
+             group by value_key`
+      : sql`select value_key, count(*)::int as visitors
+              from (select vv.value_key from ${valueVisitors} vv join json_to_recordset(${JSON.stringify(masks)}::json) as m(month date, day_mask int) on vv.month = m.month
+                     where vv.site_id = ${q.siteId} and vv.property = ${property} and vv.days & m.day_mask <> 0
+                     group by vv.value_key, vv.visitor_key) per_visitor
+             group by value_key`
+  return sql`
+    select t.key, coalesce(i.visitors, 0) + t.anonymous as visitors, t.visits, t.bounces, t.duration_ms, t.views
+      from (select d.value_key, min(d.value) as key, sum(d.anonymous)::int as anonymous, ${totals}
+              from ${visitDays} d where ${days} group by d.value_key having sum(d.visitors) > 0) t
+      left join (${identified}) i using (value_key)`
+}
+
 /** Visitors, visits, bounce rate, visit duration and views per visit of a range. */
 export async function getVisitMetrics(db: Db, q: SiteDays | Question): Promise<VisitMetrics> {
+  if (onSiteDays(q)) {
+    const [row] = await prepared<VisitTotals>(db, rolledUpTotals(q, ALL_VISITS))
+    return visitMetrics(row ?? NO_VISITS)
+  }
   const [row] = await prepared<VisitTotals>(
     db,
     sql`with b as (${rangeBucket(q)}) ${totalsBy(sql`0`, sql`from ${visits} v, b where ${withinBucket(q.siteId)}`)}`,
@@ -85,6 +123,14 @@ export async function getVisitMetrics(db: Db, q: SiteDays | Question): Promise<V
 
 /** Visitors and visits per bucket (buckets without visits are absent). */
 export async function visitsPerBucket(db: Db, q: Question, interval: Interval): Promise<Map<number, { visitors: number; visits: number }>> {
+  if (interval === 'day' && onSiteDays(q)) {
+    const days = await prepared<{ key: number; visitors: number; visits: number }>(
+      db,
+      sql`select (day - ${q.from}::date) as key, visitors, visits from ${visitDays}
+           where site_id = ${q.siteId} and property = ${ALL_VISITS} and day between ${q.from}::date and ${q.to}::date and visitors > 0`,
+    )
+    return new Map(days.map((row) => [row.key, { visitors: row.visitors, visits: row.visits }]))
+  }
   const rows = await prepared<{ key: number; visitors: number; visits: number }>(
     db,
     sql`with b as (${bucketsOf(q, interval)}) ${totalsBy(sql`b.idx`, sql`from b join ${visits} v on ${withinBucket(q.siteId)}`)}`,
@@ -94,24 +140,6 @@ export async function visitsPerBucket(db: Db, q: Question, interval: Interval): 
 
 export type VisitBreakdownRow = { value: string; visitors: number; visits: number; views: number; bounce_rate: number; visit_duration: number }
 export type PageBreakdownRow = { value: string; visitors: number; views: number }
-
-/** The visits column of each visit property. */
-const COLUMN: Record<Exclude<BreakdownProperty, 'page'>, string> = {
-  source: 'source',
-  channel: 'channel',
-  utm_source: 'utm_source',
-  utm_medium: 'utm_medium',
-  utm_campaign: 'utm_campaign',
-  utm_content: 'utm_content',
-  utm_term: 'utm_term',
-  referrer: 'referrer',
-  entry_page: 'entry_page',
-  exit_page: 'exit_page',
-  browser: 'browser',
-  os: 'os',
-  device: 'device',
-  country: 'country',
-}
 
 export interface BreakdownPage {
   limit: number
@@ -124,29 +152,39 @@ export interface BreakdownPage {
  * "(not set)".
  */
 export async function getBreakdown(db: Db, q: Question, property: BreakdownProperty, paging: BreakdownPage): Promise<VisitBreakdownRow[] | PageBreakdownRow[]> {
-  await assertExact(db, q, null)
   const window = sql`limit ${paging.limit} offset ${(paging.page - 1) * paging.limit}`
+  const order = sql`order by visitors desc, key collate "C" asc ${window}`
+  if (onSiteDays(q)) {
+    const rows = await prepared<VisitTotals & { key: string }>(
+      db,
+      sql`select * from (${rolledUpTotals(q, property === 'page' ? PAGE_VIEWS : property)}) r ${order}`,
+    )
+    if (property === 'page') return rows.map((row) => ({ value: row.key, visitors: row.visitors, views: row.views }))
+    return rows.map(visitBreakdownRow)
+  }
+  await assertExact(db, q, null)
   if (property === 'page') return getPageBreakdown(db, q, window)
-  const column = sql.raw(`v.${COLUMN[property]}`)
-  const onlySet = property.startsWith('utm_') ? sql`and ${column} is not null` : sql``
-  const value = sql.raw(`coalesce(v.${COLUMN[property]}, '${NOT_SET}')`)
+  const column = sql.raw(`v.${property}`)
+  const onlySet = onlyWhenSet(property) ? sql`and ${column} is not null` : sql``
+  const value = sql.raw(`coalesce(v.${property}, '${NOT_SET}')`)
   const rows = await prepared<VisitTotals & { key: string }>(
     db,
     sql`with b as (${bucketsOf(q, null)})
-        ${totalsBy(value, sql`from ${visits} v, b where ${withinBucket(q.siteId)} ${onlySet}`)}
-        order by visitors desc, key collate "C" asc ${window}`,
+        ${totalsBy(value, sql`from ${visits} v, b where ${withinBucket(q.siteId)} ${onlySet}`)} ${order}`,
   )
-  return rows.map(({ key: value, ...totals }) => {
-    const metrics = visitMetrics(totals)
-    return {
-      value,
-      visitors: metrics.visitors,
-      visits: metrics.visits,
-      views: totals.views,
-      bounce_rate: metrics.bounce_rate,
-      visit_duration: metrics.visit_duration,
-    }
-  })
+  return rows.map(visitBreakdownRow)
+}
+
+function visitBreakdownRow({ key: value, ...totals }: VisitTotals & { key: string }): VisitBreakdownRow {
+  const metrics = visitMetrics(totals)
+  return {
+    value,
+    visitors: metrics.visitors,
+    visits: metrics.visits,
+    views: totals.views,
+    bounce_rate: metrics.bounce_rate,
+    visit_duration: metrics.visit_duration,
+  }
 }
 
 /** Pages over the page views of the range: views from the path rollups, visitors from page_visitors. */

@@ -18,6 +18,7 @@ import {
 } from '../../drizzle/schema'
 import { bucketColumns } from '../rollups/postgres'
 import { rebuildVisits } from '../visits/postgres'
+import { rebuildVisitRollups } from '../visits/rollups'
 
 export interface RebuildRange {
   /** Inclusive calendar dates in the site's rollup timezone. */
@@ -115,6 +116,7 @@ export async function rebuildRollups(db: Db, siteId: string, range?: RebuildRang
       select ${siteId}, month, user_id, bit_or(${userDayBit(sql`day_index`)}), bit_or(${userHourBit(sql`hour_index`)})
         from ${source} where user_id is not null group by month, user_id`)
     await rebuildVisits(tx, siteId)
+    await rebuildVisitRollups(tx, siteId, tz)
     await tx.execute(sql`
       update ${sites} set rollup_timezone = ${tz},
              first_event_at = (select min(timestamp) from events where site_id = ${siteId}),

@@ -38,7 +38,8 @@ import {
   type UserMonthBits,
 } from './deltas'
 import { DIRECT_CHANNEL, DIRECT_SOURCE, visitOf, type Visit } from '../visits/merge'
-import { storedVisitsQuery, visitWrites } from '../visits/postgres'
+import { storedVisitsQuery, visitChanges, visitWrites } from '../visits/postgres'
+import { clearedVisitorsStatement, pageViewsOf, visitRollupStatement, type PageViewRow } from '../visits/rollups'
 
 type Tx = Parameters<Parameters<Db['transaction']>[0]>[0]
 
@@ -121,6 +122,7 @@ export async function writeEventBatch(db: Db, batch: QueuedEvent[], now: Date = 
         rollupDeltas(written, now),
         [ledger],
         written.map((row) => visitOf(row.event)),
+        pageViewsOf(written),
       )
     return written.length
   })
@@ -179,7 +181,7 @@ function addCounts(table: PgTable, rows: readonly object[], keys: Record<string,
  * rollups' (see `pipelined`). The stored visits the new ones may touch are read with that first
  * batch of statements and rewritten with the last, so visits cost no round trip of their own.
  */
-async function writeRollups(tx: Tx, deltas: RollupDeltas, alongside: SQL[], newVisits: Visit[]): Promise<void> {
+async function writeRollups(tx: Tx, deltas: RollupDeltas, alongside: SQL[], newVisits: Visit[], pages: PageViewRow[]): Promise<void> {
   // Every rollup but the hour and day totals, whose user counts wait for the user bits: sent
   // together with the insert of the users' new month rows.
   const others: SQL[] = [...alongside]
@@ -219,11 +221,14 @@ async function writeRollups(tx: Tx, deltas: RollupDeltas, alongside: SQL[], newV
   const { fresh, existing } = splitCreatedUsers(deltas, hasUsers ? (results[0] as unknown as CreatedUserRow[]) : [])
   const newBits = existing.length === 0 ? fresh : [...fresh, ...(await setMissingUserBits(tx, existing))]
   const { hours, days } = totalsWithNewUsers(deltas.totals, newBits)
+  const changes = visitChanges(newVisits, stored)
 
   await pipelined(tx, [
     addCounts(rollupHours, hours, { site_id: 'text', hour: 'timestamptz' }, ['views', 'events', 'users']),
     addCounts(rollupDays, days, { site_id: 'text', day: 'date' }, ['views', 'events', 'users']),
-    ...visitWrites(newVisits, stored),
+    // In this order: the visit figures count the visits as written, and clearing reads them.
+    ...visitWrites(changes),
+    ...[visitRollupStatement(changes, pages), clearedVisitorsStatement(changes.removed)].filter((statement) => statement !== null),
   ])
 }
 

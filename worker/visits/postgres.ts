@@ -8,7 +8,7 @@ import { sql, type SQL } from 'drizzle-orm'
 import { jsonLiteral } from '../../drizzle/client'
 import { visits } from '../../drizzle/schema'
 import { key } from '../rollups/deltas'
-import { mergeVisits, VISIT_GAP_MS, type Visit } from './merge'
+import { mergeVisits, VISIT_GAP_MS, type Visit, type VisitChanges } from './merge'
 
 const PROPERTY_COLUMNS = {
   referrer: 'text',
@@ -96,16 +96,20 @@ export function storedVisitsQuery(newVisits: readonly Visit[]): SQL | null {
      where v.ended_at >= w.lo`
 }
 
-/** The statements that bring the visits table up to date, given what storedVisitsQuery read. */
-export function visitWrites(newVisits: readonly Visit[], stored: readonly Visit[]): SQL[] {
+/** What the new visits change, given what storedVisitsQuery read: anonymous visits are only ever added. */
+export function visitChanges(newVisits: readonly Visit[], stored: readonly Visit[]): VisitChanges {
   const storedBy = Map.groupBy(stored, (visit) => key(visit.site_id, visit.visitor_id))
-  const removed: Visit[] = []
-  const added: Visit[] = newVisits.filter((visit) => visit.anonymous)
+  const changes: VisitChanges = { removed: [], added: newVisits.filter((visit) => visit.anonymous) }
   for (const [k, list] of byVisitor(newVisits)) {
-    const changes = mergeVisits(storedBy.get(k) ?? [], list)
-    removed.push(...changes.removed)
-    added.push(...changes.added)
+    const merged = mergeVisits(storedBy.get(k) ?? [], list)
+    changes.removed.push(...merged.removed)
+    changes.added.push(...merged.added)
   }
+  return changes
+}
+
+/** The statements that bring the visits table up to date with the changes. */
+export function visitWrites({ removed, added }: VisitChanges): SQL[] {
   const statements: SQL[] = []
   if (removed.length > 0) {
     const keys = removed.map((visit) => ({

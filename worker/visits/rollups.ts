@@ -1,0 +1,173 @@
+/**
+ * Visit figures per day, property and value (visit_days) and which identified visitors each value
+ * had per month (value_visitors), kept from the visits a batch adds and removes and the page views
+ * it wrote, inside the batch's transaction. Reports over whole days of a site's zone read these
+ * instead of the visits. The rebuild recomputes both from the visits and the raw events.
+ */
+import { sql, type SQL } from 'drizzle-orm'
+import { jsonLiteral } from '../../drizzle/client'
+import { sites, valueVisitors, visitDays, visits } from '../../drizzle/schema'
+import { ALL_VISITS, NOT_SET, onlyWhenSet, PAGE_VIEWS, VISIT_PROPERTIES } from '../../lib/visit-properties'
+import type { WrittenEvent } from '../rollups/deltas'
+import { VISIT_PROPERTY_COLUMNS } from './postgres'
+import type { Visit, VisitChanges } from './merge'
+
+/** The (property, value) pairs a visit of row `v` is counted under, as a lateral VALUES list `pv(property, value)`; null values are left out. */
+const pairsOf = (v: string) =>
+  sql.raw(
+    `(values ('${ALL_VISITS}', ''), ${VISIT_PROPERTIES.map((p) => `('${p}', ${onlyWhenSet(p) ? `${v}.${p}` : `coalesce(${v}.${p}, '${NOT_SET}')`})`).join(', ')}) as pv(property, value)`,
+  )
+
+/** Day d of a month (a date) as its bit in value_visitors.days, and the month's first day. */
+const dayBit = (day: string) => sql.raw(`(1 << (extract(day from ${day})::int - 1))`)
+const monthOf = (day: string) => sql.raw(`(${day} - (extract(day from ${day})::int - 1))`)
+
+const visitColumns = sql.raw(
+  [
+    'site_id text',
+    'visitor_id text',
+    'anonymous boolean',
+    'started_at timestamptz',
+    'sign int',
+    'events int',
+    'views int',
+    'duration_ms bigint',
+    'entry_page text',
+    'exit_page text',
+  ]
+    .concat(VISIT_PROPERTY_COLUMNS.map((column) => `${column} text`))
+    .join(', '),
+)
+
+const visitRow = (visit: Visit, sign: 1 | -1) => ({
+  ...visit,
+  started_at: new Date(visit.started_at).toISOString(),
+  ended_at: undefined,
+  first_event_id: undefined,
+  last_event_id: undefined,
+  sign,
+  duration_ms: visit.ended_at - visit.started_at,
+})
+
+/** A batch's page views per site, day, page and visitor (anonymous ones are visitors of their own). */
+export function pageViewsOf(written: readonly WrittenEvent[]) {
+  const rows = new Map<string, { site_id: string; day: string; path: string; visitor_id: string; anonymous: boolean; views: number }>()
+  for (const row of written) {
+    if (row.event_type !== 'page_view') continue
+    const visitor = row.user_id ?? row.event.eventId
+    const k = `${row.site_id}\u0000${row.day}\u0000${row.path}\u0000${visitor}\u0000${row.user_id === null}`
+    const found = rows.get(k)
+    if (found) found.views++
+    else rows.set(k, { site_id: row.site_id, day: row.day, path: row.path, visitor_id: visitor, anonymous: row.user_id === null, views: 1 })
+  }
+  return [...rows.values()]
+}
+export type PageViewRow = ReturnType<typeof pageViewsOf>[number]
+
+/**
+ * Adds the changed visits (removed ones with sign -1) and the page views to visit_days, and sets
+ * the day bits of the added visits and page views in value_visitors; a bit set for the first time
+ * is one more visitor of that day and value. Runs after the visits themselves are written.
+ */
+export function visitRollupStatement(changes: VisitChanges, pages: readonly PageViewRow[]): SQL | null {
+  if (changes.added.length === 0 && changes.removed.length === 0 && pages.length === 0) return null
+  const rows = [...changes.removed.map((visit) => visitRow(visit, -1)), ...changes.added.map((visit) => visitRow(visit, 1))]
+  return sql`
+    with changed as (
+      select r.*, (r.started_at at time zone s.rollup_timezone)::date as day
+        from json_to_recordset(${jsonLiteral(rows)}) as r(${visitColumns}) join ${sites} s using (site_id)
+    ), counted as (
+      select c.site_id, pv.property, c.day, pv.value, c.visitor_id, c.anonymous, c.sign, c.sign as visits,
+             case when c.events = 1 then c.sign else 0 end as bounces, c.sign * c.duration_ms as duration_ms, c.sign * c.views as views
+        from changed c cross join lateral ${pairsOf('c')} where pv.value is not null
+      union all
+      select site_id, '${sql.raw(PAGE_VIEWS)}', day, path, visitor_id, anonymous, 1, 0, 0, 0, views
+        from json_to_recordset(${jsonLiteral(pages)}) as p(site_id text, day date, path text, visitor_id text, anonymous boolean, views int)
+    ), bits as (
+      select site_id, property, ${monthOf('day')} as month, md5(value)::uuid as value_key, md5(visitor_id)::uuid as visitor_key, bit_or(${dayBit('day')}) as days
+        from counted where sign > 0 and not anonymous group by 1, 2, 3, 4, 5
+    ), fresh as (
+      select b.*, b.days & ~coalesce(vv.days, 0) as new_days
+        from bits b left join ${valueVisitors} vv using (site_id, property, month, value_key, visitor_key)
+    ), marked as (
+      insert into ${valueVisitors} as vv (site_id, property, month, value_key, visitor_key, days)
+      select site_id, property, month, value_key, visitor_key, new_days from fresh where new_days <> 0
+       order by site_id, property, month, value_key, visitor_key
+      on conflict (site_id, property, month, value_key, visitor_key) do update set days = vv.days | excluded.days
+    )
+    insert into ${visitDays} as d (site_id, property, day, value_key, value, visits, visitors, anonymous, bounces, duration_ms, views)
+    select site_id, property, day, value_key, min(value), sum(visits), sum(visitors), sum(anonymous), sum(bounces), sum(duration_ms), sum(views)
+      from (
+        select site_id, property, day, md5(value)::uuid as value_key, value, visits, case when anonymous then sign else 0 end as visitors,
+               case when anonymous then sign else 0 end as anonymous, bounces, duration_ms, views
+          from counted
+        union all
+        select f.site_id, f.property, f.month + n, f.value_key, null, 0, 1, 0, 0, 0, 0
+          from fresh f, generate_series(0, 30) n where (f.new_days >> n) & 1 = 1
+      ) x
+     group by site_id, property, day, value_key
+     order by site_id, property, day, value_key
+    on conflict (site_id, property, day, value_key) do update set
+      visits = d.visits + excluded.visits, visitors = d.visitors + excluded.visitors, anonymous = d.anonymous + excluded.anonymous,
+      bounces = d.bounces + excluded.bounces, duration_ms = d.duration_ms + excluded.duration_ms, views = d.views + excluded.views`
+}
+
+/**
+ * After the visits are written: the values a removed visit had on its day that no visit of that
+ * visitor has on that day any more lose that visitor (its day bit is cleared, the day's visitors
+ * go down by one each). Extending a visit removes it and adds it longer, so this runs for most batches,
+ * but reads only the visitors' visits of those days.
+ */
+export function clearedVisitorsStatement(removed: readonly Visit[]): SQL | null {
+  const identified = removed.filter((visit) => !visit.anonymous)
+  if (identified.length === 0) return null
+  const key = sql`(v.visitor_id, v.site_id, v.anonymous, v.started_at)`
+  return sql`
+    with removed as (
+      select r.*, (r.started_at at time zone s.rollup_timezone)::date as day, s.rollup_timezone as tz
+        from json_to_recordset(${jsonLiteral(identified.map((visit) => visitRow(visit, -1)))}) as r(${visitColumns}) join ${sites} s using (site_id)
+    ), had as (
+      select distinct r.site_id, r.visitor_id, r.day, pv.property, pv.value from removed r cross join lateral ${pairsOf('r')} where pv.value is not null
+    ), has as (
+      select d.site_id, d.visitor_id, d.day, pv.property, pv.value
+        from (select distinct site_id, visitor_id, day, tz from removed) d
+        -- Bounds on the whole primary key, so this can only be a range of that index.
+        join ${visits} v on ${key} >= (d.visitor_id, d.site_id, false, d.day::timestamp at time zone d.tz)
+                        and ${key} < (d.visitor_id, d.site_id, false, (d.day + 1)::timestamp at time zone d.tz)
+        cross join lateral ${pairsOf('v')} where pv.value is not null
+    ), gone as (
+      select * from had except select * from has
+    ), unmarked as (
+      update ${valueVisitors} vv set days = vv.days & ~g.days
+        from (select site_id, property, ${monthOf('day')} as month, md5(value)::uuid as value_key, md5(visitor_id)::uuid as visitor_key, bit_or(${dayBit('day')}) as days
+                from gone group by 1, 2, 3, 4, 5) g
+       where vv.site_id = g.site_id and vv.property = g.property and vv.month = g.month and vv.value_key = g.value_key and vv.visitor_key = g.visitor_key
+    )
+    -- Per row of visit_days: an update meets each row once, however many visitors it loses.
+    update ${visitDays} d set visitors = d.visitors - g.visitors
+      from (select site_id, property, day, md5(value)::uuid as value_key, count(*)::int as visitors from gone group by 1, 2, 3, 4) g
+     where d.site_id = g.site_id and d.property = g.property and d.day = g.day and d.value_key = g.value_key`
+}
+
+/** Recomputes a site's visit_days and value_visitors in zone `tz`, from its visits (rebuilt first) and page views. */
+export async function rebuildVisitRollups(tx: { execute: (query: SQL) => Promise<unknown> }, siteId: string, tz: string): Promise<void> {
+  await tx.execute(sql`delete from ${visitDays} where site_id = ${siteId}`)
+  await tx.execute(sql`delete from ${valueVisitors} where site_id = ${siteId}`)
+  await tx.execute(sql`
+    with counted as materialized (
+      select pv.property, (v.started_at at time zone ${tz})::date as day, pv.value, v.visitor_id, v.anonymous, 1 as visits,
+             (v.events = 1)::int as bounces, (extract(epoch from v.ended_at - v.started_at) * 1000)::bigint as duration_ms, v.views
+        from ${visits} v cross join lateral ${pairsOf('v')} where v.site_id = ${siteId} and pv.value is not null
+      union all
+      select ${PAGE_VIEWS}, (timestamp at time zone ${tz})::date, path, coalesce(user_id, event_id), user_id is null, 0, 0, 0, 1
+        from events where site_id = ${siteId} and event_type = 'page_view'
+    ), marked as (
+      insert into ${valueVisitors} (site_id, property, month, value_key, visitor_key, days)
+      select ${siteId}, property, ${monthOf('day')}, md5(value)::uuid, md5(visitor_id)::uuid, bit_or(${dayBit('day')})
+        from counted where not anonymous group by 2, 3, 4, 5
+    )
+    insert into ${visitDays} (site_id, property, day, value_key, value, visits, visitors, anonymous, bounces, duration_ms, views)
+    select ${siteId}, property, day, md5(value)::uuid, min(value), sum(visits), count(distinct visitor_id) filter (where not anonymous) + count(*) filter (where anonymous),
+           count(*) filter (where anonymous), sum(bounces), sum(duration_ms), sum(views)
+      from counted group by property, day, md5(value)::uuid`)
+}
