@@ -74,39 +74,44 @@ export function visitRollupStatement(changes: VisitChanges, pages: readonly Page
   const rows = [...changes.removed.map((visit) => visitRow(visit, -1)), ...changes.added.map((visit) => visitRow(visit, 1))]
   return sql`
     with changed as (
-      select r.*, (r.started_at at time zone s.rollup_timezone)::date as day
+      select r.*, (r.started_at at time zone s.rollup_timezone)::date as day, md5(r.visitor_id)::uuid as visitor_key
         from json_to_recordset(${jsonLiteral(rows)}) as r(${visitColumns}) join ${sites} s using (site_id)
     ), counted as (
-      select c.site_id, pv.property, c.day, pv.value, c.visitor_id, c.anonymous, c.sign, c.sign as visits,
+      select c.site_id, pv.property, c.day, pv.value, c.visitor_key, c.anonymous, c.sign, c.sign as visits,
              case when c.events = 1 then c.sign else 0 end as bounces, c.sign * c.duration_ms as duration_ms, c.sign * c.views as views
         from changed c cross join lateral ${pairsOf('c')} where pv.value is not null
       union all
-      select site_id, '${sql.raw(PAGE_VIEWS)}', day, path, visitor_id, anonymous, 1, 0, 0, 0, views
+      select site_id, '${sql.raw(PAGE_VIEWS)}', day, path, md5(visitor_id)::uuid, anonymous, 1, 0, 0, 0, views
         from json_to_recordset(${jsonLiteral(pages)}) as p(site_id text, day date, path text, visitor_id text, anonymous boolean, views int)
-    ), bits as (
-      select site_id, property, ${monthOf('day')} as month, md5(value)::uuid as value_key, md5(visitor_id)::uuid as visitor_key, bit_or(${dayBit('day')}) as days
-        from counted where sign > 0 and not anonymous group by 1, 2, 3, 4, 5
+    ), seen as (
+      -- The days and values the batch gives identified visitors; MD5s once per distinct value (they cost more than the rest).
+      select s.*, k.value_key, ${monthOf('s.day')} as month, ${dayBit('s.day')} as bit
+        from (select distinct site_id, property, day, value, visitor_key from counted where sign > 0 and not anonymous) s
+        join (select value, md5(value)::uuid as value_key from counted group by value) k using (value)
     ), fresh as (
-      select b.*, b.days & ~coalesce(vv.days, 0) as new_days
-        from bits b left join ${valueVisitors} vv using (site_id, property, month, value_key, visitor_key)
+      -- The ones not marked yet: a probe of the key per row, whatever the planner thinks of the table's size.
+      select * from seen s
+       where coalesce((select vv.days from ${valueVisitors} vv
+                        where vv.site_id = s.site_id and vv.property = s.property and vv.month = s.month
+                          and vv.value_key = s.value_key and vv.visitor_key = s.visitor_key), 0) & s.bit = 0
     ), marked as (
       insert into ${valueVisitors} as vv (site_id, property, month, value_key, visitor_key, days)
-      select site_id, property, month, value_key, visitor_key, new_days from fresh where new_days <> 0
+      select site_id, property, month, value_key, visitor_key, bit_or(bit) from fresh
+       group by site_id, property, month, value_key, visitor_key
        order by site_id, property, month, value_key, visitor_key
       on conflict (site_id, property, month, value_key, visitor_key) do update set days = vv.days | excluded.days
     )
     insert into ${visitDays} as d (site_id, property, day, value_key, value, visits, visitors, anonymous, bounces, duration_ms, views)
-    select site_id, property, day, value_key, min(value), sum(visits), sum(visitors), sum(anonymous), sum(bounces), sum(duration_ms), sum(views)
+    select site_id, property, day, md5(value)::uuid, value, sum(visits), sum(visitors), sum(anonymous), sum(bounces), sum(duration_ms), sum(views)
       from (
-        select site_id, property, day, md5(value)::uuid as value_key, value, visits, case when anonymous then sign else 0 end as visitors,
+        select site_id, property, day, value, visits, case when anonymous then sign else 0 end as visitors,
                case when anonymous then sign else 0 end as anonymous, bounces, duration_ms, views
           from counted
         union all
-        select f.site_id, f.property, f.month + n, f.value_key, null, 0, 1, 0, 0, 0, 0
-          from fresh f, generate_series(0, 30) n where (f.new_days >> n) & 1 = 1
+        select site_id, property, day, value, 0, 1, 0, 0, 0, 0 from fresh
       ) x
-     group by site_id, property, day, value_key
-     order by site_id, property, day, value_key
+     group by site_id, property, day, value
+     order by site_id, property, day, value
     on conflict (site_id, property, day, value_key) do update set
       visits = d.visits + excluded.visits, visitors = d.visitors + excluded.visitors, anonymous = d.anonymous + excluded.anonymous,
       bounces = d.bounces + excluded.bounces, duration_ms = d.duration_ms + excluded.duration_ms, views = d.views + excluded.views`
