@@ -337,6 +337,8 @@ export const valueVisitors = pgTable(
     valueKey: uuid('value_key').notNull(),
     visitorKey: uuid('visitor_key').notNull(),
     days: integer('days').notNull().default(0),
+    /** The days the last write of the row set: returned to that write, which counts new visitors without reading the row first. */
+    marked: integer('marked').notNull().default(0),
   },
   (table) => [primaryKey({ columns: [table.siteId, table.property, table.month, table.valueKey, table.visitorKey] })],
 )

@@ -5,6 +5,7 @@ CREATE TABLE "value_visitors" (
 	"value_key" uuid NOT NULL,
 	"visitor_key" uuid NOT NULL,
 	"days" integer DEFAULT 0 NOT NULL,
+	"marked" integer DEFAULT 0 NOT NULL,
 	CONSTRAINT "value_visitors_site_id_property_month_value_key_visitor_key_pk" PRIMARY KEY("site_id","property","month","value_key","visitor_key") INCLUDE ("days")
 );
 --> statement-breakpoint

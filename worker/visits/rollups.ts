@@ -88,30 +88,43 @@ export function visitRollupStatement(changes: VisitChanges, pages: readonly Page
       select s.*, k.value_key, ${monthOf('s.day')} as month, ${dayBit('s.day')} as bit
         from (select distinct site_id, property, day, value, visitor_key from counted where sign > 0 and not anonymous) s
         join (select value, md5(value)::uuid as value_key from counted group by value) k using (value)
-    ), fresh as (
-      -- The ones not marked yet: a probe of the key per row, whatever the planner thinks of the table's size.
-      select * from seen s
-       where coalesce((select vv.days from ${valueVisitors} vv
-                        where vv.site_id = s.site_id and vv.property = s.property and vv.month = s.month
-                          and vv.value_key = s.value_key and vv.visitor_key = s.visitor_key), 0) & s.bit = 0
+    ), grouped as (
+      select site_id, property, month, value_key, visitor_key, bit_or(bit) as days from seen group by 1, 2, 3, 4, 5
+    ), several as (
+      -- A visitor given several days of one value and month (rare): the new ones, from the row as it was before this statement.
+      select g.site_id, g.property, g.month, g.value_key,
+             g.days & ~coalesce((select vv.days from ${valueVisitors} vv
+                                  where vv.site_id = g.site_id and vv.property = g.property and vv.month = g.month
+                                    and vv.value_key = g.value_key and vv.visitor_key = g.visitor_key), 0) as new_days
+        from grouped g where g.days & (g.days - 1) <> 0
     ), marked as (
-      insert into ${valueVisitors} as vv (site_id, property, month, value_key, visitor_key, days)
-      select site_id, property, month, value_key, visitor_key, bit_or(bit) from fresh
-       group by site_id, property, month, value_key, visitor_key
+      -- Written only when a day is new; \`marked\` returns the days written, so a row given one day needs no read first.
+      insert into ${valueVisitors} as vv (site_id, property, month, value_key, visitor_key, days, marked)
+      select site_id, property, month, value_key, visitor_key, days, days from grouped
        order by site_id, property, month, value_key, visitor_key
-      on conflict (site_id, property, month, value_key, visitor_key) do update set days = vv.days | excluded.days
+      on conflict (site_id, property, month, value_key, visitor_key) do update set days = vv.days | excluded.days, marked = excluded.days
+       where vv.days & excluded.days <> excluded.days
+      returning site_id, property, month, value_key, marked
+    ), fresh as (
+      -- New visitors per day and value; bit n of a month is its day n + 1.
+      select site_id, property, month + (31 - length(rtrim(marked::bit(31)::text, '0'))) as day, value_key
+        from marked where marked & (marked - 1) = 0
+      union all
+      select s.site_id, s.property, s.month + n, s.value_key
+        from several s cross join lateral (select n from generate_series(0, 30) n where (s.new_days >> n) & 1 = 1) b
     )
     insert into ${visitDays} as d (site_id, property, day, value_key, value, visits, visitors, anonymous, bounces, duration_ms, views)
-    select site_id, property, day, md5(value)::uuid, value, sum(visits), sum(visitors), sum(anonymous), sum(bounces), sum(duration_ms), sum(views)
+    select site_id, property, day, value_key, max(value), sum(visits), sum(visitors), sum(anonymous), sum(bounces), sum(duration_ms), sum(views)
       from (
-        select site_id, property, day, value, visits, case when anonymous then sign else 0 end as visitors,
-               case when anonymous then sign else 0 end as anonymous, bounces, duration_ms, views
-          from counted
+        select site_id, property, day, md5(value)::uuid as value_key, value, sum(visits) as visits,
+               sum(case when anonymous then sign else 0 end) as visitors, sum(case when anonymous then sign else 0 end) as anonymous,
+               sum(bounces) as bounces, sum(duration_ms) as duration_ms, sum(views) as views
+          from counted group by site_id, property, day, value
         union all
-        select site_id, property, day, value, 0, 1, 0, 0, 0, 0 from fresh
+        select site_id, property, day, value_key, null, 0, count(*), 0, 0, 0, 0 from fresh group by site_id, property, day, value_key
       ) x
-     group by site_id, property, day, value
-     order by site_id, property, day, value
+     group by site_id, property, day, value_key
+     order by site_id, property, day, value_key
     on conflict (site_id, property, day, value_key) do update set
       visits = d.visits + excluded.visits, visitors = d.visitors + excluded.visitors, anonymous = d.anonymous + excluded.anonymous,
       bounces = d.bounces + excluded.bounces, duration_ms = d.duration_ms + excluded.duration_ms, views = d.views + excluded.views`
