@@ -434,7 +434,7 @@ async function timeRatio(sql: postgres.Sql, baseUrl: string, questions: Question
 async function storage(sql: postgres.Sql) {
   const [row] = await sql<{ raw: number; raw_table: number; rollups: number; visits: number }[]>`
     select pg_total_relation_size('events')::float8 as raw, pg_relation_size('events')::float8 as raw_table,
-           (pg_total_relation_size('visits') + pg_total_relation_size('page_visitors'))::float8 as visits,
+           (select sum(pg_total_relation_size(c))::float8 from unnest(array['visits','page_visitors','visit_days','value_visitors']::regclass[]) c) as visits,
            (select sum(pg_total_relation_size(c))::float8 from unnest(array['rollup_hours','rollup_days','rollup_hour_paths',
               'rollup_day_paths','rollup_hour_types','rollup_day_types','user_months','rollup_minutes','minute_users']::regclass[]) c) as rollups`
   return row!
@@ -606,7 +606,7 @@ try {
   console.log(`\n${line(header)}\n${rows.map(line).join('\n')}`)
   console.log(
     `\nstorage: raw events ${mb(store.raw)} (table ${mb(store.raw_table)} + indexes), rollups ${mb(store.rollups)} = ` +
-      `${((store.rollups / store.raw) * 100).toFixed(0)}% of raw (target <= 60%); visits and page_visitors ${mb(store.visits)} more, ` +
+      `${((store.rollups / store.raw) * 100).toFixed(0)}% of raw (target <= 60%); visits, page_visitors, visit_days and value_visitors ${mb(store.visits)} more, ` +
       `${(((store.rollups + store.visits) / store.raw) * 100).toFixed(0)}% of raw with them`,
   )
   console.log(
