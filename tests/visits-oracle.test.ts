@@ -7,7 +7,7 @@
  */
 import { afterAll, beforeAll, describe, expect, test } from 'bun:test'
 import { resolve } from 'node:path'
-import { BREAKDOWN_PROPERTIES } from '../server/stats/model'
+import { BREAKDOWN_PROPERTIES } from '../lib/visit-properties'
 import { startStack, uniqueName, type Stack } from './support'
 
 let stack: Stack

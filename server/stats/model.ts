@@ -1,5 +1,6 @@
 import { t } from 'elysia'
 import { CALENDAR_DATE, TEXT } from '../formats'
+import { BREAKDOWN_PROPERTIES } from '../../lib/visit-properties'
 
 const day = (name: string) => t.String({ format: CALENDAR_DATE, error: `${name} must be a calendar date in YYYY-MM-DD format`, examples: ['2025-11-14'] })
 const siteId = t.String({
@@ -73,25 +74,6 @@ export const RangeStats = t.Composite([
   StatsNumbers,
   VisitNumbers,
 ])
-
-export const BREAKDOWN_PROPERTIES = [
-  'source',
-  'channel',
-  'utm_source',
-  'utm_medium',
-  'utm_campaign',
-  'utm_content',
-  'utm_term',
-  'referrer',
-  'entry_page',
-  'exit_page',
-  'page',
-  'browser',
-  'os',
-  'device',
-  'country',
-] as const
-export type BreakdownProperty = (typeof BREAKDOWN_PROPERTIES)[number]
 
 /** 1 to 10^k written as at most k + 1 digits (so not 1e1, 0x10 or " 5"), read as a number. */
 const wholeNumber = (name: string, digits: number, description: string) => {

@@ -1,9 +1,8 @@
 import { sql, type SQL } from 'drizzle-orm'
 import { prepared, type Db } from '../../drizzle/client'
 import { pageVisitors, rollupDayPaths, rollupHourPaths, sites, valueVisitors, visitDays, visits } from '../../drizzle/schema'
-import { ALL_VISITS, NOT_SET, onlyWhenSet, PAGE_VIEWS } from '../../lib/visit-properties'
+import { ALL_VISITS, NOT_SET, onlyWhenSet, PAGE_VIEWS, type BreakdownProperty } from '../../lib/visit-properties'
 import { assertExact, bucketsOf, dayMasks, parts, plan, type Interval, type Question, type SiteDays } from './buckets'
-import type { BreakdownProperty } from './model'
 
 /*
  * Visit numbers. A visit belongs to the bucket its first event falls in. Questions over whole days
