@@ -24,6 +24,10 @@ CREATE TABLE "visit_days" (
 	CONSTRAINT "visit_days_site_id_property_day_value_key_pk" PRIMARY KEY("site_id","property","day","value_key")
 );
 --> statement-breakpoint
+-- Every site's lock, as jobs take them (in key order), until the migration commits: a worker of the previous
+-- version still running cannot change visits between this backfill's read and its commit.
+SELECT pg_advisory_xact_lock(k) FROM (SELECT DISTINCT hashtext(site_id) AS k FROM sites) s ORDER BY k;
+--> statement-breakpoint
 -- The visits and page views stored so far, by day of each site's rollup timezone, as the worker keeps them (worker/visits/rollups.ts).
 WITH counted AS MATERIALIZED (
   SELECT v.site_id, pv.property, (v.started_at AT TIME ZONE s.rollup_timezone)::date AS day, pv.value, v.visitor_id, v.anonymous, 1 AS visits,

@@ -227,6 +227,7 @@ export async function countUsersByMask(db: Db, siteId: string, masks: UserMask[]
   const months = Map.groupBy(masks, (mask) => mask.idx)
   const json = JSON.stringify(masks.map((mask) => ({ ...mask, months: months.get(mask.idx)!.length })))
   const withHours = masks.some((mask) => mask.hour_mask !== null)
+  const monthsAsked = masks.map((mask) => mask.month).sort()
   // A user has one row per month: within one month rows are users; across months a hash of
   // user ids is cheaper than count(distinct), which sorts. Not materialized, so each branch
   // joins only its own masks and nothing spills to a temporary file.
@@ -238,6 +239,8 @@ export async function countUsersByMask(db: Db, siteId: string, masks: UserMask[]
         select m.idx, m.months, u.user_id
           from masks m join ${userMonths} u on u.site_id = ${siteId} and u.month = m.month
          where ${matches({ day_mask: sql`m.day_mask`, hour_mask: sql`m.hour_mask` }, withHours)}
+           -- Constant bounds, so only the months asked about are read however many rows the masks look like.
+           and u.month between ${monthsAsked[0]}::date and ${monthsAsked.at(-1)}::date
       )
       select idx, count(*)::int as users from active where months = 1 group by idx
       union all

@@ -98,6 +98,8 @@ function rolledUpTotals(q: SiteDays, property: string): SQL {
       : sql`select value_key, count(*)::int as visitors
               from (select vv.value_key from ${valueVisitors} vv join json_to_recordset(${JSON.stringify(masks)}::json) as m(month date, day_mask int) on vv.month = m.month
                      where vv.site_id = ${q.siteId} and vv.property = ${property} and vv.days & m.day_mask <> 0
+                       -- Constant bounds, so only the months asked about are read however many rows the masks look like.
+                       and vv.month between ${masks[0]!.month}::date and ${masks.at(-1)!.month}::date
                      group by vv.value_key, vv.visitor_key) per_visitor
              group by value_key`
   return sql`

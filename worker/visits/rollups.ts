@@ -149,9 +149,11 @@ export function clearedVisitorsStatement(removed: readonly Visit[]): SQL | null 
     ), has as (
       select d.site_id, d.visitor_id, d.day, pv.property, pv.value
         from (select distinct site_id, visitor_id, day, tz from removed) d
-        -- Bounds on the whole primary key, so this can only be a range of that index.
-        join ${visits} v on ${key} >= (d.visitor_id, d.site_id, false, d.day::timestamp at time zone d.tz)
-                        and ${key} < (d.visitor_id, d.site_id, false, (d.day + 1)::timestamp at time zone d.tz)
+        -- Per visitor-day, bounds on the whole primary key: a range of that index, whatever the planner estimates.
+        cross join lateral (
+          select v.* from ${visits} v
+           where ${key} >= (d.visitor_id, d.site_id, false, d.day::timestamp at time zone d.tz)
+             and ${key} < (d.visitor_id, d.site_id, false, (d.day + 1)::timestamp at time zone d.tz)) v
         cross join lateral ${pairsOf('v')} where pv.value is not null
     ), gone as (
       select * from had except select * from has
