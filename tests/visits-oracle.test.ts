@@ -87,7 +87,8 @@ const PLACES = [
 ]
 const PATHS = ['/', '/pricing', '/blog/a', '/blog/b', '/signup']
 const GAPS_MINUTES = [0, 1, 5, 29, 30, 31, 45, 120, 600]
-const START = Date.parse('2025-11-13T20:00:00Z')
+// Across the end of October (visitor counts over two months) and of daylight saving time in New York (2 November).
+const START = Date.parse('2025-10-30T20:00:00Z')
 
 interface Sent {
   body: Record<string, unknown>
@@ -226,11 +227,29 @@ function figures(list: Visit[]) {
 }
 
 /** [start, end) of local dates from..to in a zone (offsets are whole hours here). */
+/** How far ahead of UTC the zone's clocks are at an instant, in milliseconds. */
+function offsetAt(at: number, tz: string): number {
+  const parts = new Intl.DateTimeFormat('en-US', {
+    timeZone: tz,
+    hourCycle: 'h23',
+    year: 'numeric',
+    month: 'numeric',
+    day: 'numeric',
+    hour: 'numeric',
+    minute: 'numeric',
+    second: 'numeric',
+  }).formatToParts(at)
+  const part = (type: string) => Number(parts.find((p) => p.type === type)!.value)
+  return Date.UTC(part('year'), part('month') - 1, part('day'), part('hour'), part('minute'), part('second')) - at
+}
+/** The instant a calendar date begins in a zone (no zone here changes its clocks at midnight). */
+function midnight(date: string, tz: string): number {
+  const utc = Date.parse(`${date}T00:00:00Z`)
+  return utc - offsetAt(utc - offsetAt(utc, tz), tz)
+}
+const nextDate = (date: string) => new Date(Date.parse(`${date}T00:00:00Z`) + 86_400_000).toISOString().slice(0, 10)
 function rangeOf(from: string, to: string, tz: string): [number, number] {
-  const offsetHours: Record<string, number> = { UTC: 0, 'America/New_York': -5 }
-  const start = Date.parse(`${from}T00:00:00Z`) - offsetHours[tz]! * 3_600_000
-  const end = Date.parse(`${to}T00:00:00Z`) + 86_400_000 - offsetHours[tz]! * 3_600_000
-  return [start, end]
+  return [midnight(from, tz), midnight(nextDate(to), tz)]
 }
 const visitsIn = (start: number, end: number) => visits.filter((v) => v.start >= start && v.start < end)
 
@@ -260,10 +279,11 @@ function breakdown(property: string, start: number, end: number) {
 
 const PROPERTIES = BREAKDOWN_PROPERTIES
 const RANGES: [string, string][] = [
-  ['2025-11-13', '2025-11-13'],
-  ['2025-11-14', '2025-11-14'],
-  ['2025-11-15', '2025-11-15'],
-  ['2025-11-13', '2025-11-16'],
+  ['2025-10-30', '2025-10-30'],
+  ['2025-10-31', '2025-10-31'],
+  ['2025-11-01', '2025-11-01'],
+  ['2025-10-30', '2025-10-31'],
+  ['2025-10-30', '2025-11-02'],
 ]
 const ZONES = ['UTC', 'America/New_York']
 
@@ -281,22 +301,28 @@ async function compareAll() {
       const [start, end] = rangeOf(from, to, tz)
       const stats = await getJson(`/stats?site_id=${site}&from=${from}&to=${to}&tz=${tz}`)
       const { visitors, visits: count, bounce_rate, visit_duration, views_per_visit } = stats as Record<string, number>
-      expect({ visitors, visits: count, bounce_rate, visit_duration, views_per_visit }).toEqual(figures(visitsIn(start, end)))
+      expect({ tz, from, to, visitors, visits: count, bounce_rate, visit_duration, views_per_visit }).toEqual({
+        tz,
+        from,
+        to,
+        ...figures(visitsIn(start, end)),
+      })
       for (const property of PROPERTIES) {
         const answer = await getJson(`/stats/breakdown?site_id=${site}&property=${property}&from=${from}&to=${to}&tz=${tz}&limit=1000`)
         expect({ property, results: answer.results }).toEqual({ property, results: breakdown(property, start, end) })
       }
     }
     for (const interval of ['hour', 'day']) {
-      const [from, to] = interval === 'hour' ? ['2025-11-14', '2025-11-15'] : ['2025-11-13', '2025-11-16']
+      const [from, to] = interval === 'hour' ? ['2025-10-31', '2025-11-01'] : ['2025-10-30', '2025-11-02']
       const series = await getJson(`/stats/timeseries?site_id=${site}&from=${from}&to=${to}&tz=${tz}&interval=${interval}`)
-      const step = interval === 'hour' ? 3_600_000 : 86_400_000
-      const expected = []
-      const [start, end] = rangeOf(from, to, tz)
-      for (let at = start; at < end; at += step) {
-        const f = figures(visitsIn(at, at + step))
-        expected.push({ start: new Date(at).toISOString(), visitors: f.visitors, visits: f.visits })
-      }
+      // Hours are instants an hour apart; days run from local midnight to local midnight (23 or 25 hours at a change).
+      const bounds: [number, number][] = []
+      if (interval === 'hour') for (let [at, end] = rangeOf(from, to, tz); at < end; at += 3_600_000) bounds.push([at, at + 3_600_000])
+      else for (let date = from; date <= to; date = nextDate(date)) bounds.push(rangeOf(date, date, tz))
+      const expected = bounds.map(([at, end]) => {
+        const f = figures(visitsIn(at, end))
+        return { start: new Date(at).toISOString(), visitors: f.visitors, visits: f.visits }
+      })
       const buckets = (series.buckets as { start: string; visitors: number; visits: number }[]).map(({ start, visitors, visits }) => ({
         start,
         visitors,
