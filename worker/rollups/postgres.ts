@@ -228,7 +228,7 @@ async function writeRollups(tx: Tx, deltas: RollupDeltas, alongside: SQL[], newV
     addCounts(rollupDays, days, { site_id: 'text', day: 'date' }, ['views', 'events', 'users']),
     // In this order: the visit figures count the visits as written, and clearing reads them.
     ...visitWrites(changes),
-    ...[visitRollupStatement(changes, pages), clearedVisitorsStatement(changes.removed)].filter((statement) => statement !== null),
+    ...[visitRollupStatement(changes, pages), clearedVisitorsStatement(changes)].filter((statement) => statement !== null),
   ])
 }
 

@@ -7,8 +7,8 @@
 import { sql, type SQL } from 'drizzle-orm'
 import { jsonLiteral } from '../../drizzle/client'
 import { sites, valueVisitors, visitDays, visits } from '../../drizzle/schema'
-import { ALL_VISITS, NOT_SET, onlyWhenSet, PAGE_VIEWS, VISIT_PROPERTIES } from '../../lib/visit-properties'
-import type { WrittenEvent } from '../rollups/deltas'
+import { ALL_VISITS, NOT_SET, onlyWhenSet, PAGE_VIEWS, VISIT_PROPERTIES, type VisitProperty } from '../../lib/visit-properties'
+import { key, type WrittenEvent } from '../rollups/deltas'
 import { VISIT_PROPERTY_COLUMNS } from './postgres'
 import type { Visit, VisitChanges } from './merge'
 
@@ -32,6 +32,7 @@ const visitColumns = sql.raw(
     'events int',
     'views int',
     'duration_ms bigint',
+    'known text[]',
     'entry_page text',
     'exit_page text',
   ]
@@ -39,8 +40,10 @@ const visitColumns = sql.raw(
     .join(', '),
 )
 
-const visitRow = (visit: Visit, sign: 1 | -1) => ({
+/** A visit as visitRollupStatement reads it; `known` lists the properties whose value its visitor is already counted under that day. */
+const visitRow = (visit: Visit, sign: 1 | -1, known?: string[]) => ({
   ...visit,
+  known,
   started_at: new Date(visit.started_at).toISOString(),
   ended_at: undefined,
   first_event_id: undefined,
@@ -71,22 +74,33 @@ export type PageViewRow = ReturnType<typeof pageViewsOf>[number]
  */
 export function visitRollupStatement(changes: VisitChanges, pages: readonly PageViewRow[]): SQL | null {
   if (changes.added.length === 0 && changes.removed.length === 0 && pages.length === 0) return null
-  const rows = [...changes.removed.map((visit) => visitRow(visit, -1)), ...changes.added.map((visit) => visitRow(visit, 1))]
+  const before = new Map([...replacements(changes)].map(([removed, added]) => [added, removed]))
+  const rows = [
+    ...changes.removed.map((visit) => visitRow(visit, -1)),
+    ...changes.added.map((visit) => {
+      const replaced = before.get(visit)
+      return visitRow(
+        visit,
+        1,
+        replaced && PROPERTIES.filter((property) => valueOf(visit, property) !== null && valueOf(visit, property) === valueOf(replaced, property)),
+      )
+    }),
+  ]
   return sql`
     with changed as (
       select r.*, (r.started_at at time zone s.rollup_timezone)::date as day, md5(r.visitor_id)::uuid as visitor_key
         from json_to_recordset(${jsonLiteral(rows)}) as r(${visitColumns}) join ${sites} s using (site_id)
     ), counted as (
-      select c.site_id, pv.property, c.day, pv.value, c.visitor_key, c.anonymous, c.sign, c.sign as visits,
+      select c.site_id, pv.property, c.day, pv.value, c.visitor_key, c.anonymous, c.sign, coalesce(pv.property = any(c.known), false) as known, c.sign as visits,
              case when c.events = 1 then c.sign else 0 end as bounces, c.sign * c.duration_ms as duration_ms, c.sign * c.views as views
         from changed c cross join lateral ${pairsOf('c')} where pv.value is not null
       union all
-      select site_id, '${sql.raw(PAGE_VIEWS)}', day, path, md5(visitor_id)::uuid, anonymous, 1, 0, 0, 0, views
+      select site_id, '${sql.raw(PAGE_VIEWS)}', day, path, md5(visitor_id)::uuid, anonymous, 1, false, 0, 0, 0, views
         from json_to_recordset(${jsonLiteral(pages)}) as p(site_id text, day date, path text, visitor_id text, anonymous boolean, views int)
     ), seen as (
       -- The days and values the batch gives identified visitors; MD5s once per distinct value (they cost more than the rest).
       select s.*, k.value_key, ${monthOf('s.day')} as month, ${dayBit('s.day')} as bit
-        from (select distinct site_id, property, day, value, visitor_key from counted where sign > 0 and not anonymous) s
+        from (select distinct site_id, property, day, value, visitor_key from counted where sign > 0 and not anonymous and not known) s
         join (select value, md5(value)::uuid as value_key from counted group by value) k using (value)
     ), grouped as (
       select site_id, property, month, value_key, visitor_key, bit_or(bit) as days from seen group by 1, 2, 3, 4, 5
@@ -130,33 +144,72 @@ export function visitRollupStatement(changes: VisitChanges, pages: readonly Page
       bounces = d.bounces + excluded.bounces, duration_ms = d.duration_ms + excluded.duration_ms, views = d.views + excluded.views`
 }
 
+/** What a visit counts under for a property, as pairsOf has it: null when it does not count (a missing campaign tag). */
+function valueOf(visit: Visit, property: string): string | null {
+  if (property === ALL_VISITS) return ''
+  const value = visit[property as VisitProperty]
+  return onlyWhenSet(property as VisitProperty) ? value : (value ?? NOT_SET)
+}
+const PROPERTIES = [ALL_VISITS, ...VISIT_PROPERTIES]
+
+/** Removed visits and the visit added with the same visitor and start (an extended one), when there is one: they share a day. */
+function replacements({ removed, added }: VisitChanges): Map<Visit, Visit> {
+  const byStart = new Map(added.map((visit) => [key(visit.site_id, visit.visitor_id, visit.started_at), visit]))
+  const pairs = new Map<Visit, Visit>()
+  for (const visit of removed) {
+    const same = byStart.get(key(visit.site_id, visit.visitor_id, visit.started_at))
+    if (same) pairs.set(visit, same)
+  }
+  return pairs
+}
+
 /**
- * After the visits are written: the values a removed visit had on its day that no visit of that
- * visitor has on that day any more lose that visitor (its day bit is cleared, the day's visitors
- * go down by one each). Extending a visit removes it and adds it longer, so this runs for most batches,
- * but reads only the visitors' visits of those days.
+ * The values the removed visits had on their days that the changes may have taken from their
+ * visitors: all of a removed visit's, except those of a visit added in its place with the same
+ * start (an extended visit keeps its day and every property but the exit page).
  */
-export function clearedVisitorsStatement(removed: readonly Visit[]): SQL | null {
-  const identified = removed.filter((visit) => !visit.anonymous)
-  if (identified.length === 0) return null
-  const key = sql`(v.visitor_id, v.site_id, v.anonymous, v.started_at)`
+export function possiblyLost(changes: VisitChanges) {
+  const replaced = replacements(changes)
+  return changes.removed
+    .filter((visit) => !visit.anonymous)
+    .flatMap((visit) => {
+      const kept = replaced.get(visit)
+      return PROPERTIES.flatMap((property) => {
+        const value = valueOf(visit, property)
+        if (value === null || (kept && valueOf(kept, property) === value)) return []
+        return [{ site_id: visit.site_id, visitor_id: visit.visitor_id, started_at: new Date(visit.started_at).toISOString(), property, value }]
+      })
+    })
+}
+
+/** A visit's value for the property named by `property` (SQL text), as pairsOf gives it. */
+const valueIn = (v: string, property: string) =>
+  sql.raw(
+    `case ${property} when '${ALL_VISITS}' then '' ${VISIT_PROPERTIES.map((p) => `when '${p}' then ${onlyWhenSet(p) ? `${v}.${p}` : `coalesce(${v}.${p}, '${NOT_SET}')`}`).join(' ')} end`,
+  )
+
+/**
+ * After the visits are written: of the values possiblyLost lists, those no visit of that visitor
+ * has on that day any more lose that visitor (its day bit is cleared, the day's visitors go down
+ * by one each). Each is one look at the visitor's visits of that day.
+ */
+export function clearedVisitorsStatement(changes: VisitChanges): SQL | null {
+  const lost = possiblyLost(changes)
+  if (lost.length === 0) return null
+  const visitKey = sql`(v.visitor_id, v.site_id, v.anonymous, v.started_at)`
   return sql`
-    with removed as (
-      select r.*, (r.started_at at time zone s.rollup_timezone)::date as day, s.rollup_timezone as tz
-        from json_to_recordset(${jsonLiteral(identified.map((visit) => visitRow(visit, -1)))}) as r(${visitColumns}) join ${sites} s using (site_id)
-    ), had as (
-      select distinct r.site_id, r.visitor_id, r.day, pv.property, pv.value from removed r cross join lateral ${pairsOf('r')} where pv.value is not null
-    ), has as (
-      select d.site_id, d.visitor_id, d.day, pv.property, pv.value
-        from (select distinct site_id, visitor_id, day, tz from removed) d
-        -- Per visitor-day, bounds on the whole primary key: a range of that index, whatever the planner estimates.
-        cross join lateral (
-          select v.* from ${visits} v
-           where ${key} >= (d.visitor_id, d.site_id, false, d.day::timestamp at time zone d.tz)
-             and ${key} < (d.visitor_id, d.site_id, false, (d.day + 1)::timestamp at time zone d.tz)) v
-        cross join lateral ${pairsOf('v')} where pv.value is not null
+    with lost as (
+      select l.*, (l.started_at at time zone s.rollup_timezone)::date as day, s.rollup_timezone as tz
+        from json_to_recordset(${jsonLiteral(lost)}) as l(site_id text, visitor_id text, started_at timestamptz, property text, value text)
+        join ${sites} s using (site_id)
     ), gone as (
-      select * from had except select * from has
+      select distinct l.site_id, l.visitor_id, l.day, l.property, l.value from lost l
+       where not exists (
+         -- Bounds on the whole primary key: a range of that index, whatever the planner estimates.
+         select from ${visits} v
+          where ${visitKey} >= (l.visitor_id, l.site_id, false, l.day::timestamp at time zone l.tz)
+            and ${visitKey} < (l.visitor_id, l.site_id, false, (l.day + 1)::timestamp at time zone l.tz)
+            and ${valueIn('v', 'l.property')} = l.value)
     ), unmarked as (
       update ${valueVisitors} vv set days = vv.days & ~g.days
         from (select site_id, property, ${monthOf('day')} as month, md5(value)::uuid as value_key, md5(visitor_id)::uuid as visitor_key, bit_or(${dayBit('day')}) as days
