@@ -30,6 +30,10 @@ export const onlyWhenSet = (property: VisitProperty) => property.startsWith('utm
 
 export const NOT_SET = '(not set)'
 
+/** SQL text of the value a visit row named `alias` counts under for a property: null where it does not count (a missing campaign tag). */
+export const visitValueSql = (alias: string, property: VisitProperty) =>
+  onlyWhenSet(property) ? `${alias}.${property}` : `coalesce(${alias}.${property}, '${NOT_SET}')`
+
 /** The `property` of the rows that hold every visit (their value is ''), and of the rows of page views. */
 export const ALL_VISITS = ''
 export const PAGE_VIEWS = 'page' satisfies BreakdownProperty

@@ -1,7 +1,7 @@
 import { sql, type SQL } from 'drizzle-orm'
 import { prepared, type Db } from '../../drizzle/client'
 import { pageVisitors, rollupDayPaths, rollupHourPaths, sites, valueVisitors, visitDays, visits } from '../../drizzle/schema'
-import { ALL_VISITS, NOT_SET, onlyWhenSet, PAGE_VIEWS, type BreakdownProperty } from '../../lib/visit-properties'
+import { ALL_VISITS, onlyWhenSet, PAGE_VIEWS, visitValueSql, type BreakdownProperty } from '../../lib/visit-properties'
 import { assertExact, bucketsOf, dayMasks, parts, plan, type Interval, type Question, type SiteDays } from './buckets'
 
 /*
@@ -167,7 +167,7 @@ export async function getBreakdown(db: Db, q: Question, property: BreakdownPrope
   if (property === 'page') return getPageBreakdown(db, q, window)
   const column = sql.raw(`v.${property}`)
   const onlySet = onlyWhenSet(property) ? sql`and ${column} is not null` : sql``
-  const value = sql.raw(`coalesce(v.${property}, '${NOT_SET}')`)
+  const value = sql.raw(visitValueSql('v', property))
   const rows = await prepared<VisitTotals & { key: string }>(
     db,
     sql`with b as (${bucketsOf(q, null)})

@@ -7,16 +7,14 @@
 import { sql, type SQL } from 'drizzle-orm'
 import { jsonLiteral } from '../../drizzle/client'
 import { sites, valueVisitors, visitDays, visits } from '../../drizzle/schema'
-import { ALL_VISITS, NOT_SET, onlyWhenSet, PAGE_VIEWS, VISIT_PROPERTIES, type VisitProperty } from '../../lib/visit-properties'
+import { ALL_VISITS, NOT_SET, onlyWhenSet, PAGE_VIEWS, VISIT_PROPERTIES, visitValueSql, type VisitProperty } from '../../lib/visit-properties'
 import { key, type WrittenEvent } from '../rollups/deltas'
 import { VISIT_PROPERTY_COLUMNS } from './postgres'
 import type { Visit, VisitChanges } from './merge'
 
 /** The (property, value) pairs a visit of row `v` is counted under, as a lateral VALUES list `pv(property, value)`; null values are left out. */
 const pairsOf = (v: string) =>
-  sql.raw(
-    `(values ('${ALL_VISITS}', ''), ${VISIT_PROPERTIES.map((p) => `('${p}', ${onlyWhenSet(p) ? `${v}.${p}` : `coalesce(${v}.${p}, '${NOT_SET}')`})`).join(', ')}) as pv(property, value)`,
-  )
+  sql.raw(`(values ('${ALL_VISITS}', ''), ${VISIT_PROPERTIES.map((p) => `('${p}', ${visitValueSql(v, p)})`).join(', ')}) as pv(property, value)`)
 
 /** Day d of a month (a date) as its bit in value_visitors.days, and the month's first day. */
 const dayBit = (day: string) => sql.raw(`(1 << (extract(day from ${day})::int - 1))`)
@@ -184,9 +182,7 @@ export function possiblyLost(changes: VisitChanges) {
 
 /** A visit's value for the property named by `property` (SQL text), as pairsOf gives it. */
 const valueIn = (v: string, property: string) =>
-  sql.raw(
-    `case ${property} when '${ALL_VISITS}' then '' ${VISIT_PROPERTIES.map((p) => `when '${p}' then ${onlyWhenSet(p) ? `${v}.${p}` : `coalesce(${v}.${p}, '${NOT_SET}')`}`).join(' ')} end`,
-  )
+  sql.raw(`case ${property} when '${ALL_VISITS}' then '' ${VISIT_PROPERTIES.map((p) => `when '${p}' then ${visitValueSql(v, p)}`).join(' ')} end`)
 
 /**
  * After the visits are written: of the values possiblyLost lists, those no visit of that visitor
