@@ -326,7 +326,8 @@ export const visitDays = pgTable(
  * Which identified visitors had a visit (or, for 'page', a page view) with a value, per month of
  * the rollup timezone: bit d of `days` for day d + 1, as in user_months. Distinct visitors of a
  * value over several days are a count of these rows; anonymous ones are visit_days.anonymous.
- * Migration 0013 makes the key INCLUDE `days`, so that count is an index-only scan.
+ * Migration 0013 makes the key INCLUDE `days`, so that count reads the index alone once vacuum
+ * has marked the pages visible (rows whose bits changed since are read from the table).
  */
 export const valueVisitors = pgTable(
   'value_visitors',
