@@ -9,16 +9,12 @@ import { afterAll, beforeAll, describe, expect, test } from 'bun:test'
 import { resolve } from 'node:path'
 import { BREAKDOWN_PROPERTIES } from '../lib/visit-properties'
 import { startStack, uniqueName, type Stack } from './support'
+import { halfUp, nextDate, rangeOf, recountVisits, seededRandom } from './kit/oracle'
 
 let stack: Stack
 const site = uniqueName('visits')
 
-let seed = 20251114
-function random(): number {
-  seed = (seed * 1_103_515_245 + 12_345) % 2_147_483_648
-  return seed / 2_147_483_648
-}
-const pick = <T>(items: readonly T[]): T => items[Math.floor(random() * items.length)]!
+const { random, pick } = seededRandom(20251114)
 
 /** Where a visit came from, with the source and channel the README's rules give it. */
 const ORIGINS: { fields: Record<string, string>; path?: string; source: string; channel: string; referrer?: string }[] = [
@@ -174,42 +170,16 @@ interface Visit {
 }
 
 /** The oracle: visits of the stored events, recounted plainly. */
-function recountVisits(): Visit[] {
-  const stored = sent.filter((event) => !event.bot)
-  const byVisitor = Map.groupBy(stored, (event) => event.visitor)
-  const visits: Visit[] = []
-  for (const events of byVisitor.values()) {
-    events.sort((a, b) => a.at - b.at || (a.eventId < b.eventId ? -1 : 1))
-    let current: Sent[] = []
-    const close = () => {
-      if (current.length === 0) return
-      visits.push({
-        visitor: current[0]!.visitor,
-        start: current[0]!.at,
-        end: current.at(-1)!.at,
-        events: current.length,
-        views: current.filter((event) => event.view).length,
-        entry_page: current[0]!.page,
-        exit_page: current.at(-1)!.page,
-        props: current[0]!.props,
-      })
-      current = []
-    }
-    for (const event of events) {
-      if (current.length > 0 && event.at - current.at(-1)!.at > 30 * 60_000) close()
-      current.push(event)
-    }
-    close()
-  }
-  return visits
-}
-const visits = recountVisits()
-
-/** Whole number nearest num / den, halves up, by integer remainder. */
-function halfUp(num: number, den: number): number {
-  const whole = Math.floor(num / den)
-  return (num - whole * den) * 2 >= den ? whole + 1 : whole
-}
+const visits: Visit[] = recountVisits(sent.filter((event) => !event.bot)).map(({ visitor, start, end, events }) => ({
+  visitor,
+  start,
+  end,
+  events: events.length,
+  views: events.filter((event) => event.view).length,
+  entry_page: events[0]!.page,
+  exit_page: events.at(-1)!.page,
+  props: events[0]!.props,
+}))
 
 function figures(list: Visit[]) {
   if (list.length === 0) return { visitors: 0, visits: 0, bounce_rate: 0, visit_duration: 0, views_per_visit: 0 }
@@ -226,31 +196,6 @@ function figures(list: Visit[]) {
   }
 }
 
-/** [start, end) of local dates from..to in a zone (offsets are whole hours here). */
-/** How far ahead of UTC the zone's clocks are at an instant, in milliseconds. */
-function offsetAt(at: number, tz: string): number {
-  const parts = new Intl.DateTimeFormat('en-US', {
-    timeZone: tz,
-    hourCycle: 'h23',
-    year: 'numeric',
-    month: 'numeric',
-    day: 'numeric',
-    hour: 'numeric',
-    minute: 'numeric',
-    second: 'numeric',
-  }).formatToParts(at)
-  const part = (type: string) => Number(parts.find((p) => p.type === type)!.value)
-  return Date.UTC(part('year'), part('month') - 1, part('day'), part('hour'), part('minute'), part('second')) - at
-}
-/** The instant a calendar date begins in a zone (no zone here changes its clocks at midnight). */
-function midnight(date: string, tz: string): number {
-  const utc = Date.parse(`${date}T00:00:00Z`)
-  return utc - offsetAt(utc - offsetAt(utc, tz), tz)
-}
-const nextDate = (date: string) => new Date(Date.parse(`${date}T00:00:00Z`) + 86_400_000).toISOString().slice(0, 10)
-function rangeOf(from: string, to: string, tz: string): [number, number] {
-  return [midnight(from, tz), midnight(nextDate(to), tz)]
-}
 const visitsIn = (start: number, end: number) => visits.filter((v) => v.start >= start && v.start < end)
 
 function breakdown(property: string, start: number, end: number) {
