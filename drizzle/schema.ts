@@ -1,5 +1,21 @@
 import { sql, type SQLWrapper } from 'drizzle-orm'
-import { bigint, bigserial, bit, boolean, date, index, integer, pgTable, primaryKey, text, timestamp, uniqueIndex, uuid } from 'drizzle-orm/pg-core'
+import {
+  bigint,
+  bigserial,
+  bit,
+  boolean,
+  check,
+  date,
+  index,
+  integer,
+  jsonb,
+  pgTable,
+  primaryKey,
+  text,
+  timestamp,
+  uniqueIndex,
+  uuid,
+} from 'drizzle-orm/pg-core'
 
 /**
  * What the API resolved about where an event came from and on what (null: not set). A visit
@@ -40,6 +56,8 @@ export const events = pgTable(
     receivedAt: timestamp('received_at', { withTimezone: true, mode: 'date' }).notNull(),
     createdAt: timestamp('created_at', { withTimezone: true, mode: 'date' }).defaultNow(),
     ...visitProperties(),
+    /** Custom properties: key to value as text (numbers and booleans as their JSON text); null when none. */
+    props: jsonb('props').$type<Record<string, string>>(),
   },
   (table) => [
     uniqueIndex('events_site_event_id_key').on(table.siteId, table.eventId),
@@ -342,4 +360,29 @@ export const valueVisitors = pgTable(
     marked: integer('marked').notNull().default(0),
   },
   (table) => [primaryKey({ columns: [table.siteId, table.property, table.month, table.valueKey, table.visitorKey] })],
+)
+
+/**
+ * Goals: an event type, or page views of a path pattern (`*` matches any characters). They are
+ * counted from the stored events when asked, so a goal added today counts every past conversion.
+ * Names, event types and patterns are each unique per site (paths are at most 2 KB, so they fit
+ * a btree entry).
+ */
+export const goals = pgTable(
+  'goals',
+  {
+    siteId: text('site_id').notNull(),
+    goalId: uuid('goal_id').notNull().defaultRandom(),
+    name: text('name').notNull(),
+    eventType: text('event_type'),
+    page: text('page'),
+    createdAt: timestamp('created_at', { withTimezone: true, mode: 'date' }).notNull().defaultNow(),
+  },
+  (table) => [
+    primaryKey({ columns: [table.siteId, table.goalId] }),
+    uniqueIndex('goals_site_name').on(table.siteId, table.name),
+    uniqueIndex('goals_site_event_type').on(table.siteId, table.eventType),
+    uniqueIndex('goals_site_page').on(table.siteId, table.page),
+    check('goals_one_kind', sql`(${table.eventType} is null) <> (${table.page} is null)`),
+  ],
 )

@@ -44,6 +44,8 @@ export interface QueuedEvent {
   device?: string | null
   /** ISO 3166-1 alpha-2, upper case. */
   country?: string | null
+  /** Custom properties, each value as text (numbers and booleans as their JSON text); absent when none. */
+  props?: Record<string, string>
 }
 
 export interface IngestJobData {

@@ -14,7 +14,7 @@ let hostOrigin: string
 let trackerCopy: string
 
 /** What tracker.ts puts on window for the host page (`analytics` only when the page had none). */
-type TrackerApi = { track(eventType: string, path?: string): void }
+type TrackerApi = { track(eventType: string, path?: string, props?: Record<string, string | number | boolean>): void }
 type WithAnalytics = { analytics: TrackerApi; analyticsTracker: TrackerApi }
 
 /**
@@ -138,13 +138,14 @@ interface Row {
   event_type: string
   path: string
   user_id: string | null
+  props: Record<string, string> | null
 }
 
 /** The site's rows in event-time order, once `count` of them are in Postgres (or after 15 s). */
 async function rowsOf(site: string, count: number): Promise<Row[]> {
   const deadline = Date.now() + 15_000
   for (;;) {
-    const rows = await stack.database.sql<Row[]>`select event_id, event_type, path, user_id from events where site_id = ${site} order by timestamp`
+    const rows = await stack.database.sql<Row[]>`select event_id, event_type, path, user_id, props from events where site_id = ${site} order by timestamp`
     if (rows.length >= count || Date.now() > deadline) return [...rows]
   }
 }
@@ -171,7 +172,9 @@ describe('the tracker on a page of another origin', () => {
       // Back to /products?page=2: a popstate to another path than the last one counted.
       await expectEvent(page, () => page.goBack())
       expect(page.url()).toBe(`${hostOrigin}/products?page=2`)
-      const click = await expectEvent(page, () => page.evaluate(() => (window as unknown as WithAnalytics).analytics.track('click', '/button')))
+      const click = await expectEvent(page, () =>
+        page.evaluate(() => (window as unknown as WithAnalytics).analytics.track('click', '/button', { plan: 'pro', seats: 3, trial: false })),
+      )
       // With no other tool on the page, both names are the tracker.
       expect(await page.evaluate(() => (window as unknown as WithAnalytics).analytics === (window as unknown as WithAnalytics).analyticsTracker)).toBe(true)
 
@@ -191,6 +194,8 @@ describe('the tracker on a page of another origin', () => {
         ['page_view', '/products'],
         ['click', '/button'],
       ])
+      // Custom properties travel with the event, numbers and booleans as their JSON text.
+      expect(rows.map((row) => row.props)).toEqual([null, null, null, null, { plan: 'pro', seats: '3', trial: 'false' }])
       // No cookie, yet one visitor: the API gave every event of this browser the same daily id.
       expect(rows[0]!.user_id).toMatch(/^v-[0-9a-f]{24}$/)
       expect(rows.every((row) => row.user_id === rows[0]!.user_id)).toBe(true)
@@ -228,7 +233,7 @@ describe('the tracker on a page of another origin', () => {
       expect(response?.headers()['access-control-allow-origin']).toBe('*')
       await stack.jobs.wait([((await response!.json()) as { jobId: string }).jobId])
       expect(await rowsOf(site, 1)).toEqual([
-        { event_id: body.event_id as string, event_type: 'page_view', path: '/pricing', user_id: expect.stringMatching(/^v-[0-9a-f]{24}$/) },
+        { event_id: body.event_id as string, event_type: 'page_view', path: '/pricing', user_id: expect.stringMatching(/^v-[0-9a-f]{24}$/), props: null },
       ])
       expect(problems).toEqual([])
     } finally {

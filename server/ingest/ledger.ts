@@ -23,7 +23,10 @@ const MAX_TRACKED_KEYS = 100_000
 
 /** Reason keys must stay few: a sentence naming a client-chosen field collapses into one key. */
 export function refusalReason(detail: string): string {
-  return detail.endsWith(' is not a known field') ? 'unknown field' : detail.slice(0, 200)
+  if (detail.endsWith(' is not a known field')) return 'unknown field'
+  // Messages about custom properties name the sender's keys: one reason, however many keys.
+  if (detail.startsWith('props')) return 'invalid props'
+  return detail.slice(0, 200)
 }
 
 /**

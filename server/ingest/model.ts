@@ -1,5 +1,5 @@
 import { t } from 'elysia'
-import { ABSOLUTE_URL, COUNTRY_CODE, INSTANT, IP_ADDRESS, MAX_PATH_BYTES, PAGE_PATH, TEXT } from '../formats'
+import { ABSOLUTE_URL, COUNTRY_CODE, INSTANT, IP_ADDRESS, isStorableText, MAX_PATH_BYTES, PAGE_PATH, TEXT } from '../formats'
 
 /** Field and request limits; documented in the README. */
 export const LIMITS = {
@@ -12,6 +12,9 @@ export const LIMITS = {
   utm: 256,
   userAgent: 1024,
   maxScreenWidth: 100_000,
+  /** Custom properties: most keys per event, and the longest string value. */
+  propKeys: 30,
+  propValue: 300,
   /** Most events in one POST /events. */
   batchEvents: 1_000,
   /** Largest POST /event body. */
@@ -30,6 +33,46 @@ export function timestampProblem(timestamp: string, now: Date): string | undefin
   if (at > now.getTime() + LIMITS.futureMs) return 'timestamp must not be more than 24 hours in the future'
   if (at < now.getTime() - LIMITS.pastMs) return 'timestamp must not be more than 10 years in the past'
   return undefined
+}
+
+/** What a custom property's key may be: 1 to 64 letters, digits, `_`, `-` or `.`. */
+export const PROP_KEY = /^[A-Za-z0-9_.-]{1,64}$/
+
+/**
+ * Why an event's custom properties are refused (none when they are fine), naming the key. The
+ * schema only asks for an object: the rules name the offending key, which TypeBox's errors cannot.
+ */
+export function propsProblems(props: Record<string, unknown> | undefined): string[] {
+  if (props === undefined) return []
+  const keys = Object.keys(props)
+  if (keys.length > LIMITS.propKeys) return [`props must have at most ${LIMITS.propKeys} keys; it has ${keys.length}`]
+  const problems: string[] = []
+  for (const key of keys) {
+    const value = props[key]
+    if (!PROP_KEY.test(key)) problems.push(`props key ${JSON.stringify(key.slice(0, 80))} must be 1 to 64 letters, digits, _, - or .`)
+    else if (typeof value === 'string') {
+      if (value.length > LIMITS.propValue) problems.push(`props.${key} must be at most ${LIMITS.propValue} characters`)
+      else if (!isStorableText(value)) problems.push(`props.${key} must not contain NUL characters or unpaired surrogates`)
+    } else if (typeof value === 'number') {
+      // JSON.parse reads 1e999 as Infinity, which has no JSON text to store.
+      if (!Number.isFinite(value)) problems.push(`props.${key} must be a finite number`)
+    } else if (typeof value !== 'boolean') problems.push(`props.${key} must be a string, number or boolean`)
+  }
+  return problems
+}
+
+/** Custom properties as stored: each value as its JSON text (strings as they are); none when empty. */
+export function storedProps(props: Record<string, unknown> | undefined): Record<string, string> | undefined {
+  if (props === undefined) return undefined
+  const entries = Object.entries(props)
+  if (entries.length === 0) return undefined
+  return Object.fromEntries(entries.map(([key, value]) => [key, typeof value === 'string' ? value : JSON.stringify(value)!]))
+}
+
+/** Why an event that matches the schema is still refused: its timestamp or its properties. */
+export function eventProblems(body: EventBody, now: Date): string[] {
+  const timestamp = timestampProblem(body.timestamp, now)
+  return [...(timestamp ? [timestamp] : []), ...propsProblems(body.props)]
 }
 
 /** A string field: length-limited, and only characters Postgres can store. */
@@ -88,6 +131,13 @@ export const EventBody = t.Object(
         format: COUNTRY_CODE,
         error: 'country must be an ISO 3166-1 alpha-2 country code such as US',
         description: 'Overrides the country found from the address',
+      }),
+    ),
+    props: t.Optional(
+      // Values are checked by propsProblems, whose messages name the key.
+      t.Record(t.String(), t.Unknown(), {
+        description:
+          'Custom properties: up to 30 keys of 1 to 64 letters, digits, _, - or .; values strings up to 300 characters, numbers or booleans (stored as their JSON text)',
       }),
     ),
     derive_user_id: t.Optional(

@@ -21,7 +21,8 @@ import {
   LedgerResponse,
   LIMITS,
   QueueHealth,
-  timestampProblem,
+  eventProblems,
+  storedProps,
   type BatchItemResult,
   type QueueCounts,
 } from './model'
@@ -39,6 +40,7 @@ export function toQueuedEvent(body: EventBody, receivedAt: Date, makeId: () => s
     timestamp: new Date(body.timestamp).toISOString(),
     receivedAt: receivedAt.toISOString(),
     ...visit,
+    ...(body.props === undefined ? {} : { props: storedProps(body.props) }),
   }
 }
 
@@ -178,11 +180,11 @@ export function ingestRoutes(deps: IngestDeps) {
           '/event',
           async ({ body, request, server, status, set }) => {
             const receivedAt = new Date()
-            const problem = timestampProblem(body.timestamp, receivedAt)
-            if (problem) {
-              deps.ledger.refused(siteOf(body), [problem])
+            const problems = eventProblems(body, receivedAt)
+            if (problems.length > 0) {
+              deps.ledger.refused(siteOf(body), problems)
               chargeRefusal(request, server)
-              return status(400, { error: 'Invalid payload' as const, details: [problem] })
+              return status(400, { error: 'Invalid payload' as const, details: problems })
             }
             const sender = senderOf(request, server)
             const visit = resolveVisit(body, sender, deps.countryOf, isCountryCode)
@@ -224,7 +226,7 @@ export function ingestRoutes(deps: IngestDeps) {
             let dropped = 0
             body.events.forEach((item, index) => {
               const errors = eventChecker.Check(item)
-                ? [timestampProblem(item.timestamp, receivedAt)].filter((problem) => problem !== undefined)
+                ? eventProblems(item, receivedAt)
                 : validationDetails({ value: item, all: [...eventChecker.Errors(item)] }, 'event')
               const visit = errors.length === 0 ? resolveVisit(item as EventBody, sender, deps.countryOf, isCountryCode) : null
               if (visit === 'bot') {

@@ -1,6 +1,6 @@
 import { t } from 'elysia'
 import { CALENDAR_DATE, TEXT } from '../formats'
-import { BREAKDOWN_PROPERTIES } from '../../lib/visit-properties'
+import { BREAKDOWN_PROPERTIES, type BreakdownProperty } from '../../lib/visit-properties'
 
 const day = (name: string) => t.String({ format: CALENDAR_DATE, error: `${name} must be a calendar date in YYYY-MM-DD format`, examples: ['2025-11-14'] })
 const siteId = t.String({
@@ -90,9 +90,19 @@ const wholeNumber = (name: string, digits: number, description: string) => {
     .Encode((value) => String(value))
 }
 
+/** Custom property breakdowns: `props:` and the key, as events may carry it. */
+export const PROPS_PREFIX = 'props:'
+export const GOAL_PROPERTY = 'goal'
+export type ReportProperty = BreakdownProperty | typeof GOAL_PROPERTY | `${typeof PROPS_PREFIX}${string}`
+
 export const BreakdownQuery = t.Object({
   site_id: siteId,
-  property: t.UnionEnum(BREAKDOWN_PROPERTIES, { error: `property must be one of ${BREAKDOWN_PROPERTIES.join(', ')}` }),
+  property: t.Unsafe<ReportProperty>(
+    t.String({
+      pattern: `^(${BREAKDOWN_PROPERTIES.join('|')}|${GOAL_PROPERTY}|${PROPS_PREFIX}[A-Za-z0-9_.-]{1,64})$`,
+      error: `property must be one of ${BREAKDOWN_PROPERTIES.join(', ')}, ${GOAL_PROPERTY}, or ${PROPS_PREFIX}<key>`,
+    }),
+  ),
   date: t.Optional(day('date')),
   from: t.Optional(day('from')),
   to: t.Optional(day('to')),
@@ -110,6 +120,13 @@ export const VisitBreakdownRow = t.Object({
   visit_duration: t.Integer(),
 })
 export const PageBreakdownRow = t.Object({ value: t.String(), visitors: t.Integer(), views: t.Integer() })
+export const PropBreakdownRow = t.Object({ value: t.String(), visitors: t.Integer(), events: t.Integer() })
+export const GoalBreakdownRow = t.Object({
+  value: t.String({ description: "The goal's name" }),
+  visitors: t.Integer({ description: 'Visitors with a matching event in a visit that starts in the range' }),
+  events: t.Integer({ description: 'Matching events in those visits' }),
+  conversion_rate: t.Number({ description: "Those visitors per cent of all the range's visitors, rounded half up to one decimal" }),
+})
 
 export const Breakdown = t.Object({
   site_id: t.String(),
@@ -117,7 +134,7 @@ export const Breakdown = t.Object({
   to: t.String({ format: CALENDAR_DATE }),
   timezone: t.String(),
   property: t.String(),
-  results: t.Union([t.Array(VisitBreakdownRow), t.Array(PageBreakdownRow)]),
+  results: t.Union([t.Array(VisitBreakdownRow), t.Array(PageBreakdownRow), t.Array(PropBreakdownRow), t.Array(GoalBreakdownRow)]),
 })
 
 export const TimeseriesQuery = t.Object({

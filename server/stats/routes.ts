@@ -2,12 +2,26 @@ import { Elysia, t } from 'elysia'
 import type { Db } from '../../drizzle/client'
 import type { Access } from '../access'
 import { ErrorResponse } from '../errors'
-import { Breakdown, BreakdownQuery, DailyStats, RangeStats, Realtime, RealtimeQuery, StatsQuery, Timeseries, TimeseriesQuery } from './model'
+import {
+  Breakdown,
+  BreakdownQuery,
+  GOAL_PROPERTY,
+  PROPS_PREFIX,
+  DailyStats,
+  RangeStats,
+  Realtime,
+  RealtimeQuery,
+  StatsQuery,
+  Timeseries,
+  TimeseriesQuery,
+} from './model'
 import { getRangeStats, TOP_PATHS_DEFAULT } from './summary'
 import { getTimeseries } from './timeseries'
 import { daysBetween, resolveQuestion, siteDaysOf, type ZoneCheck } from './question'
 import { getRealtimeStats } from './realtime'
 import { getBreakdown, getVisitMetrics } from './visits'
+import { getGoalBreakdown, getPropBreakdown } from './conversions'
+import type { BreakdownProperty } from '../../lib/visit-properties'
 
 const BREAKDOWN_LIMIT_DEFAULT = 10
 
@@ -59,16 +73,26 @@ export function statsRoutes(deps: { db: Db; checkZone: ZoneCheck; access: Access
       '/breakdown',
       async ({ query }) => {
         const question = await resolveQuestion(db, checkZone, query)
-        const results = await getBreakdown(db, question, query.property, { limit: query.limit ?? BREAKDOWN_LIMIT_DEFAULT, page: query.page ?? 1 })
+        const paging = { limit: query.limit ?? BREAKDOWN_LIMIT_DEFAULT, page: query.page ?? 1 }
+        const { property } = query
+        const results =
+          property === GOAL_PROPERTY
+            ? await getGoalBreakdown(db, question, paging)
+            : property.startsWith(PROPS_PREFIX)
+              ? await getPropBreakdown(db, question, property.slice(PROPS_PREFIX.length), paging)
+              : await getBreakdown(db, question, property as BreakdownProperty, paging)
         return { site_id: query.site_id, from: question.from, to: question.to, timezone: question.tz, property: query.property, results }
       },
       {
         query: BreakdownQuery,
         response: { 200: Breakdown, 400: ErrorResponse },
         detail: {
-          summary: 'Visitors, visits, views, bounce rate and visit duration per value of one property (source, channel, page, country, …)',
+          summary:
+            'Visitors, visits, views, bounce rate and visit duration per value of one property (source, channel, page, country, …), goal or custom property',
           description:
-            'Visit properties (all but page) come from the first event of each visit that starts in the range; page counts page views in the range. Sorted by visitors, most first, then by value.',
+            'Visit properties (all but page) come from the first event of each visit that starts in the range; page counts page views in the range. ' +
+            'goal lists every goal of the site with its conversions over the visits of the range; props:<key> the values of a custom property over the events of the range that carry it. ' +
+            'Sorted by visitors, most first, then by value.',
           tags: ['stats'],
         },
       },

@@ -32,7 +32,7 @@ export interface VisitMetrics {
 }
 
 /** a / b rounded half up to a whole number, for non-negative integers (no floating point error). */
-const roundedRatio = (a: number, b: number) => Math.floor((2 * a + b) / (2 * b))
+export const roundedRatio = (a: number, b: number) => Math.floor((2 * a + b) / (2 * b))
 
 /** The reported figures of some visits, rounded half up as the README defines them; 0 without visits. */
 export function visitMetrics(totals: VisitTotals): VisitMetrics {

@@ -7,7 +7,7 @@
  * and may add data-api="https://collect.example" to send events to another origin than the one
  * the script was loaded from. It sends a page_view on load and on each single-page-app
  * navigation (with the window's width, the URL's utm_* tags, and on the first one the referring
- * page when it is another site), and exposes window.analyticsTracker.track(eventType, path?) for custom events, also
+ * page when it is another site), and exposes window.analyticsTracker.track(eventType, path?, props?) for custom events (props: custom properties), also
  * as window.analytics.track when the page has no window.analytics of its own.
  *
  * It runs inside pages we do not own, as a classic script: everything lives in this function
@@ -29,7 +29,7 @@
   // The path is location.pathname without the query string or fragment: those often carry
   // personal data (e-mail addresses, reset tokens) and campaign tags that would split one page
   // into many rows of the top paths. Campaign tags go in fields of their own.
-  function send(eventType: string, path: string, from?: string): void {
+  function send(eventType: string, path: string, from?: string, props?: Record<string, string | number | boolean>): void {
     try {
       if (!endpoint) return
       // A fresh event_id per event (not per attempt), so a browser retry cannot count twice. No
@@ -53,6 +53,7 @@
       // Hidden frames can report 0, which the API refuses.
       if (innerWidth > 0) event.screen_width = innerWidth
       if (from) event.referrer = from
+      if (props) event.props = props
       const json = JSON.stringify(event)
       // text/plain is a CORS-safelisted type, so neither way sends a preflight. sendBeacon
       // survives the page being closed; it returns false when the browser will not queue it.
@@ -64,8 +65,8 @@
     }
   }
 
-  function track(eventType: string, path = location.pathname): void {
-    send(eventType, path)
+  function track(eventType: string, path = location.pathname, props?: Record<string, string | number | boolean>): void {
+    send(eventType, path, undefined, props)
   }
 
   // A navigation that keeps the path (a query-only pushState, a replaceState normalising the

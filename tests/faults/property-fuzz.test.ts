@@ -87,6 +87,7 @@ const EVENT_FIELDS = [
   'user_agent',
   'ip',
   'country',
+  'props',
 ]
 const AGENTS = [
   'Mozilla/5.0 (Windows NT 10.0; Win64; x64) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/131.0.0.0 Safari/537.36',
@@ -135,6 +136,11 @@ const validEvent: fc.Arbitrary<Fields> = fc
         user_agent: fc.constantFrom(...AGENTS),
         ip: fc.oneof(fc.ipV4(), fc.ipV6()),
         country: fc.constantFrom('US', 'fr', 'Gb'),
+        props: fc.dictionary(
+          fc.oneof(fc.constantFrom('plan', 'a.b-c_d', '__proto__', 'constructor', 'has space', ''), fc.string({ maxLength: 6 })),
+          fc.oneof(fc.string({ maxLength: 8 }), fc.double(), fc.boolean(), fc.constant(null), fc.constant({})),
+          { maxKeys: 4 },
+        ),
       },
       { requiredKeys: [] },
     ),
@@ -214,6 +220,23 @@ const siteUpdateBody: fc.Arbitrary<string | Uint8Array<ArrayBuffer>> = fc.oneof(
   hostileValue,
 )
 
+const goalBody: fc.Arbitrary<string | Uint8Array<ArrayBuffer>> = fc.oneof(
+  fc
+    .record(
+      {
+        event_type: fc.oneof(fc.constantFrom('signup', ''), fc.string({ maxLength: 70 })),
+        page: fc.constantFrom('/thanks', '/blog/*', 'thanks', '/a?b', '*', '/%00', '/\\_%'),
+        name: fc.string({ maxLength: 130 }),
+      },
+      { requiredKeys: [] },
+    )
+    .map((goal) => JSON.stringify(goal)),
+  hostileValue.map((value) => `{"event_type":${value}}`),
+  fc.tuple(fc.constantFrom(...PROTO_KEYS), hostileValue).map(([key, value]) => `{"page":"/x",${JSON.stringify(key)}:${value}}`),
+  invalidUtf8,
+  hostileValue,
+)
+
 const formBody = fc
   .array(
     fc.tuple(
@@ -252,6 +275,10 @@ const RAW_QUERY_VALUES = [
   'source',
   'page',
   'country',
+  'goal',
+  'props:plan',
+  'props%3Aa.b',
+  'props:',
   'Source',
   `${PREFIX}q`,
   '+',
@@ -319,6 +346,17 @@ const ROUTES: [weight: number, Route][] = [
     },
   ],
   [2, { method: 'PUT', path: siteId.map((id) => `/sites/${id}`), body: siteUpdateBody }],
+  [1, { method: 'POST', path: siteId.map((id) => `/sites/${id}/goals`), body: goalBody }],
+  [
+    1,
+    {
+      method: 'DELETE',
+      path: fc
+        .tuple(siteId, fc.oneof(fc.uuid(), fc.constantFrom('42', '%00', '00000000-0000-0000-0000-00000000000g')))
+        .map(([id, goal]) => `/sites/${id}/goals/${goal}`),
+    },
+  ],
+  [1, { method: 'GET', path: siteId.map((id) => `/sites/${id}/goals`) }],
   [1, { method: 'GET', path: withQuery('/ingest/ledger') }],
   [
     1,

@@ -83,15 +83,15 @@ export async function writeEventBatch(db: Db, batch: QueuedEvent[], now: Date = 
       sql`
       with written as (
         insert into ${events} (site_id, event_id, event_type, path, user_id, timestamp, received_at, referrer, source, channel,
-                               utm_source, utm_medium, utm_campaign, utm_content, utm_term, browser, os, device, country)
+                               utm_source, utm_medium, utm_campaign, utm_content, utm_term, browser, os, device, country, props)
         select "siteId", "eventId", "eventType", "path", "userId", "timestamp", "receivedAt", "referrer",
                coalesce("source", ${literal(DIRECT_SOURCE)}), coalesce("channel", ${literal(DIRECT_CHANNEL)}),
-               "utmSource", "utmMedium", "utmCampaign", "utmContent", "utmTerm", "browser", "os", "device", "country"
+               "utmSource", "utmMedium", "utmCampaign", "utmContent", "utmTerm", "browser", "os", "device", "country", "props"
           from json_to_recordset(${jsonLiteral(candidates)}) as batch(
             "siteId" text, "eventId" text, "eventType" text, "path" text, "userId" text,
             "timestamp" timestamptz, "receivedAt" timestamptz, "referrer" text, "source" text, "channel" text,
             "utmSource" text, "utmMedium" text, "utmCampaign" text, "utmContent" text, "utmTerm" text,
-            "browser" text, "os" text, "device" text, "country" text)
+            "browser" text, "os" text, "device" text, "country" text, "props" jsonb)
         on conflict (site_id, event_id) do nothing
         returning site_id, event_id, timestamp),
       -- Every zone has had whole-minute offsets for longer than the oldest timestamp the API

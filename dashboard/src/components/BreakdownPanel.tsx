@@ -127,7 +127,7 @@ function Details({
             ) : (
               <DetailsTable
                 nameHeader={tab.nameHeader}
-                rows={results}
+                rows={results as BreakdownRow[]} // the panels ask for visit properties and pages, whose rows have views
                 testId={testId}
                 renderName={renderName}
                 caption={`${title}: ${tab.label}, top ${DETAILS_ROWS}`}

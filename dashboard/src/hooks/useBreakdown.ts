@@ -4,7 +4,8 @@ import type { RangeQuery } from './useStats'
 import { useRemote } from './useRemote'
 
 export type Breakdown = Treaty.Data<typeof api.stats.breakdown.get>
-export type BreakdownRow = Breakdown['results'][number]
+// The panels ask for visit properties and pages: rows with views (goals and custom properties answer others).
+export type BreakdownRow = Extract<Breakdown['results'][number], { views: number }>
 /** The properties the API breaks down by, as its query schema lists them. */
 export type BreakdownProperty = Parameters<typeof api.stats.breakdown.get>[0]['query']['property']
 

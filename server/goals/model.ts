@@ -1,0 +1,65 @@
+import { t } from 'elysia'
+import { PAGE_PATH, TEXT } from '../formats'
+
+const text = (field: string, maxLength: number, description?: string) =>
+  t.String({
+    minLength: 1,
+    maxLength,
+    format: TEXT,
+    error: `${field} must be 1 to ${maxLength} characters without NUL characters or unpaired surrogates`,
+    description,
+  })
+
+export const GoalParams = t.Object({
+  id: t.String({ minLength: 1, maxLength: 128, format: TEXT, error: 'the site id must be 1 to 128 characters without NUL characters or unpaired surrogates' }),
+})
+
+export const GoalIdParams = t.Composite([
+  GoalParams,
+  t.Object({
+    goal_id: t.String({
+      pattern: '^[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}$',
+      error: 'the goal id must be a UUID, as GET /sites/:id/goals lists them',
+    }),
+  }),
+])
+
+export const GoalBody = t.Object(
+  {
+    event_type: t.Optional(text('event_type', 64, 'Counts events of this type')),
+    page: t.Optional(
+      t.String({
+        minLength: 1,
+        maxLength: 2048,
+        format: PAGE_PATH,
+        error: 'page must be a path pattern of at most 2048 bytes, such as /thanks or /blog/*',
+        description: 'Counts page views of this path (without its query string); * matches any characters',
+      }),
+    ),
+    name: t.Optional(text('name', 120, 'Default: the event type or the page pattern')),
+  },
+  { additionalProperties: false },
+)
+export type GoalBody = typeof GoalBody.static
+
+export const Goal = t.Object({
+  goal_id: t.String(),
+  name: t.String(),
+  event_type: t.Union([t.String(), t.Null()]),
+  page: t.Union([t.String(), t.Null()]),
+  created_at: t.String(),
+})
+export type Goal = typeof Goal.static
+
+export const GoalList = t.Object({ goals: t.Array(Goal) })
+
+/** Why a goal is refused before it reaches the database, if it is. */
+export function goalProblem(body: GoalBody): string | undefined {
+  if ((body.event_type === undefined) === (body.page === undefined)) return 'a goal needs either event_type or page, not both'
+  if (body.page !== undefined) {
+    if (!body.page.startsWith('/')) return 'page must start with /, such as /thanks or /blog/*'
+    // Stored paths have neither (reports group pages without them), so such a goal could never match.
+    if (/[?#]/.test(body.page)) return 'page must be a path without a query string or fragment'
+  }
+  return undefined
+}
