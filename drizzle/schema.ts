@@ -386,3 +386,16 @@ export const goals = pgTable(
     check('goals_one_kind', sql`(${table.eventType} is null) <> (${table.page} is null)`),
   ],
 )
+
+/** Funnels: 2 to 8 goals of the site, in order (a goal may appear more than once). */
+export const funnels = pgTable(
+  'funnels',
+  {
+    siteId: text('site_id').notNull(),
+    funnelId: uuid('funnel_id').notNull().defaultRandom(),
+    name: text('name').notNull(),
+    steps: uuid('steps').array().notNull(),
+    createdAt: timestamp('created_at', { withTimezone: true, mode: 'date' }).notNull().defaultNow(),
+  },
+  (table) => [primaryKey({ columns: [table.siteId, table.funnelId] }), uniqueIndex('funnels_site_name').on(table.siteId, table.name)],
+)

@@ -19,7 +19,7 @@ import { createIngestPipeline, type IngestLimits } from './ingest/queue'
 import { ingestRoutes, type IngestRateLimits } from './ingest/routes'
 import { createVisitorIds } from './ingest/visitors'
 import { createCountryLookup } from './ingest/enrich/country'
-import { goalsRoutes } from './goals/routes'
+import { funnelsRoutes, goalsRoutes } from './goals/routes'
 import { sitesRoutes } from './sites/routes'
 import { countedLedger, createApiMetrics, metricsRoutes } from './metrics'
 import { createZoneCheck } from './stats/question'
@@ -82,6 +82,7 @@ export async function createApp(deps: AppDeps) {
     .use(statsRoutes({ db: deps.database.db, checkZone, access }))
     .use(sitesRoutes({ db: deps.database.db, queue: deps.queue, checkZone, access }))
     .use(goalsRoutes({ db: deps.database.db, access }))
+    .use(funnelsRoutes({ db: deps.database.db, access }))
     .use(trackerRoutes({ access }))
     .use(await adminRoutes({ queues: [deps.queue, deps.maintenanceQueue], access }))
     .use(dashboardRoutes({ distDir: deps.dashboardDir, access }))

@@ -4,7 +4,8 @@
  * in shuffled batches with repeats; goals (event types, pages, wildcards) are added after the
  * events are stored, so they count retroactively; every goal and property breakdown is compared
  * with what this file counts, in several zones and ranges, before and after a rebuild and after
- * one more goal is added.
+ * one more goal is added. Two funnels (one with a goal twice) are compared with a recount that tries
+ * every way a visit's events can take the steps.
  */
 import { afterAll, beforeAll, describe, expect, test } from 'bun:test'
 import { resolve } from 'node:path'
@@ -34,10 +35,10 @@ interface Sent {
 
 function generate(): Sent[] {
   const sent: Sent[] = []
-  const add = (userId: string | null, at: number) => {
-    const eventType = pick(TYPES)
-    const path = pick(PATHS)
-    const eventId = `c-${Math.floor(random() * 1e9).toString(36)}-${sent.length}`
+  const add = (userId: string | null, at: number, fixed?: { eventType: string; path: string; eventId: string }) => {
+    const eventType = fixed?.eventType ?? pick(TYPES)
+    const path = fixed?.path ?? pick(PATHS)
+    const eventId = fixed?.eventId ?? `c-${Math.floor(random() * 1e9).toString(36)}-${sent.length}`
     const props: Record<string, string | number | boolean> = {}
     if (random() < 0.6) props.plan = pick(PLANS)
     if (random() < 0.4) props.seats = pick([1, 2, 10, 2.5])
@@ -69,6 +70,11 @@ function generate(): Sent[] {
     }
   }
   for (let i = 0; i < 40; i++) add(null, START + Math.floor(random() * 40 * 60) * 60_000)
+  // Two steps at one instant, the later step first in event-id order: either order takes them.
+  const instant = START + 3 * 3_600_000
+  add('user-tie', instant, { eventType: 'signup', path: '/join', eventId: 'tie-1' })
+  add('user-tie', instant, { eventType: 'page_view', path: '/blog/a', eventId: 'tie-2' })
+  add('user-tie', instant + 60_000, { eventType: 'purchase', path: '/pay', eventId: 'tie-3' })
   return sent
 }
 
@@ -133,6 +139,46 @@ const GOALS: GoalSpec[] = [
   // Nothing matches it: listed with zeros.
   { event_type: 'never-sent' },
 ]
+/** The most steps distinct events of one visit, with non-decreasing times, match in order: every choice tried. */
+function stepsReached(events: Sent[], steps: GoalSpec[]): number {
+  let best = 0
+  const used = new Set<Sent>()
+  const walk = (step: number, after: number) => {
+    best = Math.max(best, step)
+    if (step === steps.length) return
+    for (const event of events) {
+      if (used.has(event) || event.at < after || !matches(steps[step]!, event)) continue
+      used.add(event)
+      walk(step + 1, event.at)
+      used.delete(event)
+    }
+  }
+  walk(0, -Infinity)
+  return best
+}
+
+function funnelReport(steps: GoalSpec[], start: number, end: number) {
+  const furthest = new Map<string, number>()
+  for (const visit of visits.filter((visit) => visit.start >= start && visit.start < end)) {
+    furthest.set(visit.visitor, Math.max(furthest.get(visit.visitor) ?? 0, stepsReached(visit.events, steps)))
+  }
+  const reached = steps.map((_, step) => [...furthest.values()].filter((n) => n > step).length)
+  return steps.map((goal, step) => ({
+    name: nameOf(goal),
+    visitors: reached[step]!,
+    conversion_rate: reached[0] === 0 ? 0 : halfUp(1000 * reached[step]!, reached[0]!) / 10,
+    dropoff: step === 0 ? 0 : reached[step - 1]! - reached[step]!,
+  }))
+}
+
+const FUNNELS: { name: string; steps: GoalSpec[] }[] = [
+  { name: 'Blog to purchase', steps: [GOALS[3]!, GOALS[0]!, GOALS[1]!] },
+  // A goal twice: two blog page views, then a sign-up, then the thank-you page.
+  { name: 'Reads twice', steps: [GOALS[3]!, GOALS[3]!, GOALS[0]!, GOALS[2]!] },
+]
+/** Funnel ids by name, once created. */
+const funnelIds = new Map<string, string>()
+
 const LATE_GOAL: GoalSpec = { page: '/blog*', name: 'Blog, index too' }
 const KEYS = ['plan', 'seats', 'trial', 'ab.test-variant_2', 'missing']
 const RANGES: [string, string][] = [
@@ -157,6 +203,16 @@ async function compareAll(goals: GoalSpec[]) {
       const range = `site_id=${site}&from=${from}&to=${to}&tz=${tz}&limit=1000`
       const answer = await getJson(`/stats/breakdown?${range}&property=goal`)
       expect({ tz, from, to, results: answer.results }).toEqual({ tz, from, to, results: goalBreakdown(goals, start, end) })
+      for (const funnel of FUNNELS) {
+        const report = await getJson(`/stats/funnel?site_id=${site}&from=${from}&to=${to}&tz=${tz}&funnel_id=${funnelIds.get(funnel.name)}`)
+        expect({ tz, from, to, funnel: report.funnel, steps: report.steps }).toEqual({
+          tz,
+          from,
+          to,
+          funnel: funnel.name,
+          steps: funnelReport(funnel.steps, start, end),
+        })
+      }
       for (const key of KEYS) {
         const props = await getJson(`/stats/breakdown?${range}&property=props:${key}`)
         expect({ tz, from, to, key, results: props.results }).toEqual({ tz, from, to, key, results: propBreakdown(key, start, end) })
@@ -169,13 +225,21 @@ async function compareAll(goals: GoalSpec[]) {
   expect(paged.results).toEqual(goalBreakdown(goals, start, end).slice(2, 4))
 }
 
-async function addGoal(goal: GoalSpec) {
-  const response = await fetch(`${stack.baseUrl}/sites/${site}/goals`, {
+const goalIds = new Map<string, string>()
+
+async function create(path: string, body: unknown): Promise<Record<string, string>> {
+  const response = await fetch(`${stack.baseUrl}/sites/${site}/${path}`, {
     method: 'POST',
     headers: { ...stack.adminHeaders, 'content-type': 'application/json' },
-    body: JSON.stringify(goal),
+    body: JSON.stringify(body),
   })
-  expect(response.status, await response.clone().text()).toBe(201)
+  const created = (await response.json()) as Record<string, string>
+  expect(response.status, JSON.stringify(created)).toBe(201)
+  return created
+}
+
+async function addGoal(goal: GoalSpec) {
+  goalIds.set(nameOf(goal), (await create('goals', goal)).goal_id!)
 }
 
 beforeAll(async () => {
@@ -195,10 +259,14 @@ beforeAll(async () => {
   await stack.jobs.wait(jobIds)
   // Only now, with every event stored: goals count what came before them.
   for (const goal of GOALS) await addGoal(goal)
+  for (const funnel of FUNNELS) {
+    const created = await create('funnels', { name: funnel.name, steps: funnel.steps.map((goal) => goalIds.get(nameOf(goal))) })
+    funnelIds.set(funnel.name, created.funnel_id!)
+  }
 })
 afterAll(() => stack?.close())
 
-describe('goals and custom properties', () => {
+describe('goals, funnels and custom properties', () => {
   test('the generated events cover what the definitions distinguish', () => {
     const all = [...GOALS, LATE_GOAL]
     // Every goal but the one never sent converts somewhere, some in a visit that starts the day before.
@@ -212,9 +280,26 @@ describe('goals and custom properties', () => {
         ),
     ).toBe(true)
     expect(visits.some((visit) => new Date(visit.start).getUTCDate() !== new Date(visit.end).getUTCDate())).toBe(true)
+    // Funnels: visits that go all the way, visits with steps out of order, and visitors whose steps are spread over visits.
+    const [funnel] = FUNNELS
+    expect(visits.some((visit) => stepsReached(visit.events, funnel!.steps) === 3)).toBe(true)
+    const outOfOrder = (visit: (typeof visits)[number]) =>
+      visit.events.some((event) => matches(funnel!.steps[1]!, event)) && stepsReached(visit.events, funnel!.steps) === 0
+    expect(visits.some(outOfOrder)).toBe(true)
+    const byVisitor = Map.groupBy(visits, (visit) => visit.visitor)
+    const spread = [...byVisitor.values()].some(
+      (list) =>
+        stepsReached(
+          list.flatMap((visit) => visit.events),
+          funnel!.steps,
+        ) > Math.max(...list.map((visit) => stepsReached(visit.events, funnel!.steps))),
+    )
+    expect(spread).toBe(true)
+    // Equal times within a visit, where steps may come in either order.
+    expect(visits.some((visit) => new Set(visit.events.map((event) => event.at)).size < visit.events.length)).toBe(true)
   })
 
-  test('every goal and custom property breakdown equals a recount, goals counting events stored before them', async () => {
+  test('every goal, funnel and custom property figure equals a recount, goals counting events stored before them', async () => {
     await compareAll(GOALS)
   })
 

@@ -1,4 +1,4 @@
-/** Goals: admin-only CRUD with clear refusals, and the breakdown's property names. */
+/** Goals and funnels: admin-only CRUD with clear refusals, and the stats routes' names for them. */
 import { afterAll, beforeAll, describe, expect, test } from 'bun:test'
 import { startStack, type Stack } from '../../tests/support'
 
@@ -86,6 +86,78 @@ describe('goals', () => {
     const added = await post('goals-auth', { event_type: 'x' }, { authorization: `Basic ${btoa('admin:wrong')}` })
     expect(added.status).toBe(401)
     expect(await (await fetch(goalsUrl('goals-auth'), { headers: stack.adminHeaders })).json()).toEqual({ goals: [] })
+  })
+})
+
+describe('funnels', () => {
+  const funnelsUrl = (site: string) => `${stack.baseUrl}/sites/${site}/funnels`
+  const postFunnel = (site: string, body: unknown) =>
+    fetch(funnelsUrl(site), { method: 'POST', headers: { ...stack.adminHeaders, 'content-type': 'application/json' }, body: JSON.stringify(body) })
+  const goalOf = async (site: string, body: Record<string, string>) => ((await (await post(site, body)).json()) as { goal_id: string }).goal_id
+
+  test('are added from goals in order (one may repeat), listed, reported, and deleted; their goals stay until they go', async () => {
+    const site = 'funnels-crud'
+    const [blog, signup] = [await goalOf(site, { page: '/blog/*' }), await goalOf(site, { event_type: 'signup' })]
+    const created = await postFunnel(site, { name: 'Read then join', steps: [blog, blog, signup.toUpperCase()] })
+    expect(created.status).toBe(201)
+    const funnel = (await created.json()) as Record<string, unknown>
+    expect(funnel).toEqual({
+      funnel_id: expect.stringMatching(/^[0-9a-f-]{36}$/),
+      name: 'Read then join',
+      steps: [
+        { goal_id: blog, name: '/blog/*' },
+        { goal_id: blog, name: '/blog/*' },
+        { goal_id: signup, name: 'signup' },
+      ],
+      created_at: expect.any(String),
+    })
+    expect(await (await fetch(funnelsUrl(site), { headers: stack.adminHeaders })).json()).toEqual({ funnels: [funnel] })
+    const report = await stack.get(`/stats/funnel?site_id=${site}&date=2025-11-14&funnel_id=${funnel.funnel_id}`)
+    expect(await report.json()).toEqual({
+      site_id: site,
+      from: '2025-11-14',
+      to: '2025-11-14',
+      timezone: 'UTC',
+      funnel_id: funnel.funnel_id,
+      funnel: 'Read then join',
+      steps: [
+        { name: '/blog/*', visitors: 0, conversion_rate: 0, dropoff: 0 },
+        { name: '/blog/*', visitors: 0, conversion_rate: 0, dropoff: 0 },
+        { name: 'signup', visitors: 0, conversion_rate: 0, dropoff: 0 },
+      ],
+    })
+    // A goal that is a step cannot go while the funnel is there.
+    const kept = await fetch(`${goalsUrl(site)}/${signup}`, { method: 'DELETE', headers: stack.adminHeaders })
+    expect([kept.status, await kept.json()]).toEqual([409, { error: 'the goal is a step of funnel "Read then join"; delete that funnel first' }])
+    expect((await fetch(`${funnelsUrl(site)}/${funnel.funnel_id}`, { method: 'DELETE', headers: stack.adminHeaders })).status).toBe(204)
+    expect((await fetch(`${funnelsUrl(site)}/${funnel.funnel_id}`, { method: 'DELETE', headers: stack.adminHeaders })).status).toBe(404)
+    expect((await fetch(`${goalsUrl(site)}/${signup}`, { method: 'DELETE', headers: stack.adminHeaders })).status).toBe(204)
+    const gone = await stack.get(`/stats/funnel?site_id=${site}&date=2025-11-14&funnel_id=${funnel.funnel_id}`)
+    expect([gone.status, await gone.json()]).toEqual([404, { error: 'this site has no such funnel' }])
+  })
+
+  test('refusals: a step that is no goal of the site, too few or many steps, a name in use', async () => {
+    const site = 'funnels-invalid'
+    const goal = await goalOf(site, { event_type: 'a' })
+    const elsewhere = await goalOf('funnels-elsewhere', { event_type: 'a' })
+    expect((await postFunnel(site, { name: 'Taken', steps: [goal, goal] })).status).toBe(201)
+    for (const [body, status, error] of [
+      [{ name: 'F', steps: [goal, elsewhere] }, 400, 'steps[1] is not a goal of this site'],
+      [{ name: 'F', steps: [goal] }, 400, 'steps must be an array of 2 to 8 goal ids'],
+      [{ name: 'F', steps: Array(9).fill(goal) }, 400, 'steps must be an array of 2 to 8 goal ids'],
+      [{ name: 'F', steps: [goal, 'signup'] }, 400, 'each step must be a goal id (a UUID, as GET /sites/:id/goals lists them)'],
+      [{ steps: [goal, goal] }, 400, 'name is required'],
+      [{ name: 'Taken', steps: [goal, goal] }, 409, 'this site already has a funnel named "Taken"'],
+    ] as const) {
+      const response = await postFunnel(site, body)
+      const answer = (await response.json()) as { error: string; details?: string[] }
+      expect(response.status).toBe(status)
+      expect([answer.error, ...(answer.details ?? [])]).toContain(error)
+    }
+    expect(((await (await fetch(funnelsUrl(site), { headers: stack.adminHeaders })).json()) as { funnels: unknown[] }).funnels).toHaveLength(1)
+    const bad = await stack.get(`/stats/funnel?site_id=${site}&date=2025-11-14&funnel_id=nope`)
+    expect([bad.status, await bad.json()]).toEqual([400, { error: 'funnel_id must be a UUID, as GET /sites/:id/funnels lists them' }])
+    expect((await fetch(funnelsUrl(site))).status).toBe(401)
   })
 })
 

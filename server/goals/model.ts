@@ -10,6 +10,9 @@ const text = (field: string, maxLength: number, description?: string) =>
     description,
   })
 
+const UUID_PATTERN = '^[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}$'
+
+/** The site of the route: goals and funnels belong to one. */
 export const GoalParams = t.Object({
   id: t.String({ minLength: 1, maxLength: 128, format: TEXT, error: 'the site id must be 1 to 128 characters without NUL characters or unpaired surrogates' }),
 })
@@ -18,7 +21,7 @@ export const GoalIdParams = t.Composite([
   GoalParams,
   t.Object({
     goal_id: t.String({
-      pattern: '^[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}$',
+      pattern: UUID_PATTERN,
       error: 'the goal id must be a UUID, as GET /sites/:id/goals lists them',
     }),
   }),
@@ -63,3 +66,32 @@ export function goalProblem(body: GoalBody): string | undefined {
   }
   return undefined
 }
+
+export const FunnelIdParams = t.Composite([
+  GoalParams,
+  t.Object({ funnel_id: t.String({ pattern: UUID_PATTERN, error: 'the funnel id must be a UUID, as GET /sites/:id/funnels lists them' }) }),
+])
+
+export const FunnelBody = t.Object(
+  {
+    name: text('name', 120),
+    steps: t.Array(t.String({ pattern: UUID_PATTERN, error: 'each step must be a goal id (a UUID, as GET /sites/:id/goals lists them)' }), {
+      minItems: 2,
+      maxItems: 8,
+      error: 'steps must be an array of 2 to 8 goal ids',
+      description: "The site's goal ids, in order; a goal may appear more than once",
+    }),
+  },
+  { additionalProperties: false },
+)
+export type FunnelBody = typeof FunnelBody.static
+
+export const Funnel = t.Object({
+  funnel_id: t.String(),
+  name: t.String(),
+  steps: t.Array(t.Object({ goal_id: t.String(), name: t.String() })),
+  created_at: t.String(),
+})
+export type Funnel = typeof Funnel.static
+
+export const FunnelList = t.Object({ funnels: t.Array(Funnel) })

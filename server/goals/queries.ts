@@ -1,7 +1,7 @@
 import { sql, type SQL } from 'drizzle-orm'
 import type { Db } from '../../drizzle/client'
-import { goals } from '../../drizzle/schema'
-import type { Goal, GoalBody } from './model'
+import { funnels, goals } from '../../drizzle/schema'
+import type { Funnel, FunnelBody, Goal, GoalBody } from './model'
 
 const goalColumns = sql`goal_id::text, name, event_type, page, to_json(created_at) #>> '{}' as created_at`
 
@@ -32,10 +32,16 @@ export async function addGoal(db: Db, siteId: string, body: GoalBody): Promise<G
   }
 }
 
-/** Whether the goal existed. */
-export async function deleteGoal(db: Db, siteId: string, goalId: string): Promise<boolean> {
-  const rows = await db.execute(sql`delete from ${goals} where site_id = ${siteId} and goal_id = ${goalId.toLowerCase()}::uuid returning goal_id`)
-  return rows.length > 0
+/** Whether the goal was deleted, was not there, or is a step of a funnel (which is named). */
+export async function deleteGoal(db: Db, siteId: string, goalId: string): Promise<'deleted' | 'missing' | { conflict: string }> {
+  const id = goalId.toLowerCase()
+  return db.transaction(async (tx) => {
+    await lockSite(tx, siteId)
+    const [funnel] = await tx.execute<{ name: string }>(sql`select name from ${funnels} where site_id = ${siteId} and ${id}::uuid = any(steps) limit 1`)
+    if (funnel) return { conflict: `the goal is a step of funnel ${JSON.stringify(funnel.name)}; delete that funnel first` }
+    const rows = await tx.execute(sql`delete from ${goals} where site_id = ${siteId} and goal_id = ${id}::uuid returning goal_id`)
+    return rows.length > 0 ? 'deleted' : 'missing'
+  })
 }
 
 /**
@@ -46,4 +52,60 @@ export function goalMatch(e: string, g: string): SQL {
   const [event, goal] = [sql.raw(e), sql.raw(g)]
   return sql`(${event}.event_type = ${goal}.event_type
     or (${event}.event_type = 'page_view' and ${event}.path like replace(replace(replace(replace(${goal}.page, '\\', '\\\\'), '%', '\\%'), '_', '\\_'), '*', '%')))`
+}
+
+/** A uuid[] parameter: Drizzle would send a JS array as a row of parameters. Ids are checked UUIDs. */
+export const uuidArray = (ids: string[]) => sql`${`{${ids.join(',')}}`}::uuid[]`
+
+/** Goal and funnel changes of a site take turns, so no funnel is left with a step whose goal is gone. */
+const lockSite = (tx: Tx, siteId: string) => tx.execute(sql`select pg_advisory_xact_lock(hashtext(${`goals ${siteId}`}))`)
+type Tx = Parameters<Parameters<Db['transaction']>[0]>[0]
+
+const funnelColumns = sql`f.funnel_id::text, f.name, to_json(f.created_at) #>> '{}' as created_at,
+  (select json_agg(json_build_object('goal_id', g.goal_id::text, 'name', g.name) order by s.n)
+     from unnest(f.steps) with ordinality as s(goal_id, n) join ${goals} g on g.site_id = f.site_id and g.goal_id = s.goal_id) as steps`
+
+/** A site's funnels, oldest first, each step with its goal's name. */
+export async function getFunnels(db: Db, siteId: string): Promise<Funnel[]> {
+  const rows = await db.execute<Funnel>(sql`select ${funnelColumns} from ${funnels} f where f.site_id = ${siteId} order by f.created_at, f.funnel_id`)
+  return rows.map((funnel) => ({ ...funnel, created_at: new Date(funnel.created_at).toISOString() }))
+}
+
+/** The new funnel, or why it is refused: a step that is no goal of the site (400) or a name in use (409). */
+export async function addFunnel(db: Db, siteId: string, body: FunnelBody): Promise<Funnel | { invalid: string } | { conflict: string }> {
+  const steps = body.steps.map((step) => step.toLowerCase())
+  return db.transaction(async (tx) => {
+    await lockSite(tx, siteId)
+    const known = new Set(
+      (await tx.execute<{ goal_id: string }>(sql`select goal_id::text from ${goals} where site_id = ${siteId} and goal_id = any(${uuidArray(steps)})`)).map(
+        (row) => row.goal_id,
+      ),
+    )
+    const missing = steps.findIndex((step) => !known.has(step))
+    if (missing !== -1) return { invalid: `steps[${missing}] is not a goal of this site` }
+    const [row] = await tx.execute<{ funnel_id: string }>(sql`
+      insert into ${funnels} (site_id, name, steps) values (${siteId}, ${body.name}, ${uuidArray(steps)})
+      on conflict do nothing returning funnel_id::text`)
+    if (!row) return { conflict: `this site already has a funnel named ${JSON.stringify(body.name)}` }
+    const [funnel] = await tx.execute<Funnel>(
+      sql`select ${funnelColumns} from ${funnels} f where f.site_id = ${siteId} and f.funnel_id = ${row.funnel_id}::uuid`,
+    )
+    return { ...funnel!, created_at: new Date(funnel!.created_at).toISOString() }
+  })
+}
+
+/** Whether the funnel existed. */
+export async function deleteFunnel(db: Db, siteId: string, funnelId: string): Promise<boolean> {
+  const rows = await db.execute(sql`delete from ${funnels} where site_id = ${siteId} and funnel_id = ${funnelId.toLowerCase()}::uuid returning funnel_id`)
+  return rows.length > 0
+}
+
+/** A funnel's name and its steps' goal ids and names, in order; null when the site has no such funnel. */
+export async function getFunnelSteps(db: Db, siteId: string, funnelId: string): Promise<{ name: string; steps: string[]; stepNames: string[] } | null> {
+  const [row] = await db.execute<{ name: string; steps: string[]; step_names: string[] }>(sql`
+    select f.name, f.steps::text[] as steps,
+           array(select g.name from unnest(f.steps) with ordinality as s(goal_id, n)
+                   join ${goals} g on g.site_id = f.site_id and g.goal_id = s.goal_id order by s.n) as step_names
+      from ${funnels} f where f.site_id = ${siteId} and f.funnel_id = ${funnelId.toLowerCase()}::uuid`)
+  return row ? { name: row.name, steps: row.steps, stepNames: row.step_names } : null
 }

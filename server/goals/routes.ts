@@ -3,8 +3,8 @@ import type { Db } from '../../drizzle/client'
 import type { Access } from '../access'
 import { ErrorResponse } from '../errors'
 import { readJsonBody } from '../http'
-import { Goal, GoalBody, GoalIdParams, GoalList, GoalParams, goalProblem } from './model'
-import { addGoal, deleteGoal, getGoals } from './queries'
+import { Funnel, FunnelBody, FunnelIdParams, FunnelList, Goal, GoalBody, GoalIdParams, GoalList, GoalParams, goalProblem } from './model'
+import { addFunnel, addGoal, deleteFunnel, deleteGoal, getFunnels, getGoals } from './queries'
 
 /** A site's goals (admin only); /stats/breakdown?property=goal reports them. */
 export function goalsRoutes(deps: { db: Db; access: Access }) {
@@ -38,13 +38,55 @@ export function goalsRoutes(deps: { db: Db; access: Access }) {
       .delete(
         '/:goal_id',
         async ({ params, status }) => {
-          if (!(await deleteGoal(deps.db, params.id, params.goal_id))) return status(404, { error: 'this site has no such goal' })
+          const deleted = await deleteGoal(deps.db, params.id, params.goal_id)
+          if (deleted === 'missing') return status(404, { error: 'this site has no such goal' })
+          if (deleted !== 'deleted') return status(409, { error: deleted.conflict })
           return status(204, undefined)
         },
         {
           params: GoalIdParams,
+          response: { 204: t.Undefined(), 400: ErrorResponse, 404: ErrorResponse, 409: ErrorResponse },
+          detail: { summary: 'Delete a goal (admin); refused while a funnel has it as a step', tags: ['goals'] },
+        },
+      ),
+  )
+}
+
+/** A site's funnels (admin only); /stats/funnel reports them. */
+export function funnelsRoutes(deps: { db: Db; access: Access }) {
+  return new Elysia({ name: 'funnels', prefix: '/sites/:id/funnels' }).use(deps.access.plugin).guard({ access: 'admin' }, (admins) =>
+    admins
+      .get('', async ({ params }) => ({ funnels: await getFunnels(deps.db, params.id) }), {
+        params: GoalParams,
+        response: { 200: FunnelList, 400: ErrorResponse },
+        detail: { summary: "A site's funnels with their steps' goals (admin)", tags: ['goals'] },
+      })
+      .post(
+        '',
+        async ({ params, body, status }) => {
+          const added = await addFunnel(deps.db, params.id, body)
+          if ('invalid' in added) return status(400, { error: added.invalid })
+          if ('conflict' in added) return status(409, { error: added.conflict })
+          return status(201, added)
+        },
+        {
+          params: GoalParams,
+          parse: deps.access.readBodyAfter('admin', (request) => readJsonBody(request, 4_096)),
+          body: FunnelBody,
+          response: { 201: Funnel, 400: ErrorResponse, 409: ErrorResponse },
+          detail: { summary: "Add a funnel (admin): 2 to 8 of the site's goals, in order", tags: ['goals'] },
+        },
+      )
+      .delete(
+        '/:funnel_id',
+        async ({ params, status }) => {
+          if (!(await deleteFunnel(deps.db, params.id, params.funnel_id))) return status(404, { error: 'this site has no such funnel' })
+          return status(204, undefined)
+        },
+        {
+          params: FunnelIdParams,
           response: { 204: t.Undefined(), 400: ErrorResponse, 404: ErrorResponse },
-          detail: { summary: 'Delete a goal (admin)', tags: ['goals'] },
+          detail: { summary: 'Delete a funnel (admin)', tags: ['goals'] },
         },
       ),
   )

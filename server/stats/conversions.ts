@@ -1,7 +1,8 @@
 import { sql } from 'drizzle-orm'
 import { prepared, type Db } from '../../drizzle/client'
 import { events, goals, visits } from '../../drizzle/schema'
-import { goalMatch } from '../goals/queries'
+import { stepsReached, type FunnelEvent } from '../goals/funnel'
+import { getFunnelSteps, goalMatch, uuidArray } from '../goals/queries'
 import { bucketsOf, type Question } from './buckets'
 import { getVisitMetrics, roundedRatio, type BreakdownPage } from './visits'
 
@@ -67,4 +68,58 @@ export async function getGoalBreakdown(db: Db, q: Question, paging: BreakdownPag
     getVisitMetrics(db, q),
   ])
   return rows.map((row) => ({ ...row, conversion_rate: all === 0 ? 0 : roundedRatio(1000 * row.visitors, all) / 10 }))
+}
+
+export interface FunnelStep {
+  name: string
+  visitors: number
+  conversion_rate: number
+  dropoff: number
+}
+
+/**
+ * A funnel over the visits that start in the range: a visitor reaches step n when one of those
+ * visits reaches it (goals/funnel.ts). The events that match some step are read per visit in
+ * time order and walked here. Null when the site has no such funnel.
+ */
+export async function getFunnelReport(db: Db, q: Question, funnelId: string): Promise<{ name: string; steps: FunnelStep[] } | null> {
+  const funnel = await getFunnelSteps(db, q.siteId, funnelId)
+  if (!funnel) return null
+  const rows = await prepared<{ visitor: string; started_at: string; at: number; steps: number[] }>(
+    db,
+    sql`
+    with b as (${bucketsOf(q, null)}),
+    s as (select u.n::int - 1 as step, g.name, g.event_type, g.page
+            from unnest(${uuidArray(funnel.steps)}) with ordinality as u(goal_id, n)
+            join ${goals} g on g.site_id = ${q.siteId} and g.goal_id = u.goal_id),
+    v as (select v.visitor_id, v.anonymous, v.started_at, v.ended_at from ${visits} v, b
+           where v.site_id = ${q.siteId} and v.started_at >= b.b0 and v.started_at < b.b1)
+    select (v.anonymous::int || v.visitor_id) as visitor, v.started_at::text, extract(epoch from e.timestamp)::float8 * 1000 as at,
+           array_agg(s.step order by s.step) as steps
+      from ${events} e
+      join v on v.visitor_id = ${visitorOf('e')} and v.anonymous = (e.user_id is null) and e.timestamp between v.started_at and v.ended_at
+      join s on ${goalMatch('e', 's')}
+     where e.site_id = ${q.siteId} and e.timestamp >= (select b0 from b) and e.timestamp <= (select max(ended_at) from v)
+     group by v.visitor_id, v.anonymous, v.started_at, e.timestamp, e.event_id
+     order by v.visitor_id, v.anonymous, v.started_at, e.timestamp, e.event_id`,
+  )
+  const names = funnel.stepNames
+  // The furthest step each visitor reaches in any of their visits.
+  const furthest = new Map<string, number>()
+  const visitsOf = Map.groupBy(rows, (row) => `${row.visitor}\u0000${row.started_at}`)
+  for (const visit of visitsOf.values()) {
+    const reached = stepsReached(visit as FunnelEvent[], names.length)
+    const visitor = visit[0]!.visitor
+    furthest.set(visitor, Math.max(furthest.get(visitor) ?? 0, reached))
+  }
+  const reachedBy = names.map((_, step) => [...furthest.values()].filter((reached) => reached > step).length)
+  return {
+    name: funnel.name,
+    steps: names.map((name, step) => ({
+      name,
+      visitors: reachedBy[step]!,
+      conversion_rate: reachedBy[0] === 0 ? 0 : roundedRatio(1000 * reachedBy[step]!, reachedBy[0]!) / 10,
+      dropoff: step === 0 ? 0 : reachedBy[step - 1]! - reachedBy[step]!,
+    })),
+  }
 }

@@ -137,6 +137,35 @@ export const Breakdown = t.Object({
   results: t.Union([t.Array(VisitBreakdownRow), t.Array(PageBreakdownRow), t.Array(PropBreakdownRow), t.Array(GoalBreakdownRow)]),
 })
 
+export const FunnelQuery = t.Object({
+  site_id: siteId,
+  funnel_id: t.String({
+    pattern: '^[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}$',
+    error: 'funnel_id must be a UUID, as GET /sites/:id/funnels lists them',
+  }),
+  date: t.Optional(day('date')),
+  from: t.Optional(day('from')),
+  to: t.Optional(day('to')),
+  tz: t.Optional(tz),
+})
+
+export const FunnelReport = t.Object({
+  site_id: t.String(),
+  from: t.String({ format: CALENDAR_DATE }),
+  to: t.String({ format: CALENDAR_DATE }),
+  timezone: t.String(),
+  funnel_id: t.String(),
+  funnel: t.String({ description: "The funnel's name" }),
+  steps: t.Array(
+    t.Object({
+      name: t.String({ description: "The step's goal" }),
+      visitors: t.Integer({ description: 'Visitors with a visit of the range that matches this step and every one before it, in order' }),
+      conversion_rate: t.Number({ description: "This step's visitors per cent of the first step's, rounded half up to one decimal" }),
+      dropoff: t.Integer({ description: "The previous step's visitors minus this step's (0 for the first)" }),
+    }),
+  ),
+})
+
 export const TimeseriesQuery = t.Object({
   site_id: siteId,
   from: day('from'),

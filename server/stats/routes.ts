@@ -5,6 +5,8 @@ import { ErrorResponse } from '../errors'
 import {
   Breakdown,
   BreakdownQuery,
+  FunnelQuery,
+  FunnelReport,
   GOAL_PROPERTY,
   PROPS_PREFIX,
   DailyStats,
@@ -20,7 +22,7 @@ import { getTimeseries } from './timeseries'
 import { daysBetween, resolveQuestion, siteDaysOf, type ZoneCheck } from './question'
 import { getRealtimeStats } from './realtime'
 import { getBreakdown, getVisitMetrics } from './visits'
-import { getGoalBreakdown, getPropBreakdown } from './conversions'
+import { getFunnelReport, getGoalBreakdown, getPropBreakdown } from './conversions'
 import type { BreakdownProperty } from '../../lib/visit-properties'
 
 const BREAKDOWN_LIMIT_DEFAULT = 10
@@ -93,6 +95,31 @@ export function statsRoutes(deps: { db: Db; checkZone: ZoneCheck; access: Access
             'Visit properties (all but page) come from the first event of each visit that starts in the range; page counts page views in the range. ' +
             'goal lists every goal of the site with its conversions over the visits of the range; props:<key> the values of a custom property over the events of the range that carry it. ' +
             'Sorted by visitors, most first, then by value.',
+          tags: ['stats'],
+        },
+      },
+    )
+    .get(
+      '/funnel',
+      async ({ query, status }) => {
+        const question = await resolveQuestion(db, checkZone, query)
+        const report = await getFunnelReport(db, question, query.funnel_id)
+        if (!report) return status(404, { error: 'this site has no such funnel' })
+        return {
+          site_id: query.site_id,
+          from: question.from,
+          to: question.to,
+          timezone: question.tz,
+          funnel_id: query.funnel_id.toLowerCase(),
+          funnel: report.name,
+          steps: report.steps,
+        }
+      },
+      {
+        query: FunnelQuery,
+        response: { 200: FunnelReport, 400: ErrorResponse, 404: ErrorResponse },
+        detail: {
+          summary: 'Visitors who reached each step of a funnel, in order, within one visit of the range; conversion and drop-off per step',
           tags: ['stats'],
         },
       },

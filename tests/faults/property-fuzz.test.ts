@@ -237,6 +237,19 @@ const goalBody: fc.Arbitrary<string | Uint8Array<ArrayBuffer>> = fc.oneof(
   hostileValue,
 )
 
+const funnelBody: fc.Arbitrary<string | Uint8Array<ArrayBuffer>> = fc.oneof(
+  fc
+    .record(
+      { name: fc.string({ maxLength: 130 }), steps: fc.array(fc.oneof(fc.uuid(), fc.string({ maxLength: 40 })), { maxLength: 10 }) },
+      { requiredKeys: [] },
+    )
+    .map((funnel) => JSON.stringify(funnel)),
+  hostileValue.map((value) => `{"name":"f","steps":${value}}`),
+  fc.tuple(fc.constantFrom(...PROTO_KEYS), hostileValue).map(([key, value]) => `{"name":"f",${JSON.stringify(key)}:${value}}`),
+  invalidUtf8,
+  hostileValue,
+)
+
 const formBody = fc
   .array(
     fc.tuple(
@@ -247,7 +260,24 @@ const formBody = fc
   )
   .map((pairs) => pairs.map(([k, v]) => `${k}=${v}`).join('&'))
 
-const QUERY_KEYS = ['site_id', 'date', 'from', 'to', 'tz', 'limit', 'interval', 'next', 'property', 'page', ...PROTO_KEYS, '', 'site_id[]', 'site_id[0]', 'a.b']
+const QUERY_KEYS = [
+  'site_id',
+  'date',
+  'from',
+  'to',
+  'tz',
+  'limit',
+  'interval',
+  'next',
+  'property',
+  'page',
+  'funnel_id',
+  ...PROTO_KEYS,
+  '',
+  'site_id[]',
+  'site_id[0]',
+  'a.b',
+]
 const RAW_QUERY_VALUES = [
   '%00',
   'a%00b',
@@ -281,6 +311,7 @@ const RAW_QUERY_VALUES = [
   'props:',
   'Source',
   `${PREFIX}q`,
+  '00000000-0000-4000-8000-000000000000',
   '+',
   '%2B',
   '',
@@ -357,6 +388,18 @@ const ROUTES: [weight: number, Route][] = [
     },
   ],
   [1, { method: 'GET', path: siteId.map((id) => `/sites/${id}/goals`) }],
+  [1, { method: 'POST', path: siteId.map((id) => `/sites/${id}/funnels`), body: funnelBody }],
+  [1, { method: 'DELETE', path: fc.tuple(siteId, fc.oneof(fc.uuid(), fc.constantFrom('42', '%00'))).map(([id, funnel]) => `/sites/${id}/funnels/${funnel}`) }],
+  [
+    1,
+    {
+      method: 'GET',
+      path: fc.oneof(
+        siteId.map((id) => `/sites/${id}/funnels`),
+        withQuery('/stats/funnel'),
+      ),
+    },
+  ],
   [1, { method: 'GET', path: withQuery('/ingest/ledger') }],
   [
     1,
