@@ -8,6 +8,7 @@
  *                 time (the mix of bench/ingest.ts): nearly every event starts a visit
  *   visits        20,000 users, each on one site, events 0-2 minutes apart with one gap in ten
  *                 of up to 40 minutes: several events per visit, as on a real site
+ * Clicks (15%) carry two custom properties.
  * for batches of 20 and of 2,000 events. `--checkout DIR` runs another checkout's write path
  * (for example a worktree of the previous main) in the same way, for a same-run A/B. Medians
  * of --runs runs, each on its own database.
@@ -64,10 +65,11 @@ function traffic(kind: 'new visitors' | 'visits') {
         ;({ site: siteId, id: userId, at } = user)
       }
       if (random() < 0.1) userId = null
+      const eventType = random() < 0.15 ? 'click' : 'page_view'
       return {
         eventId: `e${n}`,
         siteId,
-        eventType: random() < 0.15 ? 'click' : 'page_view',
+        eventType,
         path: `/docs/page-${Math.floor(random() ** 3 * 1000)}`,
         userId,
         timestamp: new Date(Math.round(at)).toISOString(),
@@ -79,6 +81,8 @@ function traffic(kind: 'new visitors' | 'visits') {
         os: 'Windows',
         device: 'Desktop',
         country: 'US',
+        // Custom properties on the clicks (a checkout without them ignores the field).
+        ...(eventType === 'click' ? { props: { plan: 'pro', seats: '3' } } : {}),
       }
     })
 }
