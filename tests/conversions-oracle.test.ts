@@ -128,6 +128,18 @@ function propBreakdown(key: string, start: number, end: number) {
   )
 }
 
+/** The custom property keys of the range's events: visitors and events that carry each. */
+function propKeysBreakdown(start: number, end: number) {
+  const inRange = sent.filter((event) => event.at >= start && event.at < end)
+  const keys = [...new Set(inRange.flatMap((event) => Object.keys(event.props)))]
+  return byValue(
+    keys.map((key) => {
+      const carrying = inRange.filter((event) => key in event.props)
+      return { value: key, visitors: new Set(carrying.map((event) => event.visitor)).size, events: carrying.length }
+    }),
+  )
+}
+
 const GOALS: GoalSpec[] = [
   { event_type: 'signup' },
   { event_type: 'purchase', name: 'Bought' },
@@ -213,6 +225,8 @@ async function compareAll(goals: GoalSpec[]) {
           steps: funnelReport(funnel.steps, start, end),
         })
       }
+      const keys = await getJson(`/stats/breakdown?${range}&property=props`)
+      expect({ tz, from, to, keys: keys.results }).toEqual({ tz, from, to, keys: propKeysBreakdown(start, end) })
       for (const key of KEYS) {
         const props = await getJson(`/stats/breakdown?${range}&property=props:${key}`)
         expect({ tz, from, to, key, results: props.results }).toEqual({ tz, from, to, key, results: propBreakdown(key, start, end) })

@@ -17,6 +17,17 @@ const tz = t.String({
   description: "IANA timezone; default: the site's",
 })
 
+const filters = t.Optional(
+  t.String({
+    maxLength: 4096,
+    format: TEXT,
+    error: 'filters must be at most 4096 characters without NUL characters or unpaired surrogates',
+    description:
+      'property==v1|v2 (is one of), property!=v1|v2 (is none of) or property~text (contains), joined by ; (all must hold); write |, ; and \\ inside a value as \\|, \\; and \\\\',
+    examples: ['source==Google|Bing;country!=US'],
+  }),
+)
+
 /** 1 to 100 written as at most three digits (so not 1e1, 0x10 or " 5"), read as a number. */
 const topPathsLimit = t
   .Transform(
@@ -36,6 +47,7 @@ export const StatsQuery = t.Object({
   to: t.Optional(day('to')),
   tz: t.Optional(tz),
   limit: t.Optional(topPathsLimit),
+  filters,
 })
 
 export const PathViews = t.Object({ path: t.String(), views: t.Integer() })
@@ -93,14 +105,16 @@ const wholeNumber = (name: string, digits: number, description: string) => {
 /** Custom property breakdowns: `props:` and the key, as events may carry it. */
 export const PROPS_PREFIX = 'props:'
 export const GOAL_PROPERTY = 'goal'
-export type ReportProperty = BreakdownProperty | typeof GOAL_PROPERTY | `${typeof PROPS_PREFIX}${string}`
+/** The custom property keys themselves. */
+export const PROP_KEYS_PROPERTY = 'props'
+export type ReportProperty = BreakdownProperty | typeof GOAL_PROPERTY | typeof PROP_KEYS_PROPERTY | `${typeof PROPS_PREFIX}${string}`
 
 export const BreakdownQuery = t.Object({
   site_id: siteId,
   property: t.Unsafe<ReportProperty>(
     t.String({
-      pattern: `^(${BREAKDOWN_PROPERTIES.join('|')}|${GOAL_PROPERTY}|${PROPS_PREFIX}[A-Za-z0-9_.-]{1,64})$`,
-      error: `property must be one of ${BREAKDOWN_PROPERTIES.join(', ')}, ${GOAL_PROPERTY}, or ${PROPS_PREFIX}<key>`,
+      pattern: `^(${BREAKDOWN_PROPERTIES.join('|')}|${GOAL_PROPERTY}|${PROP_KEYS_PROPERTY}|${PROPS_PREFIX}[A-Za-z0-9_.-]{1,64})$`,
+      error: `property must be one of ${BREAKDOWN_PROPERTIES.join(', ')}, ${GOAL_PROPERTY}, ${PROP_KEYS_PROPERTY}, or ${PROPS_PREFIX}<key>`,
     }),
   ),
   date: t.Optional(day('date')),
@@ -109,6 +123,7 @@ export const BreakdownQuery = t.Object({
   tz: t.Optional(tz),
   limit: t.Optional(wholeNumber('limit', 3, 'Rows per page; default 10')),
   page: t.Optional(wholeNumber('page', 6, 'Page of rows, from 1')),
+  filters,
 })
 
 export const VisitBreakdownRow = t.Object({
@@ -147,6 +162,7 @@ export const FunnelQuery = t.Object({
   from: t.Optional(day('from')),
   to: t.Optional(day('to')),
   tz: t.Optional(tz),
+  filters,
 })
 
 export const FunnelReport = t.Object({
@@ -174,6 +190,7 @@ export const TimeseriesQuery = t.Object({
     t.Union([t.Literal('hour'), t.Literal('day'), t.Literal('week'), t.Literal('month')], { error: 'interval must be one of hour, day, week, month' }),
   ),
   tz: t.Optional(tz),
+  filters,
 })
 
 export const TimeseriesBucket = t.Object({

@@ -8,6 +8,7 @@ import {
   FunnelQuery,
   FunnelReport,
   GOAL_PROPERTY,
+  PROP_KEYS_PROPERTY,
   PROPS_PREFIX,
   DailyStats,
   RangeStats,
@@ -23,12 +24,20 @@ import { daysBetween, resolveQuestion, siteDaysOf, type ZoneCheck } from './ques
 import { getRealtimeStats } from './realtime'
 import { getBreakdown, getVisitMetrics } from './visits'
 import { getFunnelReport, getGoalBreakdown, getPropBreakdown } from './conversions'
+import { checkGoalFilters, getFilteredBreakdown, getFilteredStats, getFilteredTimeseries } from './filtered'
+import { parseFilters } from './filters'
 import type { BreakdownProperty } from '../../lib/visit-properties'
 
 const BREAKDOWN_LIMIT_DEFAULT = 10
 
 export function statsRoutes(deps: { db: Db; checkZone: ZoneCheck; access: Access }) {
   const { db, checkZone } = deps
+  /** The request's filters, checked (a goal they name must be one of the site's). */
+  const filtersOf = async (query: { site_id: string; filters?: string }) => {
+    const filters = parseFilters(query.filters)
+    await checkGoalFilters(db, query.site_id, filters)
+    return filters
+  }
   return new Elysia({ name: 'stats', prefix: '/stats' })
     .use(deps.access.plugin)
     .guard({ access: 'reader' })
@@ -36,6 +45,12 @@ export function statsRoutes(deps: { db: Db; checkZone: ZoneCheck; access: Access
       '',
       async ({ query }) => {
         const limit = query.limit ?? TOP_PATHS_DEFAULT
+        const filters = await filtersOf(query)
+        if (filters.length > 0) {
+          const question = await resolveQuestion(db, checkZone, query)
+          const numbers = await getFilteredStats(db, question, filters, limit)
+          return { site_id: query.site_id, from: question.from, to: question.to, timezone: question.tz, ...numbers }
+        }
         const question = siteDaysOf(query) ?? (await resolveQuestion(db, checkZone, query))
         // Requests with only the original parameters get exactly the original answer.
         const extended = query.from !== undefined || query.tz !== undefined || query.limit !== undefined
@@ -52,7 +67,7 @@ export function statsRoutes(deps: { db: Db; checkZone: ZoneCheck; access: Access
         detail: {
           summary: 'Views, unique users, top paths and event types of one site for a day or a range of days',
           description:
-            'With only site_id and date, the original answer for one day (UTC, or the site timezone). With from/to, tz or limit, the extended answer.',
+            'With only site_id and date, the original answer for one day (UTC, or the site timezone). With from/to, tz, limit or filters, the extended answer.',
           tags: ['stats'],
         },
       },
@@ -61,8 +76,9 @@ export function statsRoutes(deps: { db: Db; checkZone: ZoneCheck; access: Access
       '/timeseries',
       async ({ query }) => {
         const interval = query.interval ?? (daysBetween(query.from, query.to) <= 2 ? 'hour' : 'day')
+        const filters = await filtersOf(query)
         const question = await resolveQuestion(db, checkZone, query, interval)
-        const buckets = await getTimeseries(db, question, interval)
+        const buckets = filters.length > 0 ? await getFilteredTimeseries(db, question, interval, filters) : await getTimeseries(db, question, interval)
         return { site_id: query.site_id, from: question.from, to: question.to, interval, timezone: question.tz, buckets }
       },
       {
@@ -74,15 +90,18 @@ export function statsRoutes(deps: { db: Db; checkZone: ZoneCheck; access: Access
     .get(
       '/breakdown',
       async ({ query }) => {
+        const filters = await filtersOf(query)
         const question = await resolveQuestion(db, checkZone, query)
         const paging = { limit: query.limit ?? BREAKDOWN_LIMIT_DEFAULT, page: query.page ?? 1 }
         const { property } = query
         const results =
           property === GOAL_PROPERTY
-            ? await getGoalBreakdown(db, question, paging)
-            : property.startsWith(PROPS_PREFIX)
-              ? await getPropBreakdown(db, question, property.slice(PROPS_PREFIX.length), paging)
-              : await getBreakdown(db, question, property as BreakdownProperty, paging)
+            ? await getGoalBreakdown(db, question, paging, filters)
+            : property === PROP_KEYS_PROPERTY || property.startsWith(PROPS_PREFIX)
+              ? await getPropBreakdown(db, question, property === PROP_KEYS_PROPERTY ? null : property.slice(PROPS_PREFIX.length), paging, filters)
+              : filters.length > 0
+                ? await getFilteredBreakdown(db, question, property as BreakdownProperty, filters, paging)
+                : await getBreakdown(db, question, property as BreakdownProperty, paging)
         return { site_id: query.site_id, from: question.from, to: question.to, timezone: question.tz, property: query.property, results }
       },
       {
@@ -93,7 +112,7 @@ export function statsRoutes(deps: { db: Db; checkZone: ZoneCheck; access: Access
             'Visitors, visits, views, bounce rate and visit duration per value of one property (source, channel, page, country, …), goal or custom property',
           description:
             'Visit properties (all but page) come from the first event of each visit that starts in the range; page counts page views in the range. ' +
-            'goal lists every goal of the site with its conversions over the visits of the range; props:<key> the values of a custom property over the events of the range that carry it. ' +
+            'goal lists every goal of the site with its conversions over the visits of the range; props:<key> the values of a custom property over the events of the range that carry it, props the keys themselves. ' +
             'Sorted by visitors, most first, then by value.',
           tags: ['stats'],
         },
@@ -102,8 +121,9 @@ export function statsRoutes(deps: { db: Db; checkZone: ZoneCheck; access: Access
     .get(
       '/funnel',
       async ({ query, status }) => {
+        const filters = await filtersOf(query)
         const question = await resolveQuestion(db, checkZone, query)
-        const report = await getFunnelReport(db, question, query.funnel_id)
+        const report = await getFunnelReport(db, question, query.funnel_id, filters)
         if (!report) return status(404, { error: 'this site has no such funnel' })
         return {
           site_id: query.site_id,

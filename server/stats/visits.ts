@@ -53,7 +53,7 @@ export function visitMetrics(totals: VisitTotals): VisitMetrics {
  * count(distinct) would sort every visit. Durations are summed as whole milliseconds (events are
  * stored at millisecond precision), so the mean rounds exactly.
  */
-function totalsBy(key: SQL, from: SQL): SQL {
+export function totalsBy(key: SQL, from: SQL): SQL {
   return sql`
     select key, count(*)::int as visitors, sum(visits)::int as visits, sum(bounces)::int as bounces,
            sum(duration_ms)::float8 as duration_ms, sum(views)::int as views
@@ -176,7 +176,7 @@ export async function getBreakdown(db: Db, q: Question, property: BreakdownPrope
   return rows.map(visitBreakdownRow)
 }
 
-function visitBreakdownRow({ key: value, ...totals }: VisitTotals & { key: string }): VisitBreakdownRow {
+export function visitBreakdownRow({ key: value, ...totals }: VisitTotals & { key: string }): VisitBreakdownRow {
   const metrics = visitMetrics(totals)
   return {
     value,
