@@ -35,13 +35,12 @@ export async function addGoal(db: Db, siteId: string, body: GoalBody): Promise<G
 /** Whether the goal was deleted, was not there, or is a step of a funnel (which is named). */
 export async function deleteGoal(db: Db, siteId: string, goalId: string): Promise<'deleted' | 'missing' | { conflict: string }> {
   const id = goalId.toLowerCase()
-  return db.transaction(async (tx) => {
-    await lockSite(tx, siteId)
-    const [funnel] = await tx.execute<{ name: string }>(sql`select name from ${funnels} where site_id = ${siteId} and ${id}::uuid = any(steps) limit 1`)
-    if (funnel) return { conflict: `the goal is a step of funnel ${JSON.stringify(funnel.name)}; delete that funnel first` }
-    const rows = await tx.execute(sql`delete from ${goals} where site_id = ${siteId} and goal_id = ${id}::uuid returning goal_id`)
-    return rows.length > 0 ? 'deleted' : 'missing'
-  })
+  const [row] = await db.execute<{ funnel: string | null; deleted: number }>(sql`
+    with blocking as (select name from ${funnels} where site_id = ${siteId} and ${id}::uuid = any(steps) limit 1),
+    gone as (delete from ${goals} where site_id = ${siteId} and goal_id = ${id}::uuid and not exists (select 1 from blocking) returning 1)
+    select (select name from blocking) as funnel, (select count(*) from gone)::int as deleted`)
+  if (row!.funnel !== null) return { conflict: `the goal is a step of funnel ${JSON.stringify(row!.funnel)}; delete that funnel first` }
+  return row!.deleted > 0 ? 'deleted' : 'missing'
 }
 
 /**
@@ -57,13 +56,9 @@ export function goalMatch(e: string, g: string): SQL {
 /** A uuid[] parameter: Drizzle would send a JS array as a row of parameters. Ids are checked UUIDs. */
 export const uuidArray = (ids: string[]) => sql`${`{${ids.join(',')}}`}::uuid[]`
 
-/** Goal and funnel changes of a site take turns, so no funnel is left with a step whose goal is gone. */
-const lockSite = (tx: Tx, siteId: string) => tx.execute(sql`select pg_advisory_xact_lock(hashtext(${`goals ${siteId}`}))`)
-type Tx = Parameters<Parameters<Db['transaction']>[0]>[0]
-
 const funnelColumns = sql`f.funnel_id::text, f.name, to_json(f.created_at) #>> '{}' as created_at,
-  (select json_agg(json_build_object('goal_id', g.goal_id::text, 'name', g.name) order by s.n)
-     from unnest(f.steps) with ordinality as s(goal_id, n) join ${goals} g on g.site_id = f.site_id and g.goal_id = s.goal_id) as steps`
+  (select json_agg(json_build_object('goal_id', s.goal_id::text, 'name', coalesce(g.name, '(deleted goal)')) order by s.n)
+     from unnest(f.steps) with ordinality as s(goal_id, n) left join ${goals} g on g.site_id = f.site_id and g.goal_id = s.goal_id) as steps`
 
 /** A site's funnels, oldest first, each step with its goal's name. */
 export async function getFunnels(db: Db, siteId: string): Promise<Funnel[]> {
@@ -71,27 +66,28 @@ export async function getFunnels(db: Db, siteId: string): Promise<Funnel[]> {
   return rows.map((funnel) => ({ ...funnel, created_at: new Date(funnel.created_at).toISOString() }))
 }
 
-/** The new funnel, or why it is refused: a step that is no goal of the site (400) or a name in use (409). */
+/**
+ * The new funnel, or why it is refused: a step that is no goal of the site (400) or a name in use
+ * (409). One statement each here and in deleteGoal: the steps' goals are read FOR KEY SHARE, so a
+ * goal being deleted meanwhile makes this one refuse; only a funnel committed while a deletion of
+ * one of its goals waits could keep a step whose goal is gone, which then counts nobody.
+ */
 export async function addFunnel(db: Db, siteId: string, body: FunnelBody): Promise<Funnel | { invalid: string } | { conflict: string }> {
   const steps = body.steps.map((step) => step.toLowerCase())
-  return db.transaction(async (tx) => {
-    await lockSite(tx, siteId)
-    const known = new Set(
-      (await tx.execute<{ goal_id: string }>(sql`select goal_id::text from ${goals} where site_id = ${siteId} and goal_id = any(${uuidArray(steps)})`)).map(
-        (row) => row.goal_id,
-      ),
-    )
-    const missing = steps.findIndex((step) => !known.has(step))
-    if (missing !== -1) return { invalid: `steps[${missing}] is not a goal of this site` }
-    const [row] = await tx.execute<{ funnel_id: string }>(sql`
-      insert into ${funnels} (site_id, name, steps) values (${siteId}, ${body.name}, ${uuidArray(steps)})
-      on conflict do nothing returning funnel_id::text`)
-    if (!row) return { conflict: `this site already has a funnel named ${JSON.stringify(body.name)}` }
-    const [funnel] = await tx.execute<Funnel>(
-      sql`select ${funnelColumns} from ${funnels} f where f.site_id = ${siteId} and f.funnel_id = ${row.funnel_id}::uuid`,
-    )
-    return { ...funnel!, created_at: new Date(funnel!.created_at).toISOString() }
-  })
+  const [row] = await db.execute<{ known: string[]; funnel_id: string | null }>(sql`
+    with known as (select goal_id from ${goals} where site_id = ${siteId} and goal_id = any(${uuidArray(steps)}) for key share),
+    added as (insert into ${funnels} (site_id, name, steps)
+              select ${siteId}, ${body.name}, ${uuidArray(steps)} where (select count(*) from known) = ${new Set(steps).size}
+              on conflict do nothing returning funnel_id)
+    select array(select goal_id::text from known) as known, (select funnel_id::text from added) as funnel_id`)
+  const known = new Set(row!.known)
+  const missing = steps.findIndex((step) => !known.has(step))
+  if (missing !== -1) return { invalid: `steps[${missing}] is not a goal of this site` }
+  if (row!.funnel_id === null) return { conflict: `this site already has a funnel named ${JSON.stringify(body.name)}` }
+  const [funnel] = await db.execute<Funnel>(
+    sql`select ${funnelColumns} from ${funnels} f where f.site_id = ${siteId} and f.funnel_id = ${row!.funnel_id}::uuid`,
+  )
+  return { ...funnel!, created_at: new Date(funnel!.created_at).toISOString() }
 }
 
 /** Whether the funnel existed. */
@@ -104,8 +100,8 @@ export async function deleteFunnel(db: Db, siteId: string, funnelId: string): Pr
 export async function getFunnelSteps(db: Db, siteId: string, funnelId: string): Promise<{ name: string; steps: string[]; stepNames: string[] } | null> {
   const [row] = await db.execute<{ name: string; steps: string[]; step_names: string[] }>(sql`
     select f.name, f.steps::text[] as steps,
-           array(select g.name from unnest(f.steps) with ordinality as s(goal_id, n)
-                   join ${goals} g on g.site_id = f.site_id and g.goal_id = s.goal_id order by s.n) as step_names
+           array(select coalesce(g.name, '(deleted goal)') from unnest(f.steps) with ordinality as s(goal_id, n)
+                   left join ${goals} g on g.site_id = f.site_id and g.goal_id = s.goal_id order by s.n) as step_names
       from ${funnels} f where f.site_id = ${siteId} and f.funnel_id = ${funnelId.toLowerCase()}::uuid`)
   return row ? { name: row.name, steps: row.steps, stepNames: row.step_names } : null
 }
