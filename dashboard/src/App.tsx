@@ -1,6 +1,9 @@
-import { useEffect, type ReactNode } from 'react'
+import { useEffect, useState, type ReactNode } from 'react'
 import { formatRange, intervalFor, previousPeriod, previousPeriodLabel, resolveRange, type DateRange } from './dates'
+import { ConversionSettings } from './components/ConversionSettings'
+import { FunnelsPanel, GoalsPanel } from './components/Conversions'
 import { EventTypes } from './components/EventTypes'
+import { FilterBar } from './components/FilterBar'
 import { Headline } from './components/Headline'
 import { IngestionHealth } from './components/IngestionHealth'
 import { Empty, RemoteContent } from './components/Panel'
@@ -13,6 +16,7 @@ import { TrafficPanel } from './components/TrafficPanel'
 import { useSites, type Site } from './hooks/useSites'
 import { useStats } from './hooks/useStats'
 import { useUrlView, type View } from './urlView'
+import { withFilter, withoutFilter } from './filters'
 
 /** A site named in the URL but unknown to the API has no zone of its own yet. */
 const FALLBACK_ZONE = 'UTC'
@@ -64,7 +68,14 @@ function Dashboard({ sites, view, onViewChange }: { sites: Site[]; view: View; o
       <p className="period" data-testid="period">
         {formatRange(range)} · {timeZone}
       </p>
-      <SiteView siteId={siteId} range={range} timeZone={timeZone} />
+      <FilterBar filters={view.filters} onRemove={(expression) => onViewChange({ ...view, filters: withoutFilter(view.filters, expression) })} />
+      <SiteView
+        siteId={siteId}
+        range={range}
+        timeZone={timeZone}
+        filters={view.filters}
+        onFilter={(property, value) => onViewChange({ ...view, filters: withFilter(view.filters, property, value) })}
+      />
     </>
   )
 }
@@ -86,10 +97,25 @@ function TopBar({ children }: { children?: ReactNode }) {
  * take their visitor total as the whole of their shares), so they are asked once, and when the API refuses the range (say, a zone it cannot answer exactly) its reason is
  * shown once, above them all.
  */
-function SiteView({ siteId, range, timeZone }: { siteId: string; range: DateRange; timeZone: string }) {
-  const query = { siteId, ...range, tz: timeZone }
+function SiteView({
+  siteId,
+  range,
+  timeZone,
+  filters,
+  onFilter,
+}: {
+  siteId: string
+  range: DateRange
+  timeZone: string
+  filters: string | null
+  onFilter: (property: string, value: string) => void
+}) {
+  const filtered = filters ? { filters } : {}
+  const query = { siteId, ...range, tz: timeZone, ...filtered }
   const stats = useStats(query)
-  const previous = useStats({ siteId, ...previousPeriod(range), tz: timeZone })
+  const previous = useStats({ siteId, ...previousPeriod(range), tz: timeZone, ...filtered })
+  // Bumped by every change to goals or funnels, so the panels that show them ask again.
+  const [version, setVersion] = useState(0)
   return (
     <main className="grid">
       {stats.status === 'error' && (
@@ -98,14 +124,24 @@ function SiteView({ siteId, range, timeZone }: { siteId: string; range: DateRang
         </p>
       )}
       <Headline current={stats} previous={previous} previousLabel={previousPeriodLabel(range)} />
-      <TrafficPanel siteId={siteId} range={range} timeZone={timeZone} interval={intervalFor(range)} questionRefused={stats.status === 'error'} />
-      <SourcesPanel query={query} stats={stats} />
-      <PagesPanel query={query} stats={stats} />
-      <LocationsPanel query={query} stats={stats} />
-      <DevicesPanel query={query} stats={stats} />
-      <EventTypes stats={stats} />
+      <TrafficPanel
+        siteId={siteId}
+        range={range}
+        timeZone={timeZone}
+        interval={intervalFor(range)}
+        filters={filters ?? undefined}
+        questionRefused={stats.status === 'error'}
+      />
+      <SourcesPanel query={query} stats={stats} onFilter={onFilter} />
+      <PagesPanel query={query} stats={stats} onFilter={onFilter} />
+      <LocationsPanel query={query} stats={stats} onFilter={onFilter} />
+      <DevicesPanel query={query} stats={stats} onFilter={onFilter} />
+      <GoalsPanel query={query} version={version} onFilter={onFilter} />
+      <EventTypes stats={stats} onFilter={onFilter} />
+      <FunnelsPanel query={query} version={version} />
       <RealtimePanel siteId={siteId} timeZone={timeZone} />
       <IngestionHealth siteId={siteId} />
+      <ConversionSettings siteId={siteId} version={version} onChange={() => setVersion((old) => old + 1)} />
     </main>
   )
 }

@@ -41,3 +41,6 @@ export function countryFlag(code: string): string {
   if (!/^[A-Z]{2}$/.test(code)) return ''
   return String.fromCodePoint(...Array.from(code, (letter) => 0x1f1e6 + letter.charCodeAt(0) - 65))
 }
+
+/** A percentage to one decimal as the API gives it: 12.5 → "12.5%". */
+export const formatRate = (value: number): string => percent.format(value / 100)

@@ -3,13 +3,15 @@ import { isCalendarDate, isTimeZone, PRESETS, type Preset, type RangeChoice } fr
 
 /**
  * What the dashboard shows, kept in the URL query so that a view can be shared and reloaded:
- * `?site=shop&range=7d&tz=Europe/Paris` or `?site=shop&from=2025-11-01&to=2025-11-14`.
+ * `?site=shop&range=7d&tz=Europe/Paris&filters=source%3D%3DGoogle` or `?site=shop&from=2025-11-01&to=2025-11-14`.
  * No `site` means the first site; no `tz` means the site's own time zone.
  */
 export interface View {
   site: string | null
   range: RangeChoice
   tz: string | null
+  /** The API's `filters` text (`source==Google;country!=US`), or null for none. */
+  filters: string | null
 }
 
 const DEFAULT_RANGE: RangeChoice = { preset: '7d' }
@@ -24,7 +26,7 @@ export function parseView(search: string): View {
   let range = DEFAULT_RANGE
   if (isCalendarDate(from) && isCalendarDate(to) && from <= to) range = { preset: 'custom', from, to }
   else if ((PRESETS as readonly string[]).includes(preset)) range = { preset: preset as Preset }
-  return { site: query.get('site') || null, range, tz: tz && isTimeZone(tz) ? tz : null }
+  return { site: query.get('site') || null, range, tz: tz && isTimeZone(tz) ? tz : null, filters: query.get('filters') || null }
 }
 
 export function viewToSearch(view: View): string {
@@ -37,6 +39,7 @@ export function viewToSearch(view: View): string {
     query.set('range', view.range.preset)
   }
   if (view.tz) query.set('tz', view.tz)
+  if (view.filters) query.set('filters', view.filters)
   return `?${query}`
 }
 

@@ -32,6 +32,7 @@ export function BreakdownPanel({
   empty,
   renderName,
   credit,
+  onFilter,
 }: {
   title: string
   tabs: BreakdownTab[]
@@ -42,6 +43,8 @@ export function BreakdownPanel({
   renderName?: (value: string) => ReactNode
   /** Attribution the panel's data requires, shown under it. */
   credit?: ReactNode
+  /** Clicking a row filters every panel by its value. */
+  onFilter: (property: string, value: string) => void
 }) {
   const [property, setProperty] = useState(tabs[0]!.key)
   const [detailsOpen, setDetailsOpen] = useState(false)
@@ -67,6 +70,7 @@ export function BreakdownPanel({
                       rows={results.map((row) => ({ name: row.value, count: row.visitors, label: renderName?.(row.value) }))}
                       total={totals.visitors}
                       testId={testId}
+                      onSelect={(value) => onFilter(tab.key, value)}
                     />
                     <button type="button" className="details-button" onClick={() => setDetailsOpen(true)} data-testid={`${testId}-details-button`}>
                       Details

@@ -6,6 +6,7 @@ import { BreakdownPanel, type BreakdownTab } from './BreakdownPanel'
 interface ReportProps {
   query: RangeQuery
   stats: Remote<RangeStats>
+  onFilter: (property: string, value: string) => void
 }
 
 const SOURCE_TABS: BreakdownTab[] = [

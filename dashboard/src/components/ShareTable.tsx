@@ -20,6 +20,7 @@ export function ShareTable({
   rows,
   total,
   testId,
+  onSelect,
 }: {
   caption: string
   nameHeader: string
@@ -27,6 +28,8 @@ export function ShareTable({
   rows: ShareRow[]
   total: number
   testId: string
+  /** Makes each name a button that filters every panel by it. */
+  onSelect?: (name: string) => void
 }) {
   return (
     <table className="share-table">
@@ -48,7 +51,13 @@ export function ShareTable({
           return (
             <tr key={row.name} data-testid={`${testId}-row`} data-value={row.name}>
               <th scope="row" className="row-name" title={row.name} data-testid={`${testId}-name`}>
-                {row.label ?? row.name}
+                {onSelect ? (
+                  <button type="button" className="row-filter" onClick={() => onSelect(row.name)} aria-label={`Filter by ${row.name}`}>
+                    {row.label ?? row.name}
+                  </button>
+                ) : (
+                  (row.label ?? row.name)
+                )}
               </th>
               <td className="numeric" data-testid={`${testId}-count`}>
                 {formatCount(row.count)}

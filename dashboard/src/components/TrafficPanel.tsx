@@ -38,15 +38,17 @@ export function TrafficPanel({
   range,
   timeZone,
   interval,
+  filters,
   questionRefused,
 }: {
   siteId: string
   range: DateRange
   timeZone: string
   interval: 'hour' | 'day'
+  filters?: string
   questionRefused: boolean
 }) {
-  const series = useTimeseries({ siteId, ...range, tz: timeZone, interval })
+  const series = useTimeseries({ siteId, ...range, tz: timeZone, interval, filters })
   const [pair, setPair] = useState<Pair>('views')
   const chartId = useId()
   const per = interval === 'hour' ? 'hour' : 'day'

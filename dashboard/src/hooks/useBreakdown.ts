@@ -20,7 +20,7 @@ export interface BreakdownQuery extends RangeQuery {
 
 /** One property's values over the range, most visitors first. */
 export function useBreakdown(query: BreakdownQuery | null) {
-  return useRemote(query, ({ siteId, from, to, tz, property, limit }, signal) =>
-    api.stats.breakdown.get({ query: { site_id: siteId, property, from, to, tz, limit }, fetch: { signal } }),
+  return useRemote(query, ({ siteId, from, to, tz, property, limit, filters }, signal) =>
+    api.stats.breakdown.get({ query: { site_id: siteId, property, from, to, tz, limit, filters }, fetch: { signal } }),
   )
 }

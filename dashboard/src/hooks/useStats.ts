@@ -11,10 +11,12 @@ export interface RangeQuery {
   from: string
   to: string
   tz: string
+  /** The API's `filters` text, when the view has some. */
+  filters?: string
 }
 
-async function loadStats({ siteId, from, to, tz }: RangeQuery, signal: AbortSignal): Promise<Answer<RangeStats>> {
-  const { data, error } = await api.stats.get({ query: { site_id: siteId, from, to, tz }, fetch: { signal } })
+async function loadStats({ siteId, from, to, tz, filters }: RangeQuery, signal: AbortSignal): Promise<Answer<RangeStats>> {
+  const { data, error } = await api.stats.get({ query: { site_id: siteId, from, to, tz, filters }, fetch: { signal } })
   if (error) return { data: null, error }
   // Asked with from and to, the API gives the range answer; its type is a union of both answers.
   if (!('event_types' in data)) return { data: null, error: { status: 200, value: 'The API gave a one-day answer to a range question' } }

@@ -7,7 +7,7 @@ export type Timeseries = Treaty.Data<typeof api.stats.timeseries.get>
 
 /** Views and unique users per hour or per day, every bucket of the range included. */
 export function useTimeseries(query: (RangeQuery & { interval: 'hour' | 'day' }) | null) {
-  return useRemote(query, ({ siteId, from, to, tz, interval }, signal) =>
-    api.stats.timeseries.get({ query: { site_id: siteId, from, to, tz, interval }, fetch: { signal } }),
+  return useRemote(query, ({ siteId, from, to, tz, interval, filters }, signal) =>
+    api.stats.timeseries.get({ query: { site_id: siteId, from, to, tz, interval, filters }, fetch: { signal } }),
   )
 }
