@@ -10,11 +10,12 @@
 import { afterAll, beforeAll, describe, expect, test } from 'bun:test'
 import { resolve } from 'node:path'
 import { startStack, uniqueName, type Stack } from './support'
-import { halfUp, rangeOf, recountVisits, seededRandom } from './kit/oracle'
+import { halfUp, rangeOf, recountVisits, seededRandom, visitorEvents } from './kit/oracle'
 
 let stack: Stack
 const site = uniqueName('conversions')
-const { random, pick } = seededRandom(20251201)
+const rng = seededRandom(20251201)
+const { random, pick } = rng
 
 const TYPES = ['page_view', 'page_view', 'page_view', 'signup', 'purchase', 'click']
 // '/a_b' and '/a%b' must match only themselves: _ and % are literal in page patterns.
@@ -62,14 +63,12 @@ function generate(): Sent[] {
       props: Object.fromEntries(Object.entries(props).map(([key, value]) => [key, typeof value === 'string' ? value : JSON.stringify(value)])),
     })
   }
-  for (let u = 0; u < 30; u++) {
-    let at = START + Math.floor(random() * 30 * 60) * 60_000
-    for (let n = 2 + Math.floor(random() * 14); n > 0; n--) {
-      add(`user-${u}`, at)
-      at += pick(GAPS_MINUTES) * 60_000
-    }
-  }
-  for (let i = 0; i < 40; i++) add(null, START + Math.floor(random() * 40 * 60) * 60_000)
+  visitorEvents(
+    rng,
+    START,
+    { users: 30, startMinutes: 30 * 60, minEvents: 2, moreEvents: 14, gapsMinutes: GAPS_MINUTES, anonymous: 40, anonymousMinutes: 40 * 60 },
+    add,
+  )
   // Two steps at one instant, the later step first in event-id order: either order takes them.
   const instant = START + 3 * 3_600_000
   add('user-tie', instant, { eventType: 'signup', path: '/join', eventId: 'tie-1' })

@@ -4,15 +4,17 @@
  * in shuffled batches; for a table of filters (each operator, each kind of property, escapes,
  * combinations, and one that keeps every visit) every figure of /stats, /stats/timeseries,
  * /stats/breakdown and /stats/funnel is compared with what this file counts over the visits the
- * filters keep, and bad filters are refused with the reason.
+ * filters keep, before and after a rebuild, and bad filters are refused with the reason.
  */
 import { afterAll, beforeAll, describe, expect, test } from 'bun:test'
+import { resolve } from 'node:path'
 import { startStack, uniqueName, type Stack } from './support'
-import { halfUp, nextDate, rangeOf, recountVisits, seededRandom, type RecountedVisit } from './kit/oracle'
+import { halfUp, nextDate, rangeOf, recountVisits, seededRandom, visitorEvents, type RecountedVisit } from './kit/oracle'
 
 let stack: Stack
 const site = uniqueName('filters')
-const { random, pick } = seededRandom(20251202)
+const rng = seededRandom(20251202)
+const { random, pick } = rng
 
 const TRICKY_CAMPAIGN = 'Brand|Sale;x\\y'
 const ORIGINS: { fields: Record<string, string>; source: string; campaign: string | null }[] = [
@@ -75,14 +77,12 @@ function generate(): Sent[] {
       country: place.country ?? null,
     })
   }
-  for (let u = 0; u < 30; u++) {
-    let at = START + Math.floor(random() * 24 * 60) * 60_000
-    for (let n = 2 + Math.floor(random() * 10); n > 0; n--) {
-      add(`user-${u}`, at)
-      at += pick(GAPS_MINUTES) * 60_000
-    }
-  }
-  for (let i = 0; i < 30; i++) add(null, START + Math.floor(random() * 30 * 60) * 60_000)
+  visitorEvents(
+    rng,
+    START,
+    { users: 30, startMinutes: 24 * 60, minEvents: 2, moreEvents: 10, gapsMinutes: GAPS_MINUTES, anonymous: 30, anonymousMinutes: 30 * 60 },
+    add,
+  )
   return sent
 }
 
@@ -344,6 +344,53 @@ beforeAll(async () => {
 })
 afterAll(() => stack?.close())
 
+/** Every figure of every question, for every filter of the table, against the recount. */
+async function compareAll() {
+  for (const text of FILTERS) {
+    const filters = parse(text)
+    const param = `filters=${encodeURIComponent(text)}`
+    for (const tz of ZONES) {
+      for (const [from, to] of RANGES) {
+        const [start, end] = rangeOf(from, to, tz)
+        const want = expected(filters, start, end)
+        const range = `site_id=${site}&from=${from}&to=${to}&tz=${tz}`
+        const { site_id: _, from: __, to: ___, timezone, ...stats } = await getJson(`/stats?${range}&${param}`)
+        expect({ text, tz, from, timezone, stats }).toEqual({ text, tz, from, timezone: tz, stats: want.stats })
+        for (const [property, rows] of Object.entries(want.breakdowns)) {
+          const answer = await getJson(`/stats/breakdown?${range}&property=${property}&limit=1000&${param}`)
+          expect({ text, tz, from, property, results: answer.results }).toEqual({ text, tz, from, property, results: rows })
+        }
+        const funnel = await getJson(`/stats/funnel?${range}&funnel_id=${funnelId}&${param}`)
+        expect({ text, tz, from, steps: funnel.steps }).toEqual({ text, tz, from, steps: want.funnel })
+      }
+    }
+    // Daily and hourly buckets.
+    for (const [interval, from, to] of [
+      ['day', '2025-11-20', '2025-11-22'],
+      ['hour', '2025-11-21', '2025-11-21'],
+    ] as const) {
+      const series = await getJson(`/stats/timeseries?site_id=${site}&from=${from}&to=${to}&interval=${interval}&${param}`)
+      const bounds: [number, number][] = []
+      if (interval === 'hour') for (let [at, end] = rangeOf(from, to, 'UTC'); at < end; at += 3_600_000) bounds.push([at, at + 3_600_000])
+      else for (let date: string = from; date <= to; date = nextDate(date)) bounds.push(rangeOf(date, date, 'UTC'))
+      expect({ text, interval, buckets: series.buckets }).toEqual({
+        text,
+        interval,
+        buckets: bounds.map(([at, end]) => {
+          const { stats } = expected(filters, at, end)
+          return {
+            start: new Date(at).toISOString(),
+            views: stats.total_views,
+            unique_users: stats.unique_users,
+            visitors: stats.visitors,
+            visits: stats.visits,
+          }
+        }),
+      })
+    }
+  }
+}
+
 describe('filters', () => {
   test('the table reaches both sides of every filter', () => {
     for (const text of FILTERS.slice(0, -1)) {
@@ -355,49 +402,18 @@ describe('filters', () => {
   })
 
   test('every figure of every question equals the recount over the visits the filters keep', async () => {
-    for (const text of FILTERS) {
-      const filters = parse(text)
-      const param = `filters=${encodeURIComponent(text)}`
-      for (const tz of ZONES) {
-        for (const [from, to] of RANGES) {
-          const [start, end] = rangeOf(from, to, tz)
-          const want = expected(filters, start, end)
-          const range = `site_id=${site}&from=${from}&to=${to}&tz=${tz}`
-          const { site_id: _, from: __, to: ___, timezone, ...stats } = await getJson(`/stats?${range}&${param}`)
-          expect({ text, tz, from, timezone, stats }).toEqual({ text, tz, from, timezone: tz, stats: want.stats })
-          for (const [property, rows] of Object.entries(want.breakdowns)) {
-            const answer = await getJson(`/stats/breakdown?${range}&property=${property}&limit=1000&${param}`)
-            expect({ text, tz, from, property, results: answer.results }).toEqual({ text, tz, from, property, results: rows })
-          }
-          const funnel = await getJson(`/stats/funnel?${range}&funnel_id=${funnelId}&${param}`)
-          expect({ text, tz, from, steps: funnel.steps }).toEqual({ text, tz, from, steps: want.funnel })
-        }
-      }
-      // Daily and hourly buckets.
-      for (const [interval, from, to] of [
-        ['day', '2025-11-20', '2025-11-22'],
-        ['hour', '2025-11-21', '2025-11-21'],
-      ] as const) {
-        const series = await getJson(`/stats/timeseries?site_id=${site}&from=${from}&to=${to}&interval=${interval}&${param}`)
-        const bounds: [number, number][] = []
-        if (interval === 'hour') for (let [at, end] = rangeOf(from, to, 'UTC'); at < end; at += 3_600_000) bounds.push([at, at + 3_600_000])
-        else for (let date: string = from; date <= to; date = nextDate(date)) bounds.push(rangeOf(date, date, 'UTC'))
-        expect({ text, interval, buckets: series.buckets }).toEqual({
-          text,
-          interval,
-          buckets: bounds.map(([at, end]) => {
-            const { stats } = expected(filters, at, end)
-            return {
-              start: new Date(at).toISOString(),
-              views: stats.total_views,
-              unique_users: stats.unique_users,
-              visitors: stats.visitors,
-              visits: stats.visits,
-            }
-          }),
-        })
-      }
-    }
+    await compareAll()
+  }, 120_000)
+
+  test('bun run rollups:rebuild gives the same answers', async () => {
+    const run = Bun.spawn(['bun', 'run', 'rollups:rebuild', '--site', site], {
+      cwd: resolve(import.meta.dir, '..'),
+      env: { ...process.env, DATABASE_URL: stack.database.url },
+      stdout: 'pipe',
+      stderr: 'pipe',
+    })
+    expect(await run.exited, await new Response(run.stderr).text()).toBe(0)
+    await compareAll()
   }, 120_000)
 
   test('a filter that keeps every visit gives exactly the unfiltered answers', async () => {

@@ -9,12 +9,13 @@ import { afterAll, beforeAll, describe, expect, test } from 'bun:test'
 import { resolve } from 'node:path'
 import { BREAKDOWN_PROPERTIES } from '../lib/visit-properties'
 import { startStack, uniqueName, type Stack } from './support'
-import { halfUp, nextDate, rangeOf, recountVisits, seededRandom } from './kit/oracle'
+import { halfUp, nextDate, rangeOf, recountVisits, seededRandom, visitorEvents } from './kit/oracle'
 
 let stack: Stack
 const site = uniqueName('visits')
 
-const { random, pick } = seededRandom(20251114)
+const rng = seededRandom(20251114)
+const { random, pick } = rng
 
 /** Where a visit came from, with the source and channel the README's rules give it. */
 const ORIGINS: { fields: Record<string, string>; path?: string; source: string; channel: string; referrer?: string }[] = [
@@ -145,14 +146,12 @@ function generate(): Sent[] {
       },
     })
   }
-  for (let u = 0; u < 25; u++) {
-    let at = START + Math.floor(random() * 36 * 60) * 60_000
-    for (let n = 3 + Math.floor(random() * 15); n > 0; n--) {
-      add(`user-${u}`, at)
-      at += pick(GAPS_MINUTES) * 60_000
-    }
-  }
-  for (let i = 0; i < 60; i++) add(null, START + Math.floor(random() * 48 * 60) * 60_000)
+  visitorEvents(
+    rng,
+    START,
+    { users: 25, startMinutes: 36 * 60, minEvents: 3, moreEvents: 15, gapsMinutes: GAPS_MINUTES, anonymous: 60, anonymousMinutes: 48 * 60 },
+    add,
+  )
   return sent
 }
 

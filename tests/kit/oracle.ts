@@ -82,3 +82,30 @@ export function recountVisits<E extends VisitEvent>(events: E[]): RecountedVisit
   }
   return visits
 }
+
+/** How a generated event set's visitors behave. */
+export interface VisitorPlan {
+  users: number
+  /** Each user's first event falls in this many minutes after the start. */
+  startMinutes: number
+  /** Events per user: minEvents plus up to moreEvents - 1. */
+  minEvents: number
+  moreEvents: number
+  /** Gaps between a user's events, drawn from these. */
+  gapsMinutes: readonly number[]
+  /** Anonymous events, each a visitor of its own, in this many minutes after the start. */
+  anonymous: number
+  anonymousMinutes: number
+}
+
+/** Calls `add` for every event of the plan: `user-0`… with their sequences, then the anonymous ones (user null). */
+export function visitorEvents(rng: ReturnType<typeof seededRandom>, start: number, plan: VisitorPlan, add: (userId: string | null, at: number) => void): void {
+  for (let u = 0; u < plan.users; u++) {
+    let at = start + Math.floor(rng.random() * plan.startMinutes) * 60_000
+    for (let n = plan.minEvents + Math.floor(rng.random() * plan.moreEvents); n > 0; n--) {
+      add(`user-${u}`, at)
+      at += rng.pick(plan.gapsMinutes) * 60_000
+    }
+  }
+  for (let i = 0; i < plan.anonymous; i++) add(null, start + Math.floor(rng.random() * plan.anonymousMinutes) * 60_000)
+}
