@@ -44,13 +44,18 @@ export async function deleteGoal(db: Db, siteId: string, goalId: string): Promis
 }
 
 /**
- * Whether event `e` (an alias of events) converts for goal `g` (an alias of goals): its event
- * type, or a page view whose path matches the pattern, `*` standing for any characters.
+ * A site's goals as a goalMatch reads them: each page pattern also as a LIKE pattern (`*` any
+ * characters, `%`, `_` and `\` literal), worked out once per goal rather than once per event.
  */
+export const matchableGoals = (siteId: string) =>
+  sql`select goal_id, name, event_type, page,
+             replace(replace(replace(replace(page, '\\', '\\\\'), '%', '\\%'), '_', '\\_'), '*', '%') as pattern
+        from ${goals} where site_id = ${siteId}`
+
+/** Whether event `e` (an alias of events) converts for goal `g` (a row of matchableGoals): its event type, or a page view whose path matches. */
 export function goalMatch(e: string, g: string): SQL {
   const [event, goal] = [sql.raw(e), sql.raw(g)]
-  return sql`(${event}.event_type = ${goal}.event_type
-    or (${event}.event_type = 'page_view' and ${event}.path like replace(replace(replace(replace(${goal}.page, '\\', '\\\\'), '%', '\\%'), '_', '\\_'), '*', '%')))`
+  return sql`(${event}.event_type = ${goal}.event_type or (${event}.event_type = 'page_view' and ${event}.path like ${goal}.pattern))`
 }
 
 /** A uuid[] parameter: Drizzle would send a JS array as a row of parameters. Ids are checked UUIDs. */

@@ -1,8 +1,8 @@
 import { sql } from 'drizzle-orm'
 import { prepared, type Db } from '../../drizzle/client'
-import { events, goals } from '../../drizzle/schema'
+import { events } from '../../drizzle/schema'
 import { stepsReached, type FunnelEvent } from '../goals/funnel'
-import { getFunnelSteps, goalMatch, uuidArray } from '../goals/queries'
+import { getFunnelSteps, goalMatch, matchableGoals, uuidArray } from '../goals/queries'
 import { bucketsOf, type Question } from './buckets'
 import { roundedRatio, type BreakdownPage } from './visits'
 import { conversionScope, filteredRangeEvents } from './filtered'
@@ -57,7 +57,7 @@ export async function getGoalBreakdown(db: Db, q: Question, paging: BreakdownPag
     db,
     sql`
     with ${conversionScope(q, filters)},
-    g as (select name, event_type, page from ${goals} where site_id = ${q.siteId}),
+    g as (${matchableGoals(q.siteId)}),
     hits as (select g.name, e.visitor_id, e.anonymous, count(*) as n from ke e join g on ${goalMatch('e', 'g')} group by 1, 2, 3)
     select g.name as value, count(h.visitor_id)::int as visitors, coalesce(sum(h.n), 0)::int as events,
            (select count(*) from (select 1 from kv group by visitor_id, anonymous) per_visitor)::int as all_visitors
@@ -87,9 +87,8 @@ export async function getFunnelReport(db: Db, q: Question, funnelId: string, fil
     db,
     sql`
     with ${conversionScope(q, filters)},
-    s as (select u.n::int - 1 as step, g.name, g.event_type, g.page
-            from unnest(${uuidArray(funnel.steps)}) with ordinality as u(goal_id, n)
-            join ${goals} g on g.site_id = ${q.siteId} and g.goal_id = u.goal_id)
+    s as (select u.n::int - 1 as step, g.name, g.event_type, g.pattern
+            from unnest(${uuidArray(funnel.steps)}) with ordinality as u(goal_id, n) join (${matchableGoals(q.siteId)}) g using (goal_id))
     select (e.anonymous::int || e.visitor_id) as visitor, e.visit_start::text as started_at, extract(epoch from e.timestamp)::float8 * 1000 as at,
            array_agg(s.step order by s.step) as steps
       from ke e join s on ${goalMatch('e', 's')}

@@ -2,7 +2,7 @@ import { sql, type SQL } from 'drizzle-orm'
 import { prepared, type Db } from '../../drizzle/client'
 import { events, goals, visits } from '../../drizzle/schema'
 import { onlyWhenSet, visitValueSql, type BreakdownProperty } from '../../lib/visit-properties'
-import { goalMatch } from '../goals/queries'
+import { goalMatch, matchableGoals } from '../goals/queries'
 import { BadRequestError } from '../errors'
 import { bucketsOf, type Interval, type Question } from './buckets'
 import type { Filter } from './filters'
@@ -46,7 +46,7 @@ function eventMatch(siteId: string, filter: Filter & { kind: 'event' }): SQL {
   if (filter.property === 'page') return sql`(e.event_type = 'page_view' and ${test(positive, sql`e.path`)})`
   if (filter.property === 'event_type') return test(positive, sql`e.event_type`)
   if (filter.property === 'goal')
-    return sql`exists (select 1 from ${goals} g where g.site_id = ${siteId} and ${test(positive, sql`g.name`)} and ${goalMatch('e', 'g')})`
+    return sql`exists (select 1 from (${matchableGoals(siteId)}) g where ${test(positive, sql`g.name`)} and ${goalMatch('e', 'g')})`
   return test(positive, sql`(e.props ->> ${filter.property.slice('props:'.length)})`)
 }
 
@@ -70,7 +70,10 @@ export async function checkGoalFilters(db: Db, siteId: string, filters: Filter[]
 function scope(q: Question, filters: Filter[], buckets: SQL, overlapping: boolean): SQL {
   const visitTests = filters.filter((filter) => filter.kind === 'visit').map((filter) => test(filter, sql.raw(visitValueSql('v', filter.property))))
   const eventFilters = filters.filter((filter): filter is Filter & { kind: 'event' } => filter.kind === 'event')
-  const reach = overlapping ? sql`v.ended_at >= (select min(b0) from b)` : sql`v.started_at >= (select min(b0) from b)`
+  // The range's bounds written out, not read from b: the planner then knows how many visits match
+  // and hashes the events against them (from a CTE it guessed a few hundred, and sorted both sides).
+  const [start, end] = [sql`(${q.from}::date::timestamp at time zone ${q.tz})`, sql`((${q.to}::date + 1)::timestamp at time zone ${q.tz})`]
+  const reach = overlapping ? sql`v.ended_at >= ${start}` : sql`v.started_at >= ${start}`
   const flags = eventFilters.map((filter, i) => sql`bool_or(${eventMatch(q.siteId, filter)}) as ${sql.raw(`f${i}`)}`)
   const kept = eventFilters.map((filter, i) => {
     const has = sql.raw(`coalesce(fl.f${i}, false)`)
@@ -79,7 +82,7 @@ function scope(q: Question, filters: Filter[], buckets: SQL, overlapping: boolea
   return sql`
     b as (${buckets}),
     cv as (select v.* from ${visits} v
-            where v.site_id = ${q.siteId} and v.started_at < (select max(b1) from b) and ${reach}
+            where v.site_id = ${q.siteId} and v.started_at < ${end} and ${reach}
               ${sql.join(
                 visitTests.map((condition) => sql` and ${condition}`),
                 sql``,
