@@ -5,8 +5,9 @@
  * 200,000 users) into its own database with SQL, builds the rollups and visits with the product's
  * own rebuild (the oracle tests show it produces exactly what the live write path does), then
  * drives the API with wrk: /stats for one day, /stats over 30 days and a 30-day daily timeseries,
- * on the busiest site and on random sites, and /stats/breakdown for one day and 30 days over all
- * 15 properties. For the ratios it asks 15 of the /stats questions one at a time, of the product
+ * on the busiest site and on random sites, /stats/breakdown for one day and 30 days over all
+ * 15 properties, and over 30 days the goals (four per site), a custom property, questions with one
+ * or two filters (/stats, the timeseries and breakdowns) and a funnel of four steps. For the ratios it asks 15 of the /stats questions one at a time, of the product
  * over HTTP and of raw events with the original design's queries (and its (site, date) index),
  * and it prints the storage of rollups against the raw table. Breakdown answers are checked
  * against a recount of visits from the raw events.
@@ -15,6 +16,7 @@
  * visit gap, so visits form and some sessions make two; each session carries one traffic source
  * (referrer, UTM tags on about a fifth) and each user one browser, OS, device and country, resolved
  * by the API's own code (server/ingest/visit.ts) from real user agents, referrers and tags.
+ * Sign-ups carry a custom property `plan`, clicks `element`.
  */
 import { mkdtempSync, writeFileSync } from 'node:fs'
 import { tmpdir } from 'node:os'
@@ -240,9 +242,11 @@ async function load(): Promise<void> {
   for (let from = 0; from < EVENTS; from += chunk) {
     await sql.unsafe(`
       insert into events (site_id, event_id, event_type, path, user_id, timestamp, received_at, referrer, source, channel,
-                          utm_source, utm_medium, utm_campaign, utm_content, utm_term, browser, os, device, country)
+                          utm_source, utm_medium, utm_campaign, utm_content, utm_term, browser, os, device, country, props)
       select site, 'e' || i, event_type, path, case when anonymous then null else 'user-' || u end, ts, ts, s.referrer, s.source, s.channel,
-             s.utm_source, s.utm_medium, s.utm_campaign, s.utm_content, s.utm_term, d.browser, d.os, d.device, d.country
+             s.utm_source, s.utm_medium, s.utm_campaign, s.utm_content, s.utm_term, d.browser, d.os, d.device, d.country,
+             case event_type when 'signup' then jsonb_build_object('plan', (array['free', 'pro', 'team'])[1 + (i % 3)])
+                              when 'click' then jsonb_build_object('element', 'cta-' || (i % 7)) end
         from (
           select i, event_type, path, anonymous, u, sess,
                  'site-' || lpad(floor(20 * power(case when anonymous then ${hashed('sess', 4)} else ((u * 0.6180339887) - floor(u * 0.6180339887)) end, 2.5))::int::text, 2, '0') as site,
@@ -264,6 +268,15 @@ async function load(): Promise<void> {
   }
   await sql`drop table bench_sources, bench_devices`
   await sql`insert into sites (site_id) select distinct site_id from events on conflict do nothing`
+  // Every site gets the same goals (an event type, a page, a page pattern) and a funnel of four of them.
+  await sql`
+    insert into goals (site_id, name, event_type, page)
+    select site_id, g.name, g.event_type, g.page from sites,
+           (values ('Signed up', 'signup', null), ('Clicked', 'click', null), ('Pricing', null, '/page/1'), ('Docs', null, '/page/2*')) g(name, event_type, page)`
+  await sql`
+    insert into funnels (site_id, name, steps)
+    select site_id, 'Pricing to sign-up', array_agg(goal_id order by array_position(array['Pricing', 'Docs', 'Clicked', 'Signed up'], name))
+      from goals group by site_id`
   await sql`vacuum analyze events`
   await sql.end()
   const database = createDb(dbUrl, { max: 2 })
@@ -333,7 +346,7 @@ const rawSeries = (site: string) => [
   },
 ]
 
-function scenarios(busiest: string, sites: string[]): Scenario[] {
+function scenarios(busiest: string, sites: string[], funnelIds: Map<string, string>): Scenario[] {
   const random = () => sites[Math.floor(Math.random() * sites.length)]!
   const days = Array.from({ length: DAYS }, (_, i) => day(i))
   const pick = <T>(items: T[]) => items[Math.floor(Math.random() * items.length)]!
@@ -362,6 +375,27 @@ function scenarios(busiest: string, sites: string[]): Scenario[] {
     Array.from({ length: 300 }, (_, k) => ({
       path: `/stats/breakdown?site_id=${site()}&property=${BREAKDOWN_PROPERTIES[k % BREAKDOWN_PROPERTIES.length]}&from=${days[0]}&to=${days[DAYS - 1]}`,
     }))
+  const month30 = `from=${days[0]}&to=${days[DAYS - 1]}`
+  const goals = (site: () => string) => questions(() => ({ path: `/stats/breakdown?site_id=${site()}&property=goal&${month30}` }))
+  const props = (site: () => string) => questions(() => ({ path: `/stats/breakdown?site_id=${site()}&property=props:plan&${month30}` }))
+  // Up to two filters, of both kinds, on every question that takes them.
+  const FILTERS = ['country==US', 'source==Google;device==Desktop', 'page==/page/1', 'channel==Organic Search;goal==Signed up']
+  const filtered = (site: () => string) =>
+    Array.from({ length: 300 }, (_, k) => {
+      const filters = `filters=${encodeURIComponent(FILTERS[k % FILTERS.length]!)}`
+      const id = site()
+      const kinds = [
+        `/stats?site_id=${id}&${month30}&${filters}`,
+        `/stats/timeseries?site_id=${id}&${month30}&interval=day&${filters}`,
+        `/stats/breakdown?site_id=${id}&property=${BREAKDOWN_PROPERTIES[k % BREAKDOWN_PROPERTIES.length]}&${month30}&${filters}`,
+      ]
+      return { path: kinds[Math.floor(k / FILTERS.length) % kinds.length]! }
+    })
+  const funnel = (site: () => string) =>
+    questions(() => {
+      const id = site()
+      return { path: `/stats/funnel?site_id=${id}&funnel_id=${funnelIds.get(id)}&${month30}` }
+    })
   return [
     { name: '/stats one day, busiest site', target: { p99Ms: 10 }, connections: 8, questions: oneDay(() => busiest) },
     { name: '/stats one day, random sites', target: { p99Ms: 10 }, connections: 8, questions: oneDay(random) },
@@ -373,6 +407,14 @@ function scenarios(busiest: string, sites: string[]): Scenario[] {
     { name: 'breakdown one day, random sites', target: { p99Ms: 20 }, connections: 16, questions: breakdownDay(random) },
     { name: 'breakdown 30 days, busiest site', target: { p99Ms: 150 }, connections: 16, questions: breakdownMonth(() => busiest) },
     { name: 'breakdown 30 days, random sites', target: { p99Ms: 150 }, connections: 16, questions: breakdownMonth(random) },
+    { name: 'goals 30 days, busiest site', target: { p99Ms: 150 }, connections: 16, questions: goals(() => busiest) },
+    { name: 'goals 30 days, random sites', target: { p99Ms: 150 }, connections: 16, questions: goals(random) },
+    { name: 'props:plan 30 days, busiest site', target: { p99Ms: 400 }, connections: 16, questions: props(() => busiest) },
+    { name: 'props:plan 30 days, random sites', target: { p99Ms: 400 }, connections: 16, questions: props(random) },
+    { name: '1-2 filters 30 days, busiest site', target: { p99Ms: 400 }, connections: 16, questions: filtered(() => busiest) },
+    { name: '1-2 filters 30 days, random sites', target: { p99Ms: 400 }, connections: 16, questions: filtered(random) },
+    { name: 'funnel of 4 steps 30 days, busiest', target: { p99Ms: 500 }, connections: 16, questions: funnel(() => busiest) },
+    { name: 'funnel of 4 steps 30 days, random', target: { p99Ms: 500 }, connections: 16, questions: funnel(random) },
   ]
 }
 
@@ -566,15 +608,20 @@ try {
 
   const rows: string[][] = []
   let allMet = true
+  const funnelIds = new Map(
+    (await sql<{ site_id: string; funnel_id: string }[]>`select site_id, funnel_id::text from funnels`).map((row) => [row.site_id, row.funnel_id]),
+  )
   for (const scenario of scenarios(
     sites[0]!.site_id,
     sites.map((s) => s.site_id),
+    funnelIds,
   )) {
     const paths = scenario.questions.map((question) => question.path)
     await wrk(baseUrl, scenario.name, paths.slice(0, 20), scenario.connections) // warm-up
     const measured = await wrk(baseUrl, scenario.name, paths, scenario.connections)
     const ratio = await timeRatio(sql, baseUrl, scenario.questions)
-    const met = measured.p99 <= scenario.target.p99Ms && measured.errors === 0 && (ratio === null || ratio.raw / ratio.rollup >= 100)
+    // No answer within wrk's 10 s timeout leaves no latency at all: that is no target met.
+    const met = measured.requests > 0 && measured.p99 <= scenario.target.p99Ms && measured.errors === 0 && (ratio === null || ratio.raw / ratio.rollup >= 100)
     allMet &&= met
     rows.push([
       scenario.name,
