@@ -44,6 +44,9 @@ export function isStorableText(value: string): boolean {
  * Most UTF-8 bytes of a path: rollup indexes hold the path with the site id, and a btree entry
  * may not pass about 2.7 KB, or the event's whole job fails in the worker.
  */
+/** A UUID in any case, as goal and funnel ids are written (a pattern: TypeBox knows no uuid format here). */
+export const UUID_PATTERN = '^[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}$'
+
 export const MAX_PATH_BYTES = 2048
 
 /** Storable text of at most MAX_PATH_BYTES in UTF-8. */

@@ -1,5 +1,5 @@
 import { t } from 'elysia'
-import { PAGE_PATH, TEXT } from '../formats'
+import { PAGE_PATH, TEXT, UUID_PATTERN } from '../formats'
 
 const text = (field: string, maxLength: number, description?: string) =>
   t.String({
@@ -9,8 +9,6 @@ const text = (field: string, maxLength: number, description?: string) =>
     error: `${field} must be 1 to ${maxLength} characters without NUL characters or unpaired surrogates`,
     description,
   })
-
-const UUID_PATTERN = '^[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}$'
 
 /** The site of the route: goals and funnels belong to one. */
 export const GoalParams = t.Object({

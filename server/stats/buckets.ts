@@ -52,9 +52,14 @@ const INTERVAL_STEP: Record<Interval, string> = { hour: '1 hour', day: '1 day', 
  * Buckets as (idx, b0, b1): the whole range for `null`, else one per interval. Day, week and
  * month buckets start at local midnight in `tz` (weeks on Mondays); hour buckets every hour.
  */
+/** The instants the question's range starts and ends at: local midnights of `from` and of the day after `to`. */
+export const rangeBounds = (q: Question): [start: SQL, end: SQL] => [
+  sql`(${q.from}::date::timestamp at time zone ${q.tz})`,
+  sql`((${q.to}::date + 1)::timestamp at time zone ${q.tz})`,
+]
+
 export function bucketsOf(q: Question, interval: Interval | null): SQL {
-  const start = sql`(${q.from}::date::timestamp at time zone ${q.tz})`
-  const end = sql`((${q.to}::date + 1)::timestamp at time zone ${q.tz})`
+  const [start, end] = rangeBounds(q)
   if (interval === null) return sql`select 0 as idx, ${start} as b0, ${end} as b1`
   if (interval === 'hour') {
     return sql`select (row_number() over (order by h) - 1)::int as idx, h as b0, h + interval '1 hour' as b1

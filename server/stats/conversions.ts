@@ -4,7 +4,7 @@ import { events } from '../../drizzle/schema'
 import { stepsReached, type FunnelEvent } from '../goals/funnel'
 import { getFunnelSteps, goalMatch, matchableGoals, uuidArray } from '../goals/queries'
 import { bucketsOf, type Question } from './buckets'
-import { roundedRatio, type BreakdownPage } from './visits'
+import { pageWindow, roundedRatio, type BreakdownPage } from './visits'
 import { conversionScope, filteredRangeEvents } from './filtered'
 import type { Filter } from './filters'
 
@@ -16,8 +16,6 @@ import type { Filter } from './filters'
 
 export type PropBreakdownRow = { value: string; visitors: number; events: number }
 export type GoalBreakdownRow = { value: string; visitors: number; events: number; conversion_rate: number }
-
-const pageOf = (paging: BreakdownPage) => sql`limit ${paging.limit} offset ${(paging.page - 1) * paging.limit}`
 
 /**
  * Values of one custom property over the range's events (by their own time) that carry it, and
@@ -42,7 +40,7 @@ export function getPropBreakdown(db: Db, q: Question, key: string | null, paging
              -- Per visitor first, then per value: hash aggregations instead of a sorting count(distinct).
              group by value, re.visitor_id, re.anonymous) per_visitor
      group by value
-     order by visitors desc, value collate "C" asc ${pageOf(paging)}`,
+     order by visitors desc, value collate "C" asc ${pageWindow(paging)}`,
   )
 }
 
@@ -63,7 +61,7 @@ export async function getGoalBreakdown(db: Db, q: Question, paging: BreakdownPag
            (select count(*) from (select 1 from kv group by visitor_id, anonymous) per_visitor)::int as all_visitors
       from g left join hits h using (name)
      group by g.name
-     order by visitors desc, g.name collate "C" asc ${pageOf(paging)}`,
+     order by visitors desc, g.name collate "C" asc ${pageWindow(paging)}`,
   )
   return rows.map(({ all_visitors: all, ...row }) => ({ ...row, conversion_rate: all === 0 ? 0 : roundedRatio(1000 * row.visitors, all) / 10 }))
 }

@@ -4,10 +4,11 @@ import { events, goals, visits } from '../../drizzle/schema'
 import { onlyWhenSet, visitValueSql, type BreakdownProperty } from '../../lib/visit-properties'
 import { goalMatch, matchableGoals } from '../goals/queries'
 import { BadRequestError } from '../errors'
-import { bucketsOf, type Interval, type Question } from './buckets'
+import { bucketsOf, rangeBounds, type Interval, type Question } from './buckets'
 import type { Filter } from './filters'
 import type { StatsNumbers, TimeseriesBucket } from './model'
 import {
+  pageWindow,
   totalsBy,
   visitBreakdownRow,
   visitMetrics,
@@ -72,7 +73,7 @@ function scope(q: Question, filters: Filter[], buckets: SQL, overlapping: boolea
   const eventFilters = filters.filter((filter): filter is Filter & { kind: 'event' } => filter.kind === 'event')
   // The range's bounds written out, not read from b: the planner then knows how many visits match
   // and hashes the events against them (from a CTE it guessed a few hundred, and sorted both sides).
-  const [start, end] = [sql`(${q.from}::date::timestamp at time zone ${q.tz})`, sql`((${q.to}::date + 1)::timestamp at time zone ${q.tz})`]
+  const [start, end] = rangeBounds(q)
   const reach = overlapping ? sql`v.ended_at >= ${start}` : sql`v.started_at >= ${start}`
   const flags = eventFilters.map((filter, i) => sql`bool_or(${eventMatch(q.siteId, filter)}) as ${sql.raw(`f${i}`)}`)
   const kept = eventFilters.map((filter, i) => {
@@ -160,7 +161,7 @@ export async function getFilteredBreakdown(
   filters: Filter[],
   paging: BreakdownPage,
 ): Promise<VisitBreakdownRow[] | PageBreakdownRow[]> {
-  const window = sql`limit ${paging.limit} offset ${(paging.page - 1) * paging.limit}`
+  const window = pageWindow(paging)
   if (property === 'page') {
     return prepared<PageBreakdownRow>(
       db,

@@ -1,5 +1,5 @@
 import { t } from 'elysia'
-import { CALENDAR_DATE, TEXT } from '../formats'
+import { CALENDAR_DATE, TEXT, UUID_PATTERN } from '../formats'
 import { BREAKDOWN_PROPERTIES, type BreakdownProperty } from '../../lib/visit-properties'
 
 const day = (name: string) => t.String({ format: CALENDAR_DATE, error: `${name} must be a calendar date in YYYY-MM-DD format`, examples: ['2025-11-14'] })
@@ -155,7 +155,7 @@ export const Breakdown = t.Object({
 export const FunnelQuery = t.Object({
   site_id: siteId,
   funnel_id: t.String({
-    pattern: '^[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}$',
+    pattern: UUID_PATTERN,
     error: 'funnel_id must be a UUID, as GET /sites/:id/funnels lists them',
   }),
   date: t.Optional(day('date')),

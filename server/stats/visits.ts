@@ -147,13 +147,16 @@ export interface BreakdownPage {
   page: number
 }
 
+/** The LIMIT and OFFSET of a page of rows. */
+export const pageWindow = (paging: BreakdownPage) => sql`limit ${paging.limit} offset ${(paging.page - 1) * paging.limit}`
+
 /**
  * One property's values over the range, most visitors first, then by value in byte order.
  * Campaign tags list only the visits that have one; other properties show a missing value as
  * "(not set)".
  */
 export async function getBreakdown(db: Db, q: Question, property: BreakdownProperty, paging: BreakdownPage): Promise<VisitBreakdownRow[] | PageBreakdownRow[]> {
-  const window = sql`limit ${paging.limit} offset ${(paging.page - 1) * paging.limit}`
+  const window = pageWindow(paging)
   const order = sql`order by visitors desc, key collate "C" asc ${window}`
   if (onSiteDays(q)) {
     const rows = await prepared<VisitTotals & { key: string }>(
