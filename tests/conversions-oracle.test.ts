@@ -8,8 +8,7 @@
  * every way a visit's events can take the steps.
  */
 import { afterAll, beforeAll, describe, expect, test } from 'bun:test'
-import { resolve } from 'node:path'
-import { startStack, uniqueName, type Stack } from './support'
+import { rebuildFromCli, startStack, uniqueName, type Stack } from './support'
 import { halfUp, rangeOf, recountVisits, seededRandom, visitorEvents } from './kit/oracle'
 
 let stack: Stack
@@ -317,13 +316,7 @@ describe('goals, funnels and custom properties', () => {
   })
 
   test('bun run rollups:rebuild gives the same answers', async () => {
-    const run = Bun.spawn(['bun', 'run', 'rollups:rebuild', '--site', site], {
-      cwd: resolve(import.meta.dir, '..'),
-      env: { ...process.env, DATABASE_URL: stack.database.url },
-      stdout: 'pipe',
-      stderr: 'pipe',
-    })
-    expect(await run.exited, await new Response(run.stderr).text()).toBe(0)
+    await rebuildFromCli(stack, site)
     await compareAll(GOALS)
   })
 

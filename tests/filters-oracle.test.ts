@@ -7,8 +7,7 @@
  * filters keep, before and after a rebuild, and bad filters are refused with the reason.
  */
 import { afterAll, beforeAll, describe, expect, test } from 'bun:test'
-import { resolve } from 'node:path'
-import { startStack, uniqueName, type Stack } from './support'
+import { rebuildFromCli, startStack, uniqueName, type Stack } from './support'
 import { halfUp, nextDate, rangeOf, recountVisits, seededRandom, visitorEvents, type RecountedVisit } from './kit/oracle'
 
 let stack: Stack
@@ -406,13 +405,7 @@ describe('filters', () => {
   }, 120_000)
 
   test('bun run rollups:rebuild gives the same answers', async () => {
-    const run = Bun.spawn(['bun', 'run', 'rollups:rebuild', '--site', site], {
-      cwd: resolve(import.meta.dir, '..'),
-      env: { ...process.env, DATABASE_URL: stack.database.url },
-      stdout: 'pipe',
-      stderr: 'pipe',
-    })
-    expect(await run.exited, await new Response(run.stderr).text()).toBe(0)
+    await rebuildFromCli(stack, site)
     await compareAll()
   }, 120_000)
 

@@ -2,6 +2,7 @@
  * Test harness on real services: every test file gets its own Postgres database (migrated, then
  * dropped) and its own BullMQ queue name and prefix (obliterated afterwards).
  */
+import { resolve } from 'node:path'
 import type IORedis from 'ioredis'
 import type postgres from 'postgres'
 import { createDb, type Database } from '../drizzle/client'
@@ -200,3 +201,15 @@ export async function countEvents(database: Database, siteId: string): Promise<n
 
 /** SQL fragment rendering events.timestamp as an ISO 8601 UTC string with milliseconds. */
 export const isoUtc = (sql: postgres.Sql) => sql.unsafe(`to_char(timestamp at time zone 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.MS"Z"')`)
+
+/** Runs `bun run rollups:rebuild --site <site>` against the stack's database, as an operator would; fails with its stderr. */
+export async function rebuildFromCli(stack: Stack, site: string): Promise<void> {
+  const run = Bun.spawn(['bun', 'run', 'rollups:rebuild', '--site', site], {
+    cwd: resolve(import.meta.dir, '..'),
+    env: { ...process.env, DATABASE_URL: stack.database.url },
+    stdout: 'pipe',
+    stderr: 'pipe',
+  })
+  const [code, stderr] = await Promise.all([run.exited, new Response(run.stderr).text()])
+  if (code !== 0) throw new Error(`rollups:rebuild exited ${code}: ${stderr}`)
+}

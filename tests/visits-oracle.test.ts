@@ -6,9 +6,8 @@
  * after `bun run rollups:rebuild`.
  */
 import { afterAll, beforeAll, describe, expect, test } from 'bun:test'
-import { resolve } from 'node:path'
 import { BREAKDOWN_PROPERTIES } from '../lib/visit-properties'
-import { startStack, uniqueName, type Stack } from './support'
+import { rebuildFromCli, startStack, uniqueName, type Stack } from './support'
 import { halfUp, nextDate, rangeOf, recountVisits, seededRandom, visitorEvents } from './kit/oracle'
 
 let stack: Stack
@@ -319,13 +318,7 @@ describe('visits, sources, devices and locations', () => {
   })
 
   test('bun run rollups:rebuild gives the same answers', async () => {
-    const run = Bun.spawn(['bun', 'run', 'rollups:rebuild', '--site', site], {
-      cwd: resolve(import.meta.dir, '..'),
-      env: { ...process.env, DATABASE_URL: stack.database.url },
-      stdout: 'pipe',
-      stderr: 'pipe',
-    })
-    expect(await run.exited, await new Response(run.stderr).text()).toBe(0)
+    await rebuildFromCli(stack, site)
     await compareAll()
   })
 })
