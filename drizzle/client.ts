@@ -17,6 +17,8 @@ export interface DatabaseOptions {
   max?: number
   /** Seconds to wait for a connection before failing, so outages surface quickly. */
   connectTimeout?: number
+  /** Milliseconds after which Postgres cancels a statement (none by default). */
+  statementTimeoutMs?: number
 }
 
 export function createDb(url: string, options: DatabaseOptions = {}): Database {
@@ -28,7 +30,7 @@ export function createDb(url: string, options: DatabaseOptions = {}): Database {
     // spend ~500 ms compiling a query that runs in under one.
     // work_mem: a 30-day breakdown groups a busy site's visits per visitor (about 37 MB for 160,000
     // visits); at Postgres's default of 4 MB it spilled to disk and took twice as long (bench/RESULTS.md).
-    connection: { jit: 'off', work_mem: '64MB' },
+    connection: { jit: 'off', work_mem: '64MB', ...(options.statementTimeoutMs ? { statement_timeout: options.statementTimeoutMs } : {}) },
   })
   return { db: drizzle(sql, { schema }), sql, close: () => sql.end({ timeout: 5 }) }
 }

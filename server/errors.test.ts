@@ -1,7 +1,9 @@
 import { afterAll, beforeAll, describe, expect, test } from 'bun:test'
 import { Elysia, InvalidFileType, t } from 'elysia'
+import { sql } from 'drizzle-orm'
+import { createDb } from '../drizzle/client'
 import { startStack, type Stack } from '../tests/support'
-import { errorHandler } from './errors'
+import { errorHandler, STATEMENT_TIMEOUT_MS } from './errors'
 
 let stack: Stack
 beforeAll(async () => {
@@ -126,6 +128,21 @@ describe('the error handler answers JSON whatever it is given', () => {
     ['a response that fails its own schema (a bug, not a bad request)', '/response', internal],
   ])('%s', async (_, path, expected) => {
     expect(await request('GET', path)).toEqual(expected)
+  })
+
+  test('a statement Postgres cancels after its statement_timeout is a 503 saying so, with Retry-After', async () => {
+    const slow = createDb(stack.database.url, { max: 1, statementTimeoutMs: 50 })
+    try {
+      const timed = new Elysia().use(errorHandler(log)).get('/slow', () => slow.db.execute(sql`select pg_sleep(2)`))
+      const response = await timed.handle(new Request('http://localhost/slow'))
+      expect([response.status, response.headers.get('retry-after')]).toEqual([503, '5'])
+      expect(await response.json()).toEqual({
+        error: `the question took longer than ${STATEMENT_TIMEOUT_MS / 1000} s to answer; ask about a shorter range or with fewer filters`,
+        retryAfterSeconds: 5,
+      })
+    } finally {
+      await slow.close()
+    }
   })
 
   test('a failure while mapping an error falls back to a logged static 500', async () => {

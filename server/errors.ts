@@ -1,6 +1,6 @@
 import { Elysia, t, ValidationError } from 'elysia'
 import { errorFields, type Logger } from '../lib/log'
-import { isDatabaseUnavailable } from '../lib/pg-errors'
+import { isDatabaseUnavailable, isStatementTimeout } from '../lib/pg-errors'
 import { InvalidJsonError, PayloadTooLargeError, RequestTimeoutError } from './http'
 
 export const ErrorResponse = t.Object({ error: t.String() }, { description: 'A request the API refused, with the reason' })
@@ -113,6 +113,9 @@ export class BadRequestError extends Error {
 
 export const RETRY_AFTER_SECONDS = 5
 
+/** How long the API lets Postgres work on one statement (server/index.ts sets it). */
+export const STATEMENT_TIMEOUT_MS = 30_000
+
 /** A dependency cannot take the request now; answered 503 with Retry-After. */
 export class ServiceUnavailableError extends Error {
   override name = 'ServiceUnavailableError'
@@ -195,6 +198,15 @@ export function errorHandler(log: Logger) {
         if (error instanceof BadRequestError) {
           set.status = 400
           return { error: error.message }
+        }
+        if (isStatementTimeout(error)) {
+          log.error('statement timed out', { requestId, path, ...errorFields(error) })
+          set.status = 503
+          set.headers['retry-after'] = String(RETRY_AFTER_SECONDS)
+          return {
+            error: `the question took longer than ${STATEMENT_TIMEOUT_MS / 1000} s to answer; ask about a shorter range or with fewer filters`,
+            retryAfterSeconds: RETRY_AFTER_SECONDS,
+          }
         }
         if (error instanceof ServiceUnavailableError || isDatabaseUnavailable(error)) {
           const unavailable =

@@ -5,6 +5,7 @@ import { createIngestQueue, createMaintenanceQueue, createProducerConnection } f
 import { onShutdown } from '../lib/shutdown'
 import { loadAdminPassword } from './admin-password'
 import { createApp } from './app'
+import { STATEMENT_TIMEOUT_MS } from './errors'
 import { loadServerEnv } from './env'
 
 const log = createLogger('api')
@@ -25,7 +26,9 @@ try {
     log.info(`admin password generated and stored in ${env.adminPasswordFile}; set ADMIN_PASSWORD to choose one`, { user: env.adminUser })
   else if (admin.source === 'file') log.info(`admin password read from ${env.adminPasswordFile}; set ADMIN_PASSWORD to choose one`, { user: env.adminUser })
 
-  const database = createDb(env.databaseUrl)
+  // Questions counted at query time (goals, funnels, filters) can run long on busy sites: none may
+  // hold a connection past this, so a burst of them cannot starve the pool.
+  const database = createDb(env.databaseUrl, { statementTimeoutMs: STATEMENT_TIMEOUT_MS })
   const redis = createProducerConnection(env.redisUrl)
   redis.on('error', (error) => log.error('redis connection error', errorFields(error)))
   const queue = createIngestQueue(redis, { name: env.queueName })

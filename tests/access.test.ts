@@ -254,9 +254,22 @@ describe('reads on the loopback interface while no key is set', () => {
     expect((await keyed.get('/sites', { authorization: 'Bearer the-key' })).status).toBe(200)
   })
 
-  test('admin routes are never open on loopback', async () => {
+  test('admin routes are never open on loopback, nor to the stats key', async () => {
     expect((await fetch(`${open.baseUrl}/admin/queues/api/queues`)).status).toBe(401)
     expect((await fetch(`${open.baseUrl}/sites/x`, { method: 'PUT', body: '{"timezone":"UTC"}' })).status).toBe(401)
+    const goal = '00000000-0000-4000-8000-000000000000'
+    for (const [method, path, body] of [
+      ['GET', '/sites/x/goals', undefined],
+      ['POST', '/sites/x/goals', '{"event_type":"signup"}'],
+      ['DELETE', `/sites/x/goals/${goal}`, undefined],
+      ['GET', '/sites/x/funnels', undefined],
+      ['POST', '/sites/x/funnels', `{"name":"f","steps":["${goal}","${goal}"]}`],
+      ['DELETE', `/sites/x/funnels/${goal}`, undefined],
+    ] as const) {
+      expect({ method, path, status: (await fetch(`${open.baseUrl}${path}`, { method, body })).status }).toEqual({ method, path, status: 401 })
+      const withKey = await fetch(`${keyed.baseUrl}${path}`, { method, body, headers: { authorization: 'Bearer the-key' } })
+      expect({ method, path, status: withKey.status }).toEqual({ method, path, status: 401 })
+    }
   })
 
   test('loopback is told by the socket address', () => {

@@ -213,6 +213,8 @@ describe('goals and funnels', () => {
       await goalForm.getByLabel('Event type').fill('signup')
       await goalForm.getByRole('button', { name: 'Add goal' }).click()
       await expect(settings.getByTestId('settings-problem').textContent()).resolves.toBe('goal "Signed up" already counts event type signup')
+      // What was typed stays, to be corrected.
+      await expect(goalForm.getByLabel('Event type').inputValue()).resolves.toBe('signup')
 
       await goalForm.getByLabel('Counts').selectOption('page')
       await goalForm.getByLabel('Page (* matches anything)').fill('/pricing')

@@ -61,10 +61,13 @@ export function propsProblems(props: Record<string, unknown> | undefined): strin
   return problems
 }
 
-/** Custom properties as stored: each value as its JSON text (strings as they are); none when empty. */
+/**
+ * Custom properties as stored: each value as its JSON text (strings as they are); an empty string
+ * is no value, as for the other fields (a filter cannot name it); none when nothing is left.
+ */
 export function storedProps(props: Record<string, unknown> | undefined): Record<string, string> | undefined {
   if (props === undefined) return undefined
-  const entries = Object.entries(props)
+  const entries = Object.entries(props).filter(([, value]) => value !== '')
   if (entries.length === 0) return undefined
   return Object.fromEntries(entries.map(([key, value]) => [key, typeof value === 'string' ? value : JSON.stringify(value)!]))
 }

@@ -56,7 +56,7 @@ describe('bad props are refused with a sentence naming the key, and store nothin
 })
 
 describe('good props are stored as text', () => {
-  test('strings as sent, numbers and booleans as their JSON text; 30 keys; no props or {} store null', async () => {
+  test('strings as sent, numbers and booleans as their JSON text, "" as no value; 30 keys; no props or {} store null', async () => {
     const thirty = Object.fromEntries(Array.from({ length: 30 }, (_, i) => [`k.${i}-_`, 'v']))
     const bodies = [
       { ...valid, event_id: 'a', props: { plan: 'pro', seats: 3, ratio: 2.5, big: 1e21, trial: false, empty: '' } },
@@ -70,7 +70,7 @@ describe('good props are stored as text', () => {
     const rows = await stack.database.sql<{ event_id: string; props: Record<string, string> | null }[]>`
       select event_id, props from events where site_id = 'props-site' order by event_id`
     expect(rows.map((row) => [row.event_id, row.props])).toEqual([
-      ['a', { plan: 'pro', seats: '3', ratio: '2.5', big: '1e+21', trial: 'false', empty: '' }],
+      ['a', { plan: 'pro', seats: '3', ratio: '2.5', big: '1e+21', trial: 'false' }],
       ['b', thirty],
       ['c', null],
       ['d', null],
@@ -84,5 +84,6 @@ describe('good props are stored as text', () => {
       'props.d must be a string, number or boolean',
     ])
     expect(storedProps({ n: -0.5, t: true })).toEqual({ n: '-0.5', t: 'true' })
+    expect(storedProps({ empty: '' })).toBeUndefined()
   })
 })

@@ -1,11 +1,11 @@
 import { sql } from 'drizzle-orm'
-import { prepared, type Db } from '../../drizzle/client'
+import type { Db } from '../../drizzle/client'
 import { events } from '../../drizzle/schema'
 import { stepsReached, type FunnelEvent } from '../goals/funnel'
 import { getFunnelSteps, goalMatch, matchableGoals, uuidArray } from '../goals/queries'
 import { bucketsOf, type Question } from './buckets'
 import { pageWindow, roundedRatio, type BreakdownPage } from './visits'
-import { conversionScope, filteredRangeEvents } from './filtered'
+import { conversionScope, filteredRangeEvents, runFiltered } from './filtered'
 import type { Filter } from './filters'
 
 /*
@@ -31,8 +31,9 @@ export function getPropBreakdown(db: Db, q: Question, key: string | null, paging
                      from ${events} e, b where e.site_id = ${q.siteId} and e.timestamp >= b.b0 and e.timestamp < b.b1 and ${carries})`
       : sql`with ${filteredRangeEvents(q, filters)}`
   const values = key === null ? sql`re, jsonb_object_keys(re.props) as k(value)` : sql`(select re.*, re.props ->> ${key} as value from re) re`
-  return prepared<PropBreakdownRow>(
+  return runFiltered<PropBreakdownRow>(
     db,
+    filters,
     sql`
     ${source}
     select value, count(*)::int as visitors, sum(n)::int as events
@@ -51,8 +52,9 @@ export function getPropBreakdown(db: Db, q: Question, key: string | null, paging
  * conversions are listed too.
  */
 export async function getGoalBreakdown(db: Db, q: Question, paging: BreakdownPage, filters: Filter[] = []): Promise<GoalBreakdownRow[]> {
-  const rows = await prepared<{ value: string; visitors: number; events: number; all_visitors: number }>(
+  const rows = await runFiltered<{ value: string; visitors: number; events: number; all_visitors: number }>(
     db,
+    filters,
     sql`
     with ${conversionScope(q, filters)},
     g as (${matchableGoals(q.siteId)}),
@@ -81,8 +83,9 @@ export interface FunnelStep {
 export async function getFunnelReport(db: Db, q: Question, funnelId: string, filters: Filter[] = []): Promise<{ name: string; steps: FunnelStep[] } | null> {
   const funnel = await getFunnelSteps(db, q.siteId, funnelId)
   if (!funnel) return null
-  const rows = await prepared<{ visitor: string; started_at: string; at: number; steps: number[] }>(
+  const rows = await runFiltered<{ visitor: string; started_at: string; at: number; steps: number[] }>(
     db,
+    filters,
     sql`
     with ${conversionScope(q, filters)},
     s as (select u.n::int - 1 as step, g.name, g.event_type, g.pattern

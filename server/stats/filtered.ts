@@ -34,6 +34,14 @@ const list = (values: string[]) =>
     sql`, `,
   )})`
 
+/**
+ * Runs a statement whose text depends on the filters: unprepared when there are some, so that no
+ * connection keeps a prepared statement for every shape of filters it was ever asked.
+ */
+export function runFiltered<T>(db: Db, filters: Filter[], query: SQL): Promise<T[]> {
+  return filters.length === 0 ? prepared<T>(db, query) : (db.execute(query) as unknown as Promise<T[]>)
+}
+
 /** Whether `value` passes the operator: is one of, is none of (a missing value is none of them), contains. */
 function test(filter: Filter, value: SQL): SQL {
   if (filter.operator === 'contains') return sql`coalesce(strpos(lower(${value}), lower(${filter.values[0]!})) > 0, false)`
@@ -55,7 +63,7 @@ function eventMatch(siteId: string, filter: Filter & { kind: 'event' }): SQL {
 export async function checkGoalFilters(db: Db, siteId: string, filters: Filter[]): Promise<void> {
   const named = filters.filter((filter) => filter.property === 'goal' && filter.operator !== 'contains').flatMap((filter) => filter.values)
   if (named.length === 0) return
-  const rows = await prepared<{ name: string }>(db, sql`select name from ${goals} where site_id = ${siteId} and name in ${list(named)}`)
+  const rows = await runFiltered<{ name: string }>(db, filters, sql`select name from ${goals} where site_id = ${siteId} and name in ${list(named)}`)
   const known = new Set(rows.map((row) => row.name))
   const unknown = named.find((name) => !known.has(name))
   if (unknown !== undefined) throw new BadRequestError(`filters: ${JSON.stringify(unknown)} is not a goal of this site`)
@@ -113,7 +121,7 @@ const keptVisitsIn = sql`from kv v join b on v.started_at >= b.b0 and v.started_
 
 /** Views, users, top paths, event types and visit figures of the range, filtered. */
 export async function getFilteredStats(db: Db, q: Question, filters: Filter[], limit: number): Promise<StatsNumbers & VisitMetrics> {
-  const [row] = await prepared<{
+  const [row] = await runFiltered<{
     views: number
     users: number
     top_paths: StatsNumbers['top_paths']
@@ -121,6 +129,7 @@ export async function getFilteredStats(db: Db, q: Question, filters: Filter[], l
     totals: VisitTotals | null
   }>(
     db,
+    filters,
     sql`
     with ${filteredRangeEvents(q, filters)}
     select (select count(*) from re where event_type = 'page_view')::int as views,
@@ -138,8 +147,9 @@ export async function getFilteredStats(db: Db, q: Question, filters: Filter[], l
 
 /** Every bucket, empty ones as zeros: views and users of the kept visits' events, visitors and visits of the kept visits. */
 export async function getFilteredTimeseries(db: Db, q: Question, interval: Interval, filters: Filter[]): Promise<TimeseriesBucket[]> {
-  const rows = await prepared<{ start: string; views: number; unique_users: number; visitors: number; visits: number }>(
+  const rows = await runFiltered<{ start: string; views: number; unique_users: number; visitors: number; visits: number }>(
     db,
+    filters,
     sql`
     with ${scope(q, filters, bucketsOf(q, interval), true)},
     by_events as (select b.idx, count(*) filter (where ke.event_type = 'page_view')::int as views, count(distinct ke.user_id)::int as unique_users
@@ -163,8 +173,9 @@ export async function getFilteredBreakdown(
 ): Promise<VisitBreakdownRow[] | PageBreakdownRow[]> {
   const window = pageWindow(paging)
   if (property === 'page') {
-    return prepared<PageBreakdownRow>(
+    return runFiltered<PageBreakdownRow>(
       db,
+      filters,
       sql`
       with ${filteredRangeEvents(q, filters)}
       select path as value, count(*)::int as visitors, sum(n)::int as views
@@ -174,8 +185,9 @@ export async function getFilteredBreakdown(
   }
   const value = sql.raw(visitValueSql('v', property))
   const onlySet = onlyWhenSet(property) ? sql`where ${value} is not null` : sql``
-  const rows = await prepared<VisitTotals & { key: string }>(
+  const rows = await runFiltered<VisitTotals & { key: string }>(
     db,
+    filters,
     sql`with ${scope(q, filters, bucketsOf(q, null), false)}
         select * from (${totalsBy(value, sql`${keptVisitsIn} ${onlySet}`)}) r order by visitors desc, key collate "C" asc ${window}`,
   )

@@ -12,10 +12,11 @@ export function ConversionSettings({ siteId, version, onChange }: { siteId: stri
   const funnels = useFunnels({ siteId, version })
   const [problem, setProblem] = useState<string | null>(null)
   /** Runs one change; the API's refusal (a duplicate, a goal in a funnel) is shown as it says it. */
-  const change = async (call: () => Promise<{ error: { status: unknown; value: unknown } | null }>) => {
+  const change = async (call: () => Promise<{ error: { status: unknown; value: unknown } | null }>): Promise<boolean> => {
     const { error } = await call()
     setProblem(error ? errorMessage(error) : null)
     if (!error) onChange()
+    return !error
   }
   return (
     <Panel title="Goals and funnels" className="panel-wide settings">
@@ -82,14 +83,15 @@ export function ConversionSettings({ siteId, version, onChange }: { siteId: stri
   )
 }
 
-function GoalForm({ onAdd }: { onAdd: (body: { event_type?: string; page?: string; name?: string }) => Promise<void> }) {
+/** The form keeps what was typed when the API refuses it, so it can be corrected. */
+function GoalForm({ onAdd }: { onAdd: (body: { event_type?: string; page?: string; name?: string }) => Promise<boolean> }) {
   const [kind, setKind] = useState<'event_type' | 'page'>('event_type')
   const [value, setValue] = useState('')
   const [name, setName] = useState('')
   const ids = { kind: useId(), value: useId(), name: useId() }
   const submit = async (event: FormEvent) => {
     event.preventDefault()
-    await onAdd({ [kind]: value, ...(name ? { name } : {}) })
+    if (!(await onAdd({ [kind]: value, ...(name ? { name } : {}) }))) return
     setValue('')
     setName('')
   }
@@ -109,14 +111,14 @@ function GoalForm({ onAdd }: { onAdd: (body: { event_type?: string; page?: strin
   )
 }
 
-function FunnelForm({ goals, onAdd }: { goals: Goal[]; onAdd: (body: { name: string; steps: string[] }) => Promise<void> }) {
+function FunnelForm({ goals, onAdd }: { goals: Goal[]; onAdd: (body: { name: string; steps: string[] }) => Promise<boolean> }) {
   const [name, setName] = useState('')
   const [steps, setSteps] = useState<string[]>(['', ''])
   const nameId = useId()
   if (goals.length === 0) return <Empty>A funnel is made of goals: add some first.</Empty>
   const submit = async (event: FormEvent) => {
     event.preventDefault()
-    await onAdd({ name, steps: steps.map((step) => step || goals[0]!.goal_id) })
+    if (!(await onAdd({ name, steps: steps.map((step) => step || goals[0]!.goal_id) }))) return
     setName('')
     setSteps(['', ''])
   }
