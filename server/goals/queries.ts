@@ -5,13 +5,14 @@ import type { Funnel, FunnelBody, Goal, GoalBody } from './model'
 
 const goalColumns = sql`goal_id::text, name, event_type, page, to_json(created_at) #>> '{}' as created_at`
 
+/** A row's created_at, read as JSON text, in the API's ISO 8601 UTC form. */
+const isoCreatedAt = <T extends { created_at: string }>(row: T): T => ({ ...row, created_at: new Date(row.created_at).toISOString() })
+
 /** A site's goals, oldest first. */
 export async function getGoals(db: Db, siteId: string): Promise<Goal[]> {
   const rows = await db.execute<Goal>(sql`select ${goalColumns} from ${goals} where site_id = ${siteId} order by created_at, goal_id`)
   return rows.map(isoCreatedAt)
 }
-
-const isoCreatedAt = (goal: Goal): Goal => ({ ...goal, created_at: new Date(goal.created_at).toISOString() })
 
 /** The new goal, or why it clashes with one the site has (same name, event type or page). */
 export async function addGoal(db: Db, siteId: string, body: GoalBody): Promise<Goal | { conflict: string }> {
@@ -68,7 +69,7 @@ const funnelColumns = sql`f.funnel_id::text, f.name, to_json(f.created_at) #>> '
 /** A site's funnels, oldest first, each step with its goal's name. */
 export async function getFunnels(db: Db, siteId: string): Promise<Funnel[]> {
   const rows = await db.execute<Funnel>(sql`select ${funnelColumns} from ${funnels} f where f.site_id = ${siteId} order by f.created_at, f.funnel_id`)
-  return rows.map((funnel) => ({ ...funnel, created_at: new Date(funnel.created_at).toISOString() }))
+  return rows.map(isoCreatedAt)
 }
 
 /**
@@ -92,7 +93,7 @@ export async function addFunnel(db: Db, siteId: string, body: FunnelBody): Promi
   const [funnel] = await db.execute<Funnel>(
     sql`select ${funnelColumns} from ${funnels} f where f.site_id = ${siteId} and f.funnel_id = ${row!.funnel_id}::uuid`,
   )
-  return { ...funnel!, created_at: new Date(funnel!.created_at).toISOString() }
+  return isoCreatedAt(funnel!)
 }
 
 /** Whether the funnel existed. */

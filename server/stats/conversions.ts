@@ -14,6 +14,9 @@ import type { Filter } from './filters'
  * property needs no rollup per key a site may invent.
  */
 
+/** part / whole × 100, rounded half up to one decimal; 0 when whole is 0 (conversion rates). */
+const percentOf = (part: number, whole: number) => (whole === 0 ? 0 : roundedRatio(1000 * part, whole) / 10)
+
 export type PropBreakdownRow = { value: string; visitors: number; events: number }
 export type GoalBreakdownRow = { value: string; visitors: number; events: number; conversion_rate: number }
 
@@ -65,7 +68,7 @@ export async function getGoalBreakdown(db: Db, q: Question, paging: BreakdownPag
      group by g.name
      order by visitors desc, g.name collate "C" asc ${pageWindow(paging)}`,
   )
-  return rows.map(({ all_visitors: all, ...row }) => ({ ...row, conversion_rate: all === 0 ? 0 : roundedRatio(1000 * row.visitors, all) / 10 }))
+  return rows.map(({ all_visitors: all, ...row }) => ({ ...row, conversion_rate: percentOf(row.visitors, all) }))
 }
 
 export interface FunnelStep {
@@ -111,7 +114,7 @@ export async function getFunnelReport(db: Db, q: Question, funnelId: string, fil
     steps: names.map((name, step) => ({
       name,
       visitors: reachedBy[step]!,
-      conversion_rate: reachedBy[0] === 0 ? 0 : roundedRatio(1000 * reachedBy[step]!, reachedBy[0]!) / 10,
+      conversion_rate: percentOf(reachedBy[step]!, reachedBy[0]!),
       dropoff: step === 0 ? 0 : reachedBy[step - 1]! - reachedBy[step]!,
     })),
   }

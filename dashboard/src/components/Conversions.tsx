@@ -1,9 +1,9 @@
 import { useId, useState } from 'react'
-import { api } from '../api'
 import { filterChips } from '../filters'
 import { formatCount, formatRate } from '../format'
 import { useFunnelReport, useFunnels } from '../hooks/useConversions'
-import { useRemote } from '../hooks/useRemote'
+import { DETAILS_ROWS, useBreakdown } from '../hooks/useBreakdown'
+import type { Remote } from '../hooks/useRemote'
 import type { RangeQuery } from '../hooks/useStats'
 import { Empty, Panel, RemoteContent } from './Panel'
 import { ShareTable } from './ShareTable'
@@ -19,11 +19,10 @@ interface ConversionProps {
 /** A breakdown row of the goals or custom properties report, as the API answers it. */
 type ConversionRow = { value: string; visitors: number; events: number; conversion_rate?: number }
 
-function useConversionBreakdown(query: (RangeQuery & { property: 'goal' | 'props' | `props:${string}`; version: number }) | null) {
-  return useRemote(query, async ({ siteId, from, to, tz, filters, property }, signal) => {
-    const answer = await api.stats.breakdown.get({ query: { site_id: siteId, property, from, to, tz, filters, limit: 100 }, fetch: { signal } })
-    return answer.error ? answer : { data: answer.data.results as ConversionRow[], error: null }
-  })
+/** A goals or custom properties breakdown, up to the details' 100 rows, through the panels' own hook. */
+function useConversionBreakdown(query: RangeQuery & { property: 'goal' | 'props' | `props:${string}`; version: number }): Remote<ConversionRow[]> {
+  const remote = useBreakdown({ ...query, limit: DETAILS_ROWS })
+  return remote.status === 'ready' ? { status: 'ready', data: remote.data.results as ConversionRow[] } : remote
 }
 
 /**

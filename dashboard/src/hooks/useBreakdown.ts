@@ -16,6 +16,8 @@ export const DETAILS_ROWS = 100
 export interface BreakdownQuery extends RangeQuery {
   property: BreakdownProperty
   limit: number
+  /** Not sent: bumped when what the answer depends on changed (a goal added), so it is asked again. */
+  version?: number
 }
 
 /** One property's values over the range, most visitors first. */
