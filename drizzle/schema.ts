@@ -6,6 +6,7 @@ import {
   boolean,
   check,
   date,
+  foreignKey,
   index,
   integer,
   jsonb,
@@ -265,19 +266,85 @@ export const minuteUsers = pgTable(
 )
 
 /**
- * Sign-in sessions, kept server-side so that signing out (or an admin ending them) takes effect
- * at once in every API process. The cookie carries a random token; only its SHA-256 is stored,
- * so a leaked table cannot be replayed as cookies.
+ * Accounts: `admin` (everything) or `viewer` (reads the sites in user_sites). Passwords are
+ * argon2id hashes (Bun.password). The account named by ADMIN_USER is kept in step with the
+ * configured admin password: `configured_password_hash` remembers the one last applied, so a
+ * change of ADMIN_PASSWORD resets it while a password changed in the dashboard survives restarts.
+ * Not per site: a reference table under Citus.
+ */
+export const users = pgTable(
+  'users',
+  {
+    userId: uuid('user_id').primaryKey().defaultRandom(),
+    username: text('username').notNull(),
+    passwordHash: text('password_hash').notNull(),
+    role: text('role').notNull(),
+    disabled: boolean('disabled').notNull().default(false),
+    mustChangePassword: boolean('must_change_password').notNull().default(false),
+    configuredPasswordHash: text('configured_password_hash'),
+    createdAt: timestamp('created_at', { withTimezone: true, mode: 'date' }).notNull().defaultNow(),
+  },
+  (table) => [uniqueIndex('users_username').on(table.username), check('users_role', sql`${table.role} in ('admin', 'viewer')`)],
+)
+
+/** The sites a viewer may read (admins read every site). */
+export const userSites = pgTable(
+  'user_sites',
+  {
+    siteId: text('site_id').notNull(),
+    userId: uuid('user_id')
+      .notNull()
+      .references(() => users.userId, { onDelete: 'cascade' }),
+  },
+  (table) => [primaryKey({ columns: [table.siteId, table.userId] }), index('user_sites_user').on(table.userId)],
+)
+
+/**
+ * Tokens that read one site's stats: shared links (`link`, optionally behind a password) and API
+ * keys (`key`, named). Only the token's SHA-256 is kept (it is 32 random bytes, so no slower hash
+ * is needed); the token itself is shown once, when made. Revoking deletes the row, and with it the
+ * sessions a link's password opened.
+ */
+export const siteTokens = pgTable(
+  'site_tokens',
+  {
+    siteId: text('site_id').notNull(),
+    tokenId: uuid('token_id').notNull().defaultRandom(),
+    kind: text('kind').notNull(),
+    name: text('name'),
+    tokenHash: text('token_hash').notNull(),
+    passwordHash: text('password_hash'),
+    createdAt: timestamp('created_at', { withTimezone: true, mode: 'date' }).notNull().defaultNow(),
+  },
+  (table) => [
+    primaryKey({ columns: [table.siteId, table.tokenId] }),
+    uniqueIndex('site_tokens_hash').on(table.tokenHash),
+    check('site_tokens_kind', sql`${table.kind} in ('link', 'key')`),
+  ],
+)
+
+/**
+ * Sessions, kept server-side so that signing out, disabling an account or revoking a link takes
+ * effect at once in every API process. A session belongs to an account (the sign-in cookie) or to
+ * a password-protected shared link (a bearer token for that one site). Only the token's SHA-256 is
+ * stored, so a leaked table cannot be replayed.
  */
 export const sessions = pgTable(
   'sessions',
   {
     tokenHash: text('token_hash').primaryKey(),
-    username: text('username').notNull(),
+    userId: uuid('user_id').references(() => users.userId, { onDelete: 'cascade' }),
+    siteId: text('site_id'),
+    tokenId: uuid('token_id'),
     createdAt: timestamp('created_at', { withTimezone: true, mode: 'date' }).notNull().defaultNow(),
     expiresAt: timestamp('expires_at', { withTimezone: true, mode: 'date' }).notNull(),
   },
-  (table) => [index('sessions_expires_at').on(table.expiresAt)],
+  (table) => [
+    index('sessions_expires_at').on(table.expiresAt),
+    index('sessions_user').on(table.userId),
+    foreignKey({ columns: [table.siteId, table.tokenId], foreignColumns: [siteTokens.siteId, siteTokens.tokenId] }).onDelete('cascade'),
+    check('sessions_one_owner', sql`(${table.userId} is null) <> (${table.tokenId} is null)`),
+  ],
 )
 
 /**

@@ -2,25 +2,34 @@ import { Elysia } from 'elysia'
 import type { Server } from 'bun'
 import { HttpError } from './errors'
 import { budgetKey, isLoopback, peerAddress, type ClientAddress } from './client-address'
-import { readCookie, sameSecret, SESSION_COOKIE, type SessionStore } from './auth/session'
+import type { Db } from '../drizzle/client'
+import { randomBytes } from 'node:crypto'
+import { accountById, accountByName, createPasswordCheck, hashPassword, siteTokenOf, TOKEN_PREFIX, type Account, type TokenKind } from './accounts/store'
+import { isToken, LINK_SESSION_PREFIX, readCookie, sameSecret, SESSION_COOKIE, type SessionStore } from './auth/session'
 import { RateLimiter, type RateLimit } from './rate-limit'
 
 /**
- * Who may call a route group, declared on the group itself (`.guard({ access: 'reader' })`), so
+ * Who may call a route group, declared on the group itself (`.guard({ access: 'stats' })`), so
  * a route added to a group inherits its rule. The decision is made on the route Elysia matched,
  * before the request is validated: no path string is ever re-parsed to decide access.
  *
- * - `public`: anyone (ingestion, health, the tracker, the login form, the API reference).
- * - `reader`: stats, sites, ledger, queue and metrics reads: an admin, the STATS_API_KEY bearer
- *   key, or, while no key is configured, a caller on the loopback interface (by socket address).
- * - `admin`: the dashboard, Bull Board and site settings: an admin session or HTTP Basic.
+ * - `public`: anyone (ingestion, health, the tracker, the login form, shared links, the API reference).
+ * - `stats`: one site's stats, named by the validated `site_id`: an admin, a viewer given that
+ *   site, a shared link or API key of that site, the STATS_API_KEY bearer key, or, while no key is
+ *   configured, a caller on the loopback interface (by socket address).
+ * - `reader`: sites and the ledger: admins, viewers (who see only their sites), the key, loopback.
+ * - `ops`: the queue and metrics, which cover every site: admins, the key, loopback.
+ * - `member`: the dashboard: any signed-in account (session or HTTP Basic).
+ * - `account`: a signed-in account's own settings, even one that must choose a new password first.
+ * - `admin`: Bull Board, accounts and site settings: an admin account.
  */
-export type AccessRule = 'public' | 'reader' | 'admin'
+export type AccessRule = 'public' | 'stats' | 'reader' | 'ops' | 'member' | 'account' | 'admin'
 
 export interface AccessConfig {
+  /** The configured admin account (ADMIN_USER / ADMIN_PASSWORD), kept in step at start. */
   user: string
   password: string
-  /** When set, readers need `Authorization: Bearer <key>` (or an admin) wherever they connect from. */
+  /** When set, programs may read stats with `Authorization: Bearer <key>` wherever they connect from. */
   statsApiKey?: string
   /** Readers on the loopback interface need no key while none is configured. */
   loopbackReads: boolean
@@ -30,7 +39,11 @@ export interface AccessConfig {
   loginGuesses: RateLimit
 }
 
-export type Principal = { kind: 'admin'; user: string } | { kind: 'key' } | { kind: 'loopback' }
+export type Principal =
+  | { kind: 'user'; account: Account; /** the cookie's session, when signed in by form */ session?: string }
+  | { kind: 'key' }
+  | { kind: 'loopback' }
+  | { kind: 'site'; siteId: string; via: 'link' | 'key' }
 
 /** Failed sign-ins per client address by default: 10 at once, then one every 30 s. */
 export const LOGIN_GUESSES: RateLimit = { rate: 1 / 30, burst: 10 }
@@ -68,13 +81,34 @@ function assertSameOrigin(request: Request, behindProxy: boolean): void {
 
 export interface AccessDeps {
   config: AccessConfig
+  db: Db
   sessions: SessionStore
   clientAddress: ClientAddress
 }
 
+const ADMITS: Record<Exclude<AccessRule, 'public'>, (principal: Principal) => boolean> = {
+  stats: () => true,
+  reader: (p) => p.kind !== 'site',
+  ops: (p) => (p.kind === 'user' ? p.account.role === 'admin' : p.kind !== 'site'),
+  member: (p) => p.kind === 'user',
+  account: (p) => p.kind === 'user',
+  admin: (p) => p.kind === 'user' && p.account.role === 'admin',
+}
+/** Rules whose routes a browser reaches with its cookie, so state-changing requests must come from this origin. */
+const COOKIE_RULES = new Set<AccessRule>(['member', 'account', 'admin'])
+
+/** The sites a principal may read: every site, or these. */
+export function sitesOf(principal: Principal): 'all' | ReadonlySet<string> {
+  if (principal.kind === 'site') return new Set([principal.siteId])
+  if (principal.kind === 'user' && principal.account.role === 'viewer') return new Set(principal.account.sites)
+  return 'all'
+}
+
 export function accessControl(deps: AccessDeps) {
-  const { config, sessions, clientAddress } = deps
+  const { config, db, sessions, clientAddress } = deps
   const guesses = new RateLimiter(config.loginGuesses)
+  const checkPassword = createPasswordCheck()
+  const unknownAccountHash = hashPassword(randomBytes(16).toString('base64url'))
   const loopbackOpen = config.loopbackReads && config.statsApiKey === undefined && !config.behindProxy
 
   /** Seconds a client must wait before its next sign-in attempt (0: it may try now). */
@@ -85,92 +119,145 @@ export function accessControl(deps: AccessDeps) {
     return guessWait(request, server)
   }
   const tooManyGuesses = (wait: number) => new HttpError(429, 'Too many failed sign-ins from this address; retry later', { 'retry-after': String(wait) })
-
-  const sameUser = (user: string, password: string) => sameSecret(user, config.user) && sameSecret(password, config.password)
-
-  async function adminOf(request: Request, server: Server<unknown> | null): Promise<Principal | undefined> {
-    const token = readCookie(request.headers.get('cookie'), SESSION_COOKIE)
-    const user = token ? await sessions.userOf(token) : undefined
-    if (user === config.user) return { kind: 'admin', user }
-    const header = request.headers.get('authorization')
-    if (!header?.startsWith('Basic ')) return undefined
+  /** Spends a guess when a credential was wrong; past the budget even the right one waits. */
+  const guessing = async <T>(request: Request, server: Server<unknown> | null, attempt: () => Promise<T | undefined>): Promise<T | undefined> => {
     const wait = guessWait(request, server)
     if (wait > 0) throw tooManyGuesses(wait)
-    const decoded = Buffer.from(header.slice(6), 'base64').toString()
-    const colon = decoded.indexOf(':')
-    if (colon >= 0 && sameUser(decoded.slice(0, colon), decoded.slice(colon + 1))) return { kind: 'admin', user: config.user }
+    const found = await attempt()
+    if (found !== undefined) return found
     const after = guessFailed(request, server)
     if (after > 0) throw tooManyGuesses(after)
     return undefined
   }
 
-  function readerOf(request: Request, server: Server<unknown> | null): Principal | undefined {
-    const header = request.headers.get('authorization')
-    if (config.statsApiKey !== undefined && header?.startsWith('Bearer ')) {
-      // A key is a password: guesses share the sign-in budget, and past it even the right one waits.
-      const wait = guessWait(request, server)
-      if (wait > 0) throw tooManyGuesses(wait)
-      if (sameSecret(header.slice(7), config.statsApiKey)) return { kind: 'key' }
-      const after = guessFailed(request, server)
-      if (after > 0) throw tooManyGuesses(after)
+  /** The enabled account with this name and password, or undefined. */
+  async function signIn(username: string, password: string): Promise<Account | undefined> {
+    const account = await accountByName(db, username)
+    // An unknown name costs the same hash as a known one, so timing does not tell which names exist.
+    const matched = await checkPassword(password, account?.password_hash ?? (await unknownAccountHash))
+    if (!account || account.disabled || !matched) return undefined
+    const { password_hash: _, ...rest } = account
+    return rest
+  }
+
+  async function bearerPrincipal(token: string, request: Request, server: Server<unknown> | null): Promise<Principal | undefined> {
+    if (isToken(token, LINK_SESSION_PREFIX)) {
+      return guessing(request, server, async () => {
+        const owner = await sessions.ownerOf(token)
+        return owner && 'siteId' in owner ? ({ kind: 'site', siteId: owner.siteId, via: 'link' } as const) : undefined
+      })
     }
+    const kind = (Object.keys(TOKEN_PREFIX) as TokenKind[]).find((k) => isToken(token, TOKEN_PREFIX[k]))
+    if (kind !== undefined) {
+      const row = await guessing(request, server, async () => {
+        const found = await siteTokenOf(db, token)
+        return found?.kind === kind ? found : undefined
+      })
+      if (!row) return undefined
+      if (row.passwordHash !== null) throw new HttpError(401, 'This shared link needs its password: POST it to /share/<token>/session for a session token')
+      return { kind: 'site', siteId: row.siteId, via: kind }
+    }
+    return guessing(request, server, async () =>
+      config.statsApiKey !== undefined && sameSecret(token, config.statsApiKey) ? ({ kind: 'key' } as const) : undefined,
+    )
+  }
+
+  /** Who is calling: the first credential presented decides; with none, a loopback caller while that is open. */
+  async function identify(request: Request, server: Server<unknown> | null): Promise<Principal | undefined> {
+    const cookie = readCookie(request.headers.get('cookie'), SESSION_COOKIE)
+    if (cookie) {
+      const owner = await sessions.ownerOf(cookie)
+      const account = owner && 'userId' in owner ? await accountById(db, owner.userId) : undefined
+      if (account && !account.disabled) return { kind: 'user', account, session: cookie }
+    }
+    const header = request.headers.get('authorization')
+    if (header?.startsWith('Basic ')) {
+      const decoded = Buffer.from(header.slice(6), 'base64').toString()
+      const colon = decoded.indexOf(':')
+      const account = await guessing(request, server, async () => (colon >= 0 ? signIn(decoded.slice(0, colon), decoded.slice(colon + 1)) : undefined))
+      return account && { kind: 'user', account }
+    }
+    // Credentials that were sent but are not (or no longer) good are refused, never read as loopback.
+    if (header?.startsWith('Bearer ')) return bearerPrincipal(header.slice(7), request, server)
     // A header a proxy adds means a proxy on this machine relays someone else: loopback proves nothing then.
     const relayed = PROXY_HEADERS.some((name) => request.headers.has(name))
     if (loopbackOpen && !relayed && isLoopback(peerAddress(request, server))) return { kind: 'loopback' }
     return undefined
   }
 
-  function refuse(rule: 'reader' | 'admin', request: Request): never {
-    if (rule === 'reader') {
+  function refuseStranger(rule: AccessRule, request: Request): never {
+    if (rule === 'stats' || rule === 'reader' || rule === 'ops') {
       const error =
         config.statsApiKey === undefined
-          ? 'An admin session (or HTTP Basic) is required; set STATS_API_KEY to give programs a bearer key'
-          : 'A valid STATS_API_KEY bearer token or an admin session is required'
+          ? 'Sign in (a session or HTTP Basic) or send a site API key; set STATS_API_KEY to give programs a bearer key for every site'
+          : 'A valid STATS_API_KEY bearer token, a site API key or a signed-in account is required'
       throw new HttpError(401, error, { 'www-authenticate': config.statsApiKey === undefined ? 'Basic realm="analytics admin", charset="UTF-8"' : 'Bearer' })
     }
-    // People get the login form; programs get a 401 they can act on.
+    throw toPage(request, '/login', 401, 'Authentication required')
+  }
+
+  /** People get a page; programs get the status they can act on. */
+  function toPage(request: Request, page: string, status: number, error: string): HttpError {
     if (request.method === 'GET' && (request.headers.get('accept') ?? '').includes('text/html')) {
       // Where to come back to; the login form checks it stays on this origin (safeNext).
       const { pathname, search } = new URL(request.url, 'http://this.invalid')
-      const next = pathname + search
-      throw new HttpError(302, 'Authentication required', { location: `/login?next=${encodeURIComponent(next)}` })
+      return new HttpError(302, error, { location: `${page}?next=${encodeURIComponent(pathname + search)}` })
     }
-    throw new HttpError(401, 'Authentication required', { 'www-authenticate': 'Basic realm="analytics admin", charset="UTF-8"' })
+    const headers: Record<string, string> = status === 401 ? { 'www-authenticate': 'Basic realm="analytics admin", charset="UTF-8"' } : {}
+    return new HttpError(status, error, headers)
   }
 
-  /**
-   * Refuses the request unless its caller may use a route of `rule`. Decided once per request:
-   * the body reader of a route can ask first (so a stranger's body is never read), and the
-   * transform hook asks again for routes without one.
-   */
-  const decisions = new WeakMap<Request, { rule: AccessRule; decision: Promise<void> }>()
-  async function decide(rule: AccessRule, request: Request, server: Server<unknown> | null): Promise<void> {
-    if (rule === 'public') return
-    const principal = (rule === 'reader' ? readerOf(request, server) : undefined) ?? (await adminOf(request, server))
-    if (!principal) refuse(rule, request)
-    if (rule === 'admin' && STATE_CHANGING.has(request.method)) assertSameOrigin(request, config.behindProxy)
+  function refuseKnown(rule: AccessRule, principal: Principal): never {
+    if (principal.kind === 'site') throw new HttpError(403, "A shared link or site API key reads only its own site's /stats routes")
+    throw new HttpError(403, rule === 'admin' ? 'Only an admin may do this' : 'This account may not do this')
   }
-  const require = (rule: AccessRule, request: Request, server: Server<unknown> | null) => {
-    const known = decisions.get(request)
-    if (known?.rule === rule) return known.decision
-    const decision = decide(rule, request, server)
-    decisions.set(request, { rule, decision })
-    return decision
+
+  /** The caller, found once per request and shared by every rule asked about it. */
+  const principals = new WeakMap<Request, Promise<Principal | undefined>>()
+  const principalOf = (request: Request, server: Server<unknown> | null) => {
+    let known = principals.get(request)
+    if (!known) principals.set(request, (known = identify(request, server)))
+    return known
+  }
+
+  /** Refuses the request unless its caller may use a route of `rule`; returns the caller. */
+  async function require(rule: Exclude<AccessRule, 'public'>, request: Request, server: Server<unknown> | null): Promise<Principal> {
+    const principal = await principalOf(request, server)
+    // Loopback and the stats key only read: for anything more the caller must still sign in.
+    if (!principal || ((principal.kind === 'loopback' || principal.kind === 'key') && !ADMITS[rule](principal))) refuseStranger(rule, request)
+    if (principal.kind === 'user' && principal.account.must_change_password && rule !== 'account') {
+      throw toPage(request, '/account/password', 403, 'Choose a new password first: POST /account/password')
+    }
+    if (!ADMITS[rule](principal)) refuseKnown(rule, principal)
+    if (COOKIE_RULES.has(rule) && STATE_CHANGING.has(request.method)) assertSameOrigin(request, config.behindProxy)
+    return principal
+  }
+
+  /** Refuses a caller who may not read this site. */
+  async function requireSite(request: Request, server: Server<unknown> | null, siteId: string): Promise<void> {
+    const sites = sitesOf(await require('stats', request, server))
+    if (sites !== 'all' && !sites.has(siteId)) throw new HttpError(403, `This account may not read site ${JSON.stringify(siteId)}`)
   }
 
   return {
-    /** A route's body reader that runs only once the caller is known to be allowed. */
     /** For the public sign-in routes, which change state too. */
     assertSameOrigin: (request: Request) => assertSameOrigin(request, config.behindProxy),
+    /** A route's body reader that runs only once the caller is known to be allowed. */
     readBodyAfter:
-      <T>(rule: AccessRule, read: (request: Request) => Promise<T>) =>
+      <T>(rule: Exclude<AccessRule, 'public'>, read: (request: Request) => Promise<T>) =>
       async ({ request, server }: { request: Request; server: Server<unknown> | null }) => {
         await require(rule, request, server)
         return read(request)
       },
+    /** The allowed caller of a route that is not public (its rule has already admitted it). */
+    principal: (request: Request, server: Server<unknown> | null) => principalOf(request, server) as Promise<Principal>,
+    /** The sites the allowed caller may read. */
+    sitesOf: async (request: Request, server: Server<unknown> | null) => sitesOf((await principalOf(request, server))!),
+    requireSite,
     guessWait,
     guessFailed,
-    sameUser,
+    guessing,
+    signIn,
     plugin: new Elysia({ name: 'access' }).macro({
       // Public routes get no hook at all: ingestion is the hot path.
       access: (rule: AccessRule) =>
@@ -179,7 +266,12 @@ export function accessControl(deps: AccessDeps) {
           : {
               // Before the default body parsers (Bull Board's routes), and before validation for every route.
               parse: ({ request, server }) => require(rule, request, server).then(() => undefined),
-              transform: ({ request, server }) => require(rule, request, server),
+              transform: ({ request, server }) => require(rule, request, server).then(() => undefined),
+              // After validation: the site a stats route asks about is its validated site_id.
+              ...(rule === 'stats' && {
+                beforeHandle: ({ request, server, query }: { request: Request; server: Server<unknown> | null; query: Record<string, unknown> }) =>
+                  requireSite(request, server, String(query.site_id)),
+              }),
             },
     }),
   }

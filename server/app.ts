@@ -4,6 +4,9 @@ import type { Database } from '../drizzle/client'
 import type { Logger } from '../lib/log'
 import type { IngestQueue, MaintenanceQueue } from '../lib/queue'
 import { adminRoutes } from './admin/board'
+import { accountRoutes, usersRoutes } from './accounts/routes'
+import { syncConfiguredAdmin } from './accounts/store'
+import { shareRoutes, siteTokensRoutes } from './sharing/routes'
 import { accessControl, type AccessConfig } from './access'
 import { authRoutes } from './auth/routes'
 import { createSessionStore } from './auth/session'
@@ -52,10 +55,11 @@ export async function createApp(deps: AppDeps) {
   const checkZone = createZoneCheck(deps.database.db)
   const pipeline = createIngestPipeline({ queue: deps.queue, redis: deps.redis, limits: deps.ingestLimits, log: deps.log, metrics })
   const ledger = countedLedger(createLedgerRecorder(deps.database.db, deps.log), metrics)
-  const sessions = createSessionStore(deps.database.db, deps.access)
+  const sessions = createSessionStore(deps.database.db)
+  await syncConfiguredAdmin(deps.database.db, deps.access)
   const clientAddress = clientAddressOf(deps.proxy)
   // Each route group below declares its own rule with this plugin's `access` macro.
-  const access = accessControl({ config: deps.access, sessions, clientAddress })
+  const access = accessControl({ config: deps.access, db: deps.database.db, sessions, clientAddress })
   // normalize off: unknown body fields must reach validation (and be refused), not be silently
   // stripped. maxRequestBodySize: Bun's own bound on any body (its default is 128 MiB); each route
   // reads its body within its own, smaller limit.
@@ -63,6 +67,9 @@ export async function createApp(deps: AppDeps) {
     .use(errorHandler(deps.log))
     .use(openapiRoutes({ access }))
     .use(authRoutes({ access, sessions }))
+    .use(accountRoutes({ db: deps.database.db, access }))
+    .use(usersRoutes({ db: deps.database.db, access }))
+    .use(shareRoutes({ db: deps.database.db, access, sessions }))
     .use(metricsRoutes({ metrics, queue: deps.queue, ingest: () => pipeline.state(), access }))
     .use(healthRoutes({ redis: deps.redis, sql: deps.database.sql, access }))
     .use(
@@ -83,6 +90,7 @@ export async function createApp(deps: AppDeps) {
     .use(sitesRoutes({ db: deps.database.db, queue: deps.queue, checkZone, access }))
     .use(goalsRoutes({ db: deps.database.db, access }))
     .use(funnelsRoutes({ db: deps.database.db, access }))
+    .use(siteTokensRoutes({ db: deps.database.db, access }))
     .use(trackerRoutes({ access }))
     .use(await adminRoutes({ queues: [deps.queue, deps.maintenanceQueue], access }))
     .use(dashboardRoutes({ distDir: deps.dashboardDir, access }))

@@ -3,14 +3,20 @@ import { existsSync, statSync } from 'node:fs'
 import { join, normalize, sep } from 'node:path'
 import type { Access } from './access'
 import { HTML_SECURITY_HEADERS } from './http'
+import { ShareParams } from './sharing/routes'
 
 /**
- * Serves the built dashboard (dashboard/dist) at `/`, for the admin, and its hashed assets under
+ * Serves the built dashboard (dashboard/dist) at `/`, for signed-in accounts, and at `/share/<token>`
+ * for a shared link's holder, and its hashed assets under
  * /assets, to anyone: they are the same for every install and hold no data.
  */
 export function dashboardRoutes(deps: { distDir: string; access: Access }) {
   const index = join(deps.distDir, 'index.html')
   const assets = join(deps.distDir, 'assets') + sep
+  const page = ({ status }: { status: (code: 503, body: { error: string }) => unknown }) => {
+    if (!existsSync(index)) return status(503, { error: 'The dashboard is not built yet: run `bun run build:dashboard`.' })
+    return new Response(Bun.file(index), { headers: { 'content-type': 'text/html; charset=utf-8', 'cache-control': 'no-cache', ...HTML_SECURITY_HEADERS } })
+  }
   return new Elysia({ name: 'dashboard' })
     .use(deps.access.plugin)
     .guard({ access: 'public' }, (anyone) =>
@@ -26,16 +32,7 @@ export function dashboardRoutes(deps: { distDir: string; access: Access }) {
         { detail: { hide: true } },
       ),
     )
-    .guard({ access: 'admin' }, (admins) =>
-      admins.get(
-        '/',
-        ({ status }) => {
-          if (!existsSync(index)) return status(503, { error: 'The dashboard is not built yet: run `bun run build:dashboard`.' })
-          return new Response(Bun.file(index), {
-            headers: { 'content-type': 'text/html; charset=utf-8', 'cache-control': 'no-cache', ...HTML_SECURITY_HEADERS },
-          })
-        },
-        { detail: { hide: true } },
-      ),
-    )
+    // A shared link opens the same page, which then trades the link for a session of that one site.
+    .guard({ access: 'public' }, (anyone) => anyone.get('/share/:token', page, { params: ShareParams, detail: { hide: true } }))
+    .guard({ access: 'member' }, (members) => members.get('/', page, { detail: { hide: true } }))
 }

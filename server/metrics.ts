@@ -46,7 +46,7 @@ export function countedLedger(ledger: LedgerRecorder, metrics: ApiMetrics): Ledg
 export function metricsRoutes(deps: { metrics: ApiMetrics; queue: IngestQueue; ingest: () => { pendingItems: number; pacedEvents: number }; access: Access }) {
   return new Elysia({ name: 'metrics' })
     .use(deps.access.plugin)
-    .guard({ access: 'reader' })
+    .guard({ access: 'ops' })
     .get(
       '/metrics',
       async () => {

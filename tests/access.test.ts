@@ -43,6 +43,8 @@ const PUBLIC = [
   'POST /login',
   'POST /logout',
   'GET /assets/*',
+  'GET /share/:token',
+  'POST /share/:token/session',
 ]
 const isPublic = (method: string, path: string) => PUBLIC.includes(`${method} ${path}`) || path === '/openapi' || path.startsWith('/openapi/')
 
@@ -107,6 +109,18 @@ describe('without credentials, from anywhere, however spelled', () => {
       'GET /metrics',
       'GET /',
       'GET /admin/queues/api/queues',
+      'GET /users',
+      'POST /users',
+      'PATCH /users/x',
+      'DELETE /users/x',
+      'GET /account',
+      'POST /account/password',
+      'GET /sites/x/shared-links',
+      'POST /sites/x/shared-links',
+      'DELETE /sites/x/shared-links/x',
+      'GET /sites/x/api-keys',
+      'POST /sites/x/api-keys',
+      'DELETE /sites/x/api-keys/x',
     ]) {
       expect(paths).toContain(expected)
     }

@@ -10,6 +10,7 @@ import { silentLogger } from '../lib/log'
 import { LOGIN_GUESSES } from '../server/access'
 import { createApp, type App } from '../server/app'
 import { NO_PROXY, type ProxyTrust } from '../server/client-address'
+import type { RateLimit } from '../server/rate-limit'
 import { DEFAULT_INGEST_LIMITS, type IngestLimits } from '../server/ingest/queue'
 import { NO_RATE_LIMITS, type IngestRateLimits } from '../server/ingest/routes'
 import { createIngestQueue, createMaintenanceQueue, createProducerConnection, createWorkerConnection, type IngestQueue, type QueueLocation } from '../lib/queue'
@@ -116,6 +117,8 @@ export interface StackOptions {
   workerPrefetch?: Prefetch
   /** COUNTRY_HEADER (none by default). */
   countryHeader?: string
+  /** Failed sign-ins per address (the product's default unless given). */
+  loginGuesses?: RateLimit
 }
 
 export async function startStack(label: string, options: StackOptions = {}): Promise<Stack> {
@@ -132,7 +135,7 @@ export async function startStack(label: string, options: StackOptions = {}): Pro
     statsApiKey: options.statsApiKey,
     loopbackReads: options.loopbackReads ?? true,
     behindProxy: proxy.trustProxy,
-    loginGuesses: LOGIN_GUESSES,
+    loginGuesses: options.loginGuesses ?? LOGIN_GUESSES,
   }
   const { app, flush, shutdown } = await createApp({
     database,

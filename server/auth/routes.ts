@@ -25,17 +25,18 @@ export function safeNext(next: unknown): string {
 
 const isHttps = (request: Request) => request.url.startsWith('https:') || request.headers.get('x-forwarded-proto') === 'https'
 
-function sessionCookie(request: Request, value: string, maxAge: number): string {
+export function sessionCookie(request: Request, value: string, maxAge: number): string {
   // Secure only over TLS: a plain-http local install must still be able to log in.
   return `${SESSION_COOKIE}=${value}; Path=/; HttpOnly; SameSite=Lax; Max-Age=${maxAge}${isHttps(request) ? '; Secure' : ''}`
 }
 
-const escapeHtml = (text: string) => text.replace(/[&<>"']/g, (c) => `&#${c.charCodeAt(0)};`)
+export const escapeHtml = (text: string) => text.replace(/[&<>"']/g, (c) => `&#${c.charCodeAt(0)};`)
 
-function loginPage(next: string, error?: string): string {
+/** A small form page (sign-in, new password) in the dashboard's look; `fields` is trusted markup. */
+export function formPage(title: string, action: string, fields: string, button: string, error?: string): string {
   return `<!doctype html>
 <html lang="en"><head><meta charset="utf-8"><meta name="viewport" content="width=device-width, initial-scale=1">
-<title>Sign in · Analytics</title>
+<title>${escapeHtml(title)} · Analytics</title>
 <style>
   body { font-family: system-ui, sans-serif; background: #f5f6f8; display: grid; place-items: center; min-height: 100vh; margin: 0; color: #1d2330 }
   form { background: #fff; padding: 2rem; border-radius: 12px; box-shadow: 0 1px 3px rgb(0 0 0 / 0.1); width: min(340px, 90vw); display: grid; gap: 1rem }
@@ -45,17 +46,26 @@ function loginPage(next: string, error?: string): string {
   button { font: inherit; padding: 0.6rem; border: 0; border-radius: 8px; background: #3b5bdb; color: #fff; cursor: pointer }
   p[role=alert] { color: #c92a2a; margin: 0 }
 </style></head>
-<body><form method="post" action="/login">
-  <h1>Analytics</h1>
+<body><main><form method="post" action="${escapeHtml(action)}">
+  <h1>${escapeHtml(title)}</h1>
   ${error ? `<p role="alert">${escapeHtml(error)}</p>` : ''}
-  <label>User <input name="user" autocomplete="username" required autofocus></label>
-  <label>Password <input name="password" type="password" autocomplete="current-password" required></label>
-  <input type="hidden" name="next" value="${escapeHtml(next)}">
-  <button type="submit">Sign in</button>
-</form></body></html>`
+  ${fields}
+  <button type="submit">${escapeHtml(button)}</button>
+</form></main></body></html>`
 }
 
-const html = (body: string, status = 200, headers: Record<string, string> = {}) =>
+const loginPage = (next: string, error?: string) =>
+  formPage(
+    'Analytics',
+    '/login',
+    `<label>User <input name="user" autocomplete="username" required autofocus></label>
+  <label>Password <input name="password" type="password" autocomplete="current-password" required></label>
+  <input type="hidden" name="next" value="${escapeHtml(next)}">`,
+    'Sign in',
+    error,
+  )
+
+export const html = (body: string, status = 200, headers: Record<string, string> = {}) =>
   new Response(body, { status, headers: { 'content-type': 'text/html; charset=utf-8', 'cache-control': 'no-store', ...HTML_SECURITY_HEADERS, ...headers } })
 
 /** The login form and sign-out: public routes (the form is how one becomes an admin). */
@@ -77,12 +87,15 @@ export function authRoutes(deps: { access: Access; sessions: SessionStore }) {
         if (wait > 0) {
           return html(loginPage(next, `Too many failed sign-ins; try again in ${wait} s.`), 429, { 'retry-after': String(wait) })
         }
-        if (!access.sameUser(body.user, body.password)) {
+        const account = await access.signIn(body.user, body.password)
+        if (!account) {
           access.guessFailed(request, server)
           return html(loginPage(next, 'Wrong user or password.'), 401)
         }
-        const token = await sessions.create(body.user)
-        return new Response(null, { status: 303, headers: { location: next, 'set-cookie': sessionCookie(request, token, SESSION_TTL_SECONDS) } })
+        const token = await sessions.create({ userId: account.user_id })
+        // An account made with a password chosen by an admin chooses its own first.
+        const location = account.must_change_password ? `/account/password?next=${encodeURIComponent(next)}` : next
+        return new Response(null, { status: 303, headers: { location, 'set-cookie': sessionCookie(request, token, SESSION_TTL_SECONDS) } })
       },
       {
         parse: ({ request }) => readFormBody(request, LOGIN_BODY_BYTES),

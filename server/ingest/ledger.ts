@@ -149,8 +149,9 @@ export type SiteLedger = {
 }
 
 /** The ledger of one site, or of every site when siteId is undefined. */
-export async function getIngestLedger(db: Db, siteId?: string): Promise<SiteLedger[]> {
-  const filter = siteId === undefined ? sql`true` : sql`l.site_id = ${siteId}`
+export async function getIngestLedger(db: Db, siteId?: string, only: 'all' | ReadonlySet<string> = 'all'): Promise<SiteLedger[]> {
+  if (only !== 'all' && only.size === 0) return []
+  const filter = sql.join([siteId === undefined ? sql`true` : sql`l.site_id = ${siteId}`, only === 'all' ? sql`true` : sql`l.site_id in ${[...only]}`], sql` and `)
   return db.execute<SiteLedger>(sql`
     select l.site_id, l.accepted::float8 as accepted, l.refused::float8 as refused,
            l.written::float8 as written, l.duplicates::float8 as duplicates,

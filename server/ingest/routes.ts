@@ -276,16 +276,25 @@ export function ingestRoutes(deps: IngestDeps) {
           },
         ),
     )
+    .guard({ access: 'ops' }, (ops) =>
+      ops.get('/ingest/queue', () => deps.queue.getJobCounts('waiting', 'active', 'delayed', 'failed') as Promise<QueueCounts>, {
+        response: { 200: QueueHealth },
+        detail: { summary: 'Jobs waiting, running, delayed for a retry, and failed', tags: ['ingest'] },
+      }),
+    )
     .guard({ access: 'reader' }, (readers) =>
-      readers
-        .get('/ingest/queue', () => deps.queue.getJobCounts('waiting', 'active', 'delayed', 'failed') as Promise<QueueCounts>, {
-          response: { 200: QueueHealth },
-          detail: { summary: 'Jobs waiting, running, delayed for a retry, and failed', tags: ['ingest'] },
-        })
-        .get('/ingest/ledger', async ({ query }) => ({ sites: await getIngestLedger(deps.db, query.site_id) }), {
+      readers.get(
+        '/ingest/ledger',
+        async ({ query, request, server }) => {
+          // A viewer reads the ledger of their own sites only.
+          if (query.site_id !== undefined) await deps.access.requireSite(request, server, query.site_id)
+          return { sites: await getIngestLedger(deps.db, query.site_id, await deps.access.sitesOf(request, server)) }
+        },
+        {
           query: LedgerQuery,
-          response: { 200: LedgerResponse, 400: ErrorResponse },
+          response: { 200: LedgerResponse, 400: ErrorResponse, 403: ErrorResponse },
           detail: { summary: 'Per-site counts of events accepted, refused (by reason), written and skipped as duplicates', tags: ['ingest'] },
-        }),
+        },
+      ),
     )
 }

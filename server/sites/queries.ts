@@ -12,13 +12,15 @@ export type SiteSummary = {
   total_views: number
 }
 
-/** Every known site with its zone, first and last event, and totals (from the daily rollups). */
-export async function getSites(db: Db): Promise<SiteSummary[]> {
+/** The known sites (every one, or those of `only`) with zone, first and last event, and totals (from the daily rollups). */
+export async function getSites(db: Db, only: 'all' | ReadonlySet<string> = 'all'): Promise<SiteSummary[]> {
+  if (only !== 'all' && only.size === 0) return []
   const rows = await db.execute<SiteSummary>(sql`
     select s.site_id, s.timezone, s.rollup_timezone,
            to_json(s.first_event_at) #>> '{}' as first_event_at, to_json(s.last_event_at) #>> '{}' as last_event_at,
            coalesce(sum(d.events), 0)::float8 as total_events, coalesce(sum(d.views), 0)::float8 as total_views
       from ${sites} s left join ${rollupDays} d on d.site_id = s.site_id
+     ${only === 'all' ? sql`` : sql`where s.site_id in ${[...only]}`}
      group by s.site_id
      order by s.site_id`)
   return rows.map((row) => ({

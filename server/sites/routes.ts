@@ -12,9 +12,9 @@ export function sitesRoutes(deps: { db: Db; queue: IngestQueue; checkZone: ZoneC
   return new Elysia({ name: 'sites', prefix: '/sites' })
     .use(deps.access.plugin)
     .guard({ access: 'reader' }, (readers) =>
-      readers.get('', async () => ({ sites: await getSites(deps.db) }), {
+      readers.get('', async ({ request, server }) => ({ sites: await getSites(deps.db, await deps.access.sitesOf(request, server)) }), {
         response: { 200: SiteList },
-        detail: { summary: 'Known sites with timezone, first and last event, and totals', tags: ['sites'] },
+        detail: { summary: 'Known sites (a viewer’s own) with timezone, first and last event, and totals', tags: ['sites'] },
       }),
     )
     .guard({ access: 'admin' }, (admins) =>

@@ -40,7 +40,7 @@ export function statsRoutes(deps: { db: Db; checkZone: ZoneCheck; access: Access
   }
   return new Elysia({ name: 'stats', prefix: '/stats' })
     .use(deps.access.plugin)
-    .guard({ access: 'reader' })
+    .guard({ access: 'stats' })
     .get(
       '',
       async ({ query }) => {

@@ -250,6 +250,30 @@ const funnelBody: fc.Arbitrary<string | Uint8Array<ArrayBuffer>> = fc.oneof(
   hostileValue,
 )
 
+/** A JSON object of some of these fields with plausible or hostile values, or hostile JSON itself. */
+const objectBody = (fields: Record<string, fc.Arbitrary<unknown>>): fc.Arbitrary<string | Uint8Array<ArrayBuffer>> =>
+  fc.oneof(
+    fc.record(fields, { requiredKeys: [] }).map((record) => JSON.stringify(record)),
+    fc.tuple(fc.constantFrom(...Object.keys(fields)), hostileValue).map(([key, value]) => `{${JSON.stringify(key)}:${value}}`),
+    fc.tuple(fc.constantFrom(...PROTO_KEYS), hostileValue).map(([key, value]) => `{${JSON.stringify(key)}:${value}}`),
+    invalidUtf8,
+    hostileValue,
+  )
+const userBody = objectBody({
+  username: fc.oneof(fc.constantFrom('viewer1', 'a b', '', 'x'.repeat(65), '__proto__'), fc.string({ maxLength: 10 })),
+  password: fc.oneof(fc.constantFrom('short', 'long-enough-password'), fc.string({ maxLength: 300 })),
+  role: fc.constantFrom('admin', 'viewer', 'root', ''),
+  sites: fc.array(fc.string({ maxLength: 10 }), { maxLength: 3 }),
+  disabled: fc.oneof(fc.boolean(), fc.constant('yes')),
+})
+const passwordBody = objectBody({ current_password: fc.string({ maxLength: 20 }), new_password: fc.string({ maxLength: 20 }), next: fc.constantFrom('/', '//evil') })
+const tokenBody = objectBody({ name: fc.string({ maxLength: 130 }), password: fc.string({ maxLength: 20 }) })
+const tokenId = fc.oneof(fc.uuid(), fc.constantFrom('42', '%00'))
+const shareToken = fc.oneof(
+  fc.constantFrom(`sl_${'A'.repeat(43)}`, 'sl_', `ak_${'A'.repeat(43)}`, '%00', 'x'.repeat(300)),
+  fc.string({ maxLength: 50 }).map(encodeURIComponent),
+)
+
 const formBody = fc
   .array(
     fc.tuple(
@@ -418,6 +442,22 @@ const ROUTES: [weight: number, Route][] = [
     },
   ],
   [1, { method: 'POST', path: fixed('/login'), body: fc.oneof(formBody, eventBody) }],
+  [1, { method: 'POST', path: fixed('/users'), body: userBody }],
+  [1, { method: 'PATCH', path: tokenId.map((id) => `/users/${id}`), body: userBody }],
+  [1, { method: 'DELETE', path: tokenId.map((id) => `/users/${id}`) }],
+  [1, { method: 'GET', path: fixed('/users', '/account', '/account/password') }],
+  [1, { method: 'POST', path: fixed('/account/password'), body: fc.oneof(passwordBody, formBody) }],
+  [1, { method: 'POST', path: fc.tuple(siteId, fc.constantFrom('shared-links', 'api-keys')).map(([id, kind]) => `/sites/${id}/${kind}`), body: tokenBody }],
+  [1, { method: 'GET', path: fc.tuple(siteId, fc.constantFrom('shared-links', 'api-keys')).map(([id, kind]) => `/sites/${id}/${kind}`) }],
+  [
+    1,
+    {
+      method: 'DELETE',
+      path: fc.tuple(siteId, fc.constantFrom('shared-links', 'api-keys'), tokenId).map(([id, kind, token]) => `/sites/${id}/${kind}/${token}`),
+    },
+  ],
+  [1, { method: 'POST', path: shareToken.map((token) => `/share/${token}/session`), body: tokenBody }],
+  [1, { method: 'GET', path: shareToken.map((token) => `/share/${token}`) }],
   [1, { method: 'POST', path: fixed('/logout') }],
   [1, { method: 'GET', path: unknownPath }],
 ]
@@ -449,7 +489,17 @@ const headers = (admin: boolean) =>
         ? fc.constant(stack.adminHeaders.authorization)
         : optional(
             fc.oneof(
-              fc.constantFrom('Basic !!!', `Basic ${btoa('admin:wrong')}`, 'Bearer x', 'Basic', 'Digest x', `Basic ${btoa('\u00ff:\u0000')}`),
+              fc.constantFrom(
+                'Basic !!!',
+                `Basic ${btoa('admin:wrong')}`,
+                'Bearer x',
+                `Bearer sl_${'A'.repeat(43)}`,
+                `Bearer ak_${'B'.repeat(43)}`,
+                `Bearer ss_${'C'.repeat(43)}`,
+                'Basic',
+                'Digest x',
+                `Basic ${btoa('\u00ff:\u0000')}`,
+              ),
               ascii(20),
             ),
           ),
@@ -491,7 +541,12 @@ const routeOf = (path: string) => path.split('?')[0]!.replace(/(.)\/$/, '$1')
 /** Routes that answer with an HTML page by design. */
 function htmlByDesign(r: FuzzRequest): boolean {
   const path = routeOf(r.path)
-  return path === '/login' || path === '/openapi' || (r.admin && (path === '/' || path === '/admin/queues' || path.startsWith('/admin/queues/')))
+  return (
+    path === '/login' ||
+    path === '/openapi' ||
+    path.startsWith('/share/') ||
+    (r.admin && (path === '/' || path === '/account/password' || path === '/admin/queues' || path.startsWith('/admin/queues/')))
+  )
 }
 
 interface Answer {
