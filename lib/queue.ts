@@ -80,6 +80,9 @@ export const ingestJobOptions: JobsOptions = {
   removeOnFail: { count: 10_000 },
 }
 
+/** A rebuild is kept a day after it completes, so whoever changed the zone can see it did. */
+export const rebuildJobOptions: JobsOptions = { ...ingestJobOptions, removeOnComplete: { age: 24 * 3600, count: 1_000 } }
+
 export type IngestQueue = Queue<JobDataByName[IngestQueueJobName], unknown, IngestQueueJobName>
 /**
  * Scheduled upkeep (PRUNE_JOB) has a queue of its own beside the ingest queue: a job scheduler

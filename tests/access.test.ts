@@ -97,6 +97,7 @@ describe('without credentials, from anywhere, however spelled', () => {
       'GET /stats/realtime',
       'GET /sites',
       'PUT /sites/x',
+      'GET /sites/x/rebuild/x',
       'GET /sites/x/goals',
       'POST /sites/x/goals',
       'DELETE /sites/x/goals/x',

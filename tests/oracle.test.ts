@@ -299,7 +299,22 @@ describe('rebuilds', () => {
       headers: stack.adminHeaders,
     })
     expect(response.status).toBe(202)
-    await stack.jobs.wait([((await response.json()) as { jobId: string }).jobId])
+    const { jobId } = (await response.json()) as { jobId: string }
+    const rebuild = async (site = 'o-utc', job = jobId) => {
+      const answer = await fetch(`${stack.baseUrl}/sites/${site}/rebuild/${job}`, { headers: stack.adminHeaders })
+      return { status: answer.status, body: (await answer.json()) as Record<string, unknown> }
+    }
+    const early = await rebuild()
+    expect(early.status).toBe(200)
+    expect(['waiting', 'active', 'completed']).toContain(early.body.state as string)
+    expect(early.body.timezone).toBe('Asia/Kolkata')
+    await stack.jobs.wait([jobId])
+    expect(await rebuild()).toEqual({
+      status: 200,
+      body: { site_id: 'o-utc', job_id: jobId, state: 'completed', progress: 100, timezone: 'Asia/Kolkata', rollup_timezone: 'Asia/Kolkata' },
+    })
+    expect((await rebuild('o-newyork')).status).toBe(404) // another site's job
+    expect(await rebuild('o-utc', 'x1')).toEqual({ status: 400, body: { error: 'Invalid payload', details: ['job_id must be the jobId PUT /sites/:id answered'] } })
     const { body } = await stats('site_id=o-utc&from=2025-10-28&to=2025-11-02')
     expect(body).toEqual({
       site_id: 'o-utc',

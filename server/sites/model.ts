@@ -28,3 +28,20 @@ export const SiteUpdated = t.Object({
   rebuild: t.Literal('queued'),
   jobId: t.String(),
 })
+
+export const RebuildParams = t.Composite([
+  SiteParams,
+  t.Object({ job_id: t.String({ pattern: '^[0-9]{1,19}$', error: 'job_id must be the jobId PUT /sites/:id answered' }) }),
+])
+
+export type RebuildState = 'waiting' | 'active' | 'completed' | 'failed'
+export const REBUILD_STATES = new Set<string>(['waiting', 'active', 'completed', 'failed'])
+export const RebuildStatus = t.Object({
+  site_id: t.String(),
+  job_id: t.String(),
+  state: t.Union([t.Literal('waiting'), t.Literal('active'), t.Literal('completed'), t.Literal('failed')]),
+  progress: t.Integer({ description: 'Percent of the rebuild done; it takes effect when it completes' }),
+  timezone: t.Union([t.String(), t.Null()]),
+  rollup_timezone: t.Union([t.String(), t.Null()]),
+  error: t.Optional(t.String()),
+})

@@ -1,11 +1,11 @@
 import { Elysia } from 'elysia'
 import type { Db } from '../../drizzle/client'
 import type { Access } from '../access'
-import { REBUILD_JOB, type IngestQueue } from '../../lib/queue'
+import { REBUILD_JOB, rebuildJobOptions, type IngestQueue } from '../../lib/queue'
 import { ErrorResponse, RETRY_AFTER_SECONDS, ServiceUnavailableError, UnavailableResponse } from '../errors'
 import { readJsonBody } from '../http'
 import type { ZoneCheck } from '../stats/question'
-import { SiteList, SiteParams, SiteUpdate, SiteUpdated } from './model'
+import { RebuildParams, RebuildStatus, REBUILD_STATES, SiteList, SiteParams, SiteUpdate, SiteUpdated, type RebuildState } from './model'
 import { getSites, setSiteTimezone } from './queries'
 
 export function sitesRoutes(deps: { db: Db; queue: IngestQueue; checkZone: ZoneCheck; access: Access }) {
@@ -18,13 +18,14 @@ export function sitesRoutes(deps: { db: Db; queue: IngestQueue; checkZone: ZoneC
       }),
     )
     .guard({ access: 'admin' }, (admins) =>
-      admins.put(
+      admins
+        .put(
         '/:id',
         async ({ params, body, status }) => {
           await deps.checkZone(body.timezone)
           await setSiteTimezone(deps.db, params.id, body.timezone)
           // The rebuild runs in the worker; until it finishes, answers stay in the previous zone.
-          const job = await deps.queue.add(REBUILD_JOB, { siteId: params.id }).catch((error) => {
+          const job = await deps.queue.add(REBUILD_JOB, { siteId: params.id }, rebuildJobOptions).catch((error) => {
             throw new ServiceUnavailableError('Event queue is unavailable; the timezone is saved, retry to queue its rebuild', RETRY_AFTER_SECONDS, {
               cause: error,
             })
@@ -37,6 +38,32 @@ export function sitesRoutes(deps: { db: Db; queue: IngestQueue; checkZone: ZoneC
           body: SiteUpdate,
           response: { 202: SiteUpdated, 400: ErrorResponse, 503: UnavailableResponse },
           detail: { summary: "Set a site's IANA timezone (admin); its rollups are rebuilt in the background", tags: ['sites'] },
+        },
+      )
+      .get(
+        '/:id/rebuild/:job_id',
+        async ({ params, status }) => {
+          const job = await deps.queue.getJob(params.job_id)
+          if (!job || job.name !== REBUILD_JOB || !('siteId' in job.data) || job.data.siteId !== params.id) return status(404, { error: 'this site has no such rebuild' })
+          const state = await job.getState()
+          const [site] = await getSites(deps.db, new Set([params.id]))
+          return {
+            site_id: params.id,
+            job_id: params.job_id,
+            state: REBUILD_STATES.has(state) ? (state as RebuildState) : 'waiting',
+            progress: typeof job.progress === 'number' ? job.progress : 0,
+            timezone: site?.timezone ?? null,
+            rollup_timezone: site?.rollup_timezone ?? null,
+            ...(job.failedReason && { error: job.failedReason }),
+          }
+        },
+        {
+          params: RebuildParams,
+          response: { 200: RebuildStatus, 400: ErrorResponse, 404: ErrorResponse },
+          detail: {
+            summary: "A rebuild's state and progress (admin): waiting, active (percent of its statements done), completed once it has committed, or failed",
+            tags: ['sites'],
+          },
         },
       ),
     )

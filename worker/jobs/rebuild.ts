@@ -20,6 +20,9 @@ import { bucketColumns } from '../rollups/postgres'
 import { rebuildVisits } from '../visits/postgres'
 import { rebuildVisitRollups } from '../visits/rollups'
 
+/** Statements a rebuild runs, for its progress. */
+const REBUILD_STEPS = 12
+
 export interface RebuildRange {
   /** Inclusive calendar dates in the site's rollup timezone. */
   from: string
@@ -41,7 +44,10 @@ export interface RebuildResult {
  * are per month); without one, everything is rebuilt in the site's configured timezone, which
  * is how a timezone change takes effect.
  */
-export async function rebuildRollups(db: Db, siteId: string, range?: RebuildRange): Promise<RebuildResult> {
+export async function rebuildRollups(db: Db, siteId: string, range?: RebuildRange, onProgress: (percent: number) => unknown = () => {}): Promise<RebuildResult> {
+  // The rebuild is one transaction, so its progress is the share of its statements done.
+  let done = 0
+  const step = async () => onProgress(Math.round((++done / REBUILD_STEPS) * 100))
   return db.transaction(async (tx) => {
     await tx.execute(sql`select pg_advisory_xact_lock(hashtext(${siteId}))`)
     const [site] = await tx.execute<{ timezone: string; rollup_timezone: string }>(
@@ -81,6 +87,7 @@ export async function rebuildRollups(db: Db, siteId: string, range?: RebuildRang
     ] as const) {
       await tx.execute(sql`delete from ${table} where site_id = ${siteId} and ${filter}`)
     }
+    await step()
 
     const source = sql`(select event_id, event_type, path, user_id, ${bucketColumns(sql`timestamp`, tz)}
                           from events where site_id = ${siteId} and ${window}) e`
@@ -91,37 +98,48 @@ export async function rebuildRollups(db: Db, siteId: string, range?: RebuildRang
           from ${source} group by hour
         returning events)
       select coalesce(sum(events), 0)::int as events from inserted`)
+    await step()
     await tx.execute(sql`
       insert into ${rollupDays} (site_id, day, views, events, users)
       select ${siteId}, day, count(*) filter (where event_type = 'page_view'), count(*), count(distinct user_id)
         from ${source} group by day`)
+    await step()
     await tx.execute(sql`
       insert into ${rollupHourPaths} (site_id, hour, path, views)
       select ${siteId}, hour, path, count(*) from ${source} where event_type = 'page_view' group by hour, path`)
+    await step()
     await tx.execute(sql`
       insert into ${pageVisitors} (site_id, hour, path_key, visitor_key, anonymous, path)
       select distinct ${siteId}, hour, md5(path)::uuid, md5(coalesce(user_id, event_id))::uuid, user_id is null, path
         from ${source} where event_type = 'page_view'`)
+    await step()
     await tx.execute(sql`
       insert into ${rollupDayPaths} (site_id, day, path, views)
       select ${siteId}, day, path, count(*) from ${source} where event_type = 'page_view' group by day, path`)
+    await step()
     await tx.execute(sql`
       insert into ${rollupHourTypes} (site_id, hour, event_type, events)
       select ${siteId}, hour, event_type, count(*) from ${source} group by hour, event_type`)
+    await step()
     await tx.execute(sql`
       insert into ${rollupDayTypes} (site_id, day, event_type, events)
       select ${siteId}, day, event_type, count(*) from ${source} group by day, event_type`)
+    await step()
     await tx.execute(sql`
       insert into ${userMonths} (site_id, month, user_id, days, hours)
       select ${siteId}, month, user_id, bit_or(${userDayBit(sql`day_index`)}), bit_or(${userHourBit(sql`hour_index`)})
         from ${source} where user_id is not null group by month, user_id`)
+    await step()
     await rebuildVisits(tx, siteId)
+    await step()
     await rebuildVisitRollups(tx, siteId, tz)
+    await step()
     await tx.execute(sql`
       update ${sites} set rollup_timezone = ${tz},
              first_event_at = (select min(timestamp) from events where site_id = ${siteId}),
              last_event_at = (select max(timestamp) from events where site_id = ${siteId})
        where site_id = ${siteId}`)
+    await step()
     return { siteId, timezone: tz, months, events }
   })
 }
@@ -132,7 +150,7 @@ export function createRebuildHandler(deps: { db: Db; log: Logger }) {
     if (typeof job.data?.siteId !== 'string') throw new UnrecoverableError('rebuild job data has no site id')
     const { siteId, range } = job.data
     deps.log.info('rebuilding rollups', { jobId: job.id, siteId, ...range })
-    const result = await rebuildRollups(deps.db, siteId, range)
+    const result = await rebuildRollups(deps.db, siteId, range, (percent) => job.updateProgress(percent))
     deps.log.info('rollups rebuilt', { jobId: job.id, ...result })
     return result
   }
