@@ -14,7 +14,7 @@ import { RateLimiter, type RateLimit } from './rate-limit'
  * before the request is validated: no path string is ever re-parsed to decide access.
  *
  * - `public`: anyone (ingestion, health, the tracker, the login form, shared links, the API reference).
- * - `stats`: one site's stats, named by the validated `site_id`: an admin, a viewer given that
+ * - `stats`: one site's stats, named by the validated `site_id` (or the `:id` of the path): an admin, a viewer given that
  *   site, a shared link or API key of that site, the STATS_API_KEY bearer key, or, while no key is
  *   configured, a caller on the loopback interface (by socket address).
  * - `reader`: sites and the ledger: admins, viewers (who see only their sites), the key, loopback.
@@ -267,10 +267,19 @@ export function accessControl(deps: AccessDeps) {
               // Before the default body parsers (Bull Board's routes), and before validation for every route.
               parse: ({ request, server }) => require(rule, request, server).then(() => undefined),
               transform: ({ request, server }) => require(rule, request, server).then(() => undefined),
-              // After validation: the site a stats route asks about is its validated site_id.
+              // After validation: the site a stats route asks about is its validated site_id (or the site of its path).
               ...(rule === 'stats' && {
-                beforeHandle: ({ request, server, query }: { request: Request; server: Server<unknown> | null; query: Record<string, unknown> }) =>
-                  requireSite(request, server, String(query.site_id)),
+                beforeHandle: ({
+                  request,
+                  server,
+                  query,
+                  params,
+                }: {
+                  request: Request
+                  server: Server<unknown> | null
+                  query: Record<string, unknown>
+                  params: Record<string, unknown>
+                }) => requireSite(request, server, String(query.site_id ?? params.id)),
               }),
             },
     }),

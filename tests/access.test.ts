@@ -273,11 +273,14 @@ describe('reads on the loopback interface while no key is set', () => {
     expect((await fetch(`${open.baseUrl}/admin/queues/api/queues`)).status).toBe(401)
     expect((await fetch(`${open.baseUrl}/sites/x`, { method: 'PUT', body: '{"timezone":"UTC"}' })).status).toBe(401)
     const goal = '00000000-0000-4000-8000-000000000000'
+    // Listing goals and funnels is a read of the site, like its stats; changing them is not.
+    for (const path of ['/sites/x/goals', '/sites/x/funnels']) {
+      expect((await fetch(`${open.baseUrl}${path}`)).status).toBe(200)
+      expect((await fetch(`${keyed.baseUrl}${path}`, { headers: { authorization: 'Bearer the-key' } })).status).toBe(200)
+    }
     for (const [method, path, body] of [
-      ['GET', '/sites/x/goals', undefined],
       ['POST', '/sites/x/goals', '{"event_type":"signup"}'],
       ['DELETE', `/sites/x/goals/${goal}`, undefined],
-      ['GET', '/sites/x/funnels', undefined],
       ['POST', '/sites/x/funnels', `{"name":"f","steps":["${goal}","${goal}"]}`],
       ['DELETE', `/sites/x/funnels/${goal}`, undefined],
     ] as const) {

@@ -181,7 +181,7 @@ describe('shared links and API keys', () => {
       expect(stats.status).toBe(200)
       expect(((await stats.json()) as { total_views: number }).total_views).toBe(1)
       expect((await call('GET', `/stats?site_id=b&date=${DAY}`, headers)).status).toBe(403)
-      for (const path of ['/sites', '/ingest/ledger', '/ingest/queue', '/metrics', '/users', '/sites/a/goals', '/account']) {
+      for (const path of ['/sites', '/ingest/ledger', '/ingest/queue', '/metrics', '/users', '/sites/a/shared-links', '/account']) {
         expect((await call('GET', path, headers)).status, path).toBe(403)
       }
     }
@@ -244,8 +244,8 @@ describe('every role on every route that reads or changes a site', () => {
     ['GET', '/', 'member'],
     ['GET', '/account', 'member'],
     ['GET', '/users', 'admin'],
-    ['GET', '/sites/@/goals', 'admin'],
-    ['GET', '/sites/@/funnels', 'admin'],
+    ['GET', '/sites/@/goals', 'stats'],
+    ['GET', '/sites/@/funnels', 'stats'],
     ['GET', '/sites/@/shared-links', 'admin'],
     ['GET', '/sites/@/api-keys', 'admin'],
     ['GET', '/admin/queues/api/queues', 'admin'],

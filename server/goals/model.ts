@@ -1,5 +1,6 @@
 import { t } from 'elysia'
 import { PAGE_PATH, TEXT, UUID_PATTERN } from '../formats'
+import { SiteParams } from '../sites/model'
 
 const text = (field: string, maxLength: number, description?: string) =>
   t.String({
@@ -10,13 +11,8 @@ const text = (field: string, maxLength: number, description?: string) =>
     description,
   })
 
-/** The site of the route: goals and funnels belong to one. */
-export const GoalParams = t.Object({
-  id: t.String({ minLength: 1, maxLength: 128, format: TEXT, error: 'the site id must be 1 to 128 characters without NUL characters or unpaired surrogates' }),
-})
-
 export const GoalIdParams = t.Composite([
-  GoalParams,
+  SiteParams,
   t.Object({
     goal_id: t.String({
       pattern: UUID_PATTERN,
@@ -66,7 +62,7 @@ export function goalProblem(body: GoalBody): string | undefined {
 }
 
 export const FunnelIdParams = t.Composite([
-  GoalParams,
+  SiteParams,
   t.Object({ funnel_id: t.String({ pattern: UUID_PATTERN, error: 'the funnel id must be a UUID, as GET /sites/:id/funnels lists them' }) }),
 ])
 

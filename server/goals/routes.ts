@@ -3,19 +3,23 @@ import type { Db } from '../../drizzle/client'
 import type { Access } from '../access'
 import { ErrorResponse } from '../errors'
 import { readJsonBody } from '../http'
-import { Funnel, FunnelBody, FunnelIdParams, FunnelList, Goal, GoalBody, GoalIdParams, GoalList, GoalParams, goalProblem } from './model'
+import { SiteParams } from '../sites/model'
+import { Funnel, FunnelBody, FunnelIdParams, FunnelList, Goal, GoalBody, GoalIdParams, GoalList, goalProblem } from './model'
 import { addFunnel, addGoal, deleteFunnel, deleteGoal, getFunnels, getGoals } from './queries'
 
-/** A site's goals (admin only); /stats/breakdown?property=goal reports them. */
+/** A site's goals: listed to whoever reads the site, changed by admins; /stats/breakdown?property=goal reports them. */
 export function goalsRoutes(deps: { db: Db; access: Access }) {
-  return new Elysia({ name: 'goals', prefix: '/sites/:id/goals' }).use(deps.access.plugin).guard({ access: 'admin' }, (admins) =>
-    admins
-      .get('', async ({ params }) => ({ goals: await getGoals(deps.db, params.id) }), {
-        params: GoalParams,
-        response: { 200: GoalList, 400: ErrorResponse },
-        detail: { summary: "A site's goals (admin)", tags: ['goals'] },
-      })
-      .post(
+  return new Elysia({ name: 'goals', prefix: '/sites/:id/goals' })
+    .use(deps.access.plugin)
+    .guard({ access: 'stats' }, (readers) =>
+      readers.get('', async ({ params }) => ({ goals: await getGoals(deps.db, params.id) }), {
+        params: SiteParams,
+        response: { 200: GoalList, 400: ErrorResponse, 403: ErrorResponse },
+        detail: { summary: "A site's goals (whoever reads the site's stats)", tags: ['goals'] },
+      }),
+    )
+    .guard({ access: 'admin' }, (admins) =>
+      admins.post(
         '',
         async ({ params, body, status }) => {
           const problem = goalProblem(body)
@@ -25,7 +29,7 @@ export function goalsRoutes(deps: { db: Db; access: Access }) {
           return status(201, added)
         },
         {
-          params: GoalParams,
+          params: SiteParams,
           parse: deps.access.readBodyAfter('admin', (request) => readJsonBody(request, 4_096)),
           body: GoalBody,
           response: { 201: Goal, 400: ErrorResponse, 409: ErrorResponse },
@@ -52,16 +56,19 @@ export function goalsRoutes(deps: { db: Db; access: Access }) {
   )
 }
 
-/** A site's funnels (admin only); /stats/funnel reports them. */
+/** A site's funnels: listed to whoever reads the site, changed by admins; /stats/funnel reports them. */
 export function funnelsRoutes(deps: { db: Db; access: Access }) {
-  return new Elysia({ name: 'funnels', prefix: '/sites/:id/funnels' }).use(deps.access.plugin).guard({ access: 'admin' }, (admins) =>
-    admins
-      .get('', async ({ params }) => ({ funnels: await getFunnels(deps.db, params.id) }), {
-        params: GoalParams,
-        response: { 200: FunnelList, 400: ErrorResponse },
-        detail: { summary: "A site's funnels with their steps' goals (admin)", tags: ['goals'] },
-      })
-      .post(
+  return new Elysia({ name: 'funnels', prefix: '/sites/:id/funnels' })
+    .use(deps.access.plugin)
+    .guard({ access: 'stats' }, (readers) =>
+      readers.get('', async ({ params }) => ({ funnels: await getFunnels(deps.db, params.id) }), {
+        params: SiteParams,
+        response: { 200: FunnelList, 400: ErrorResponse, 403: ErrorResponse },
+        detail: { summary: "A site's funnels with their steps' goals (whoever reads the site's stats)", tags: ['goals'] },
+      }),
+    )
+    .guard({ access: 'admin' }, (admins) =>
+      admins.post(
         '',
         async ({ params, body, status }) => {
           const added = await addFunnel(deps.db, params.id, body)
@@ -70,7 +77,7 @@ export function funnelsRoutes(deps: { db: Db; access: Access }) {
           return status(201, added)
         },
         {
-          params: GoalParams,
+          params: SiteParams,
           parse: deps.access.readBodyAfter('admin', (request) => readJsonBody(request, 4_096)),
           body: FunnelBody,
           response: { 201: Funnel, 400: ErrorResponse, 409: ErrorResponse },
