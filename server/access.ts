@@ -140,23 +140,21 @@ export function accessControl(deps: AccessDeps) {
     return rest
   }
 
+  // Site tokens and link sessions are 32 random bytes: a wrong one is no guess worth budgeting, and
+  // a tab still holding a revoked link must not use up its address's sign-in attempts.
   async function bearerPrincipal(token: string, request: Request, server: Server<unknown> | null): Promise<Principal | undefined> {
     if (isToken(token, LINK_SESSION_PREFIX)) {
-      return guessing(request, server, async () => {
-        const owner = await sessions.ownerOf(token)
-        return owner && 'siteId' in owner ? ({ kind: 'site', siteId: owner.siteId, via: 'link' } as const) : undefined
-      })
+      const owner = await sessions.ownerOf(token)
+      return owner && 'siteId' in owner ? { kind: 'site', siteId: owner.siteId, via: 'link' } : undefined
     }
     const kind = (Object.keys(TOKEN_PREFIX) as TokenKind[]).find((k) => isToken(token, TOKEN_PREFIX[k]))
     if (kind !== undefined) {
-      const row = await guessing(request, server, async () => {
-        const found = await siteTokenOf(db, token)
-        return found?.kind === kind ? found : undefined
-      })
-      if (!row) return undefined
+      const row = await siteTokenOf(db, token)
+      if (row?.kind !== kind) return undefined
       if (row.passwordHash !== null) throw new HttpError(401, 'This shared link needs its password: POST it to /share/<token>/session for a session token')
       return { kind: 'site', siteId: row.siteId, via: kind }
     }
+    // STATS_API_KEY is chosen by the operator, so it is guarded like a password.
     return guessing(request, server, async () =>
       config.statsApiKey !== undefined && sameSecret(token, config.statsApiKey) ? ({ kind: 'key' } as const) : undefined,
     )
@@ -191,7 +189,10 @@ export function accessControl(deps: AccessDeps) {
         config.statsApiKey === undefined
           ? 'Sign in (a session or HTTP Basic) or send a site API key; set STATS_API_KEY to give programs a bearer key for every site'
           : 'A valid STATS_API_KEY bearer token, a site API key or a signed-in account is required'
-      throw new HttpError(401, error, { 'www-authenticate': config.statsApiKey === undefined ? 'Basic realm="analytics admin", charset="UTF-8"' : 'Bearer' })
+      // A refused bearer token is answered as one (RFC 6750): a Basic challenge would make a browser
+      // holding a revoked link's session ask for a password instead of letting the page say so.
+      const bearer = config.statsApiKey !== undefined || request.headers.get('authorization')?.startsWith('Bearer ')
+      throw new HttpError(401, error, { 'www-authenticate': bearer ? 'Bearer' : 'Basic realm="analytics admin", charset="UTF-8"' })
     }
     throw toPage(request, '/login', 401, 'Authentication required')
   }

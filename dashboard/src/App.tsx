@@ -14,6 +14,13 @@ import { SitePicker } from './components/SitePicker'
 import { TimeZonePicker } from './components/TimeZonePicker'
 import { TrafficPanel } from './components/TrafficPanel'
 import { useSites, type Site } from './hooks/useSites'
+import { useAccount, type Account } from './hooks/useAccount'
+import { useSettled } from './hooks/useRemote'
+import { AccountMenu } from './components/AccountMenu'
+import { ShareGate } from './components/ShareGate'
+import { SiteSettings } from './components/SiteSettings'
+import { UsersSettings } from './components/UsersSettings'
+import { sharedToken } from './shared'
 import { useStats } from './hooks/useStats'
 import { useUrlView, type View } from './urlView'
 import { withFilter, withoutFilter } from './filters'
@@ -21,29 +28,117 @@ import { withFilter, withoutFilter } from './filters'
 /** A site named in the URL but unknown to the API has no zone of its own yet. */
 const FALLBACK_ZONE = 'UTC'
 
+/** Who is looking: a signed-in account, or the holder of a shared link (one site, nothing else). */
+export type Who = { kind: 'account'; account: Account } | { kind: 'shared' }
+
 export function App() {
   const [view, setView] = useUrlView()
-  const sites = useSites()
   return (
     <div className="app">
-      <RemoteContent remote={sites} height={240}>
-        {(data) => <Dashboard sites={data.sites} view={view} onViewChange={setView} />}
-      </RemoteContent>
+      {sharedToken === null ? (
+        <AccountDashboard view={view} onViewChange={setView} />
+      ) : (
+        <ShareGate token={sharedToken}>
+          {(opening) => (
+            <Dashboard
+              sites={[opening.site ?? unknownSite(opening.site_id)]}
+              view={{ ...view, site: opening.site_id }}
+              onViewChange={setView}
+              who={{ kind: 'shared' }}
+              page="dashboard"
+            />
+          )}
+        </ShareGate>
+      )}
     </div>
   )
 }
 
-function Dashboard({ sites, view, onViewChange }: { sites: Site[]; view: View; onViewChange: (next: View, history?: 'push' | 'replace') => void }) {
+/** A site with no events yet, as the site list would show it. */
+const unknownSite = (siteId: string): Site => ({
+  site_id: siteId,
+  timezone: FALLBACK_ZONE,
+  rollup_timezone: FALLBACK_ZONE,
+  first_event_at: null,
+  last_event_at: null,
+  total_events: 0,
+  total_views: 0,
+})
+
+function AccountDashboard({ view, onViewChange }: { view: View; onViewChange: (next: View, history?: 'push' | 'replace') => void }) {
+  const account = useAccount()
+  const [sitesVersion, setSitesVersion] = useState(0)
+  // Asked again after a zone change; the page stays as it is until the new list arrives.
+  const sites = useSettled(useSites(sitesVersion))
+  const page = useHashPage()
+  return (
+    <RemoteContent remote={account} height={0}>
+      {(me) => (
+        <RemoteContent remote={sites} height={240}>
+          {(data) =>
+            page === 'users' && me.role === 'admin' ? (
+              <>
+                <TopBar>
+                  <AccountMenu account={me} page={page} />
+                </TopBar>
+                <UsersSettings sites={data.sites} me={me.username} />
+              </>
+            ) : (
+              <Dashboard
+                sites={data.sites}
+                view={view}
+                onViewChange={onViewChange}
+                who={{ kind: 'account', account: me }}
+                page={page}
+                onSitesChanged={() => setSitesVersion((old) => old + 1)}
+              />
+            )
+          }
+        </RemoteContent>
+      )}
+    </RemoteContent>
+  )
+}
+
+/** The admin's pages, as the URL's fragment names them (`#settings`, `#users`); the dashboard otherwise. */
+type Page = 'dashboard' | 'settings' | 'users'
+function useHashPage(): Page {
+  const read = (): Page => (window.location.hash === '#settings' ? 'settings' : window.location.hash === '#users' ? 'users' : 'dashboard')
+  const [page, setPage] = useState(read)
+  useEffect(() => {
+    const onHashChange = () => setPage(read())
+    window.addEventListener('hashchange', onHashChange)
+    return () => window.removeEventListener('hashchange', onHashChange)
+  }, [])
+  return page
+}
+
+function Dashboard({
+  sites,
+  view,
+  onViewChange,
+  who,
+  page,
+  onSitesChanged = () => {},
+}: {
+  sites: Site[]
+  view: View
+  onViewChange: (next: View, history?: 'push' | 'replace') => void
+  who: Who
+  page: Page
+  onSitesChanged?: () => void
+}) {
   const siteId = view.site ?? sites[0]?.site_id ?? null
   // A link without a site shows the first one; name it in the URL so the link keeps showing it.
   useEffect(() => {
     if (siteId && !view.site) onViewChange({ ...view, site: siteId }, 'replace')
   }, [siteId, view, onViewChange])
 
+  const menu = who.kind === 'account' && <AccountMenu account={who.account} page={page} />
   if (siteId === null) {
     return (
       <>
-        <TopBar />
+        <TopBar>{menu}</TopBar>
         <Empty>
           No site has sent events yet. Embed the tracker, <code>{'<script defer src="/script.js" data-site="my-site"></script>'}</code>, and its first page view
           brings the site here.
@@ -59,8 +154,19 @@ function Dashboard({ sites, view, onViewChange }: { sites: Site[]; view: View; o
   return (
     <>
       <TopBar>
-        <SitePicker sites={sites} value={siteId} onChange={(site) => onViewChange({ ...view, site })} />
+        {who.kind === 'account' ? (
+          <SitePicker sites={sites} value={siteId} onChange={(site) => onViewChange({ ...view, site })} />
+        ) : (
+          <p className="shared-site" data-testid="shared-site">
+            {siteId} · shared view
+          </p>
+        )}
+        {menu}
       </TopBar>
+      {page === 'settings' && who.kind === 'account' && who.account.role === 'admin' ? (
+        <SiteSettings siteId={siteId} site={sites.find((site) => site.site_id === siteId)} onSitesChanged={onSitesChanged} />
+      ) : (
+        <>
       <div className="toolbar">
         <RangePicker choice={view.range} resolved={range} onChange={(choice) => onViewChange({ ...view, range: choice })} />
         <TimeZonePicker value={view.tz} siteZone={siteZone} onChange={(tz) => onViewChange({ ...view, tz })} />
@@ -75,7 +181,10 @@ function Dashboard({ sites, view, onViewChange }: { sites: Site[]; view: View; o
         timeZone={timeZone}
         filters={view.filters}
         onFilter={(property, value) => onViewChange({ ...view, filters: withFilter(view.filters, property, value) })}
+        who={who}
       />
+        </>
+      )}
     </>
   )
 }
@@ -103,13 +212,16 @@ function SiteView({
   timeZone,
   filters,
   onFilter,
+  who,
 }: {
   siteId: string
   range: DateRange
   timeZone: string
   filters: string | null
   onFilter: (property: string, value: string) => void
+  who: Who
 }) {
+  const admin = who.kind === 'account' && who.account.role === 'admin'
   const filtered = filters ? { filters } : {}
   const query = { siteId, ...range, tz: timeZone, ...filtered }
   const stats = useStats(query)
@@ -140,8 +252,9 @@ function SiteView({
       <EventTypes stats={stats} onFilter={onFilter} />
       <FunnelsPanel query={query} version={version} />
       <RealtimePanel siteId={siteId} timeZone={timeZone} />
-      <IngestionHealth siteId={siteId} />
-      <ConversionSettings siteId={siteId} version={version} onChange={() => setVersion((old) => old + 1)} />
+      {/* The queue and the settings are the admins': viewers and shared links see the reports. */}
+      {admin && <IngestionHealth siteId={siteId} />}
+      {admin && <ConversionSettings siteId={siteId} version={version} onChange={() => setVersion((old) => old + 1)} />}
     </main>
   )
 }

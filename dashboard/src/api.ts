@@ -1,5 +1,6 @@
 import { treaty } from '@elysiajs/eden'
 import type { App } from '../../server/app'
+import { keepShareOpening, sharedToken, shareSession } from './shared'
 
 /** Sends the browser to the login form, coming back to this very view afterwards. */
 function toLogin(): void {
@@ -9,14 +10,24 @@ function toLogin(): void {
 
 /**
  * The typed API client: request and response types come from the server's t schemas. Calls are
- * same-origin, so the session cookie rides along; a 401 means the session is gone.
+ * same-origin, so the session cookie rides along (or, on a shared link's page, its session as a
+ * bearer token); a 401 means the session is gone: sign in again, or open the link again.
  */
 export const api = treaty<App>(window.location.origin, {
   // Eden would turn every date-like string (even "2025-11-14") into a Date, which the schema
   // types do not say: keep the JSON as the server sent it.
   parseDate: false,
+  headers: () => {
+    const session = shareSession()
+    return session === null ? undefined : { authorization: `Bearer ${session}` }
+  },
   onResponse(response) {
-    if (response.status === 401) toLogin()
+    if (response.status !== 401) return
+    if (sharedToken === null) toLogin()
+    else if (shareSession() !== null) {
+      keepShareOpening(null)
+      window.location.reload()
+    }
   },
 })
 

@@ -107,12 +107,9 @@ export function shareRoutes(deps: { db: Db; access: Access; sessions: SessionSto
       '/:token/session',
       async ({ params, body, request, server, status }) => {
         access.assertSameOrigin(request)
-        // A link's token is a credential: wrong ones and wrong passwords spend the sign-in budget.
-        const link = await access.guessing(request, server, async () => {
-          const row = isToken(params.token, TOKEN_PREFIX.link) ? await siteTokenOf(db, params.token) : undefined
-          return row?.kind === 'link' ? row : undefined
-        })
-        if (!link) return status(404, { error: 'This shared link does not exist or was revoked' })
+        // The token is 32 random bytes, not worth guessing; its password is, so wrong ones spend the sign-in budget.
+        const link = isToken(params.token, TOKEN_PREFIX.link) ? await siteTokenOf(db, params.token) : undefined
+        if (link?.kind !== 'link') return status(404, { error: 'This shared link does not exist or was revoked' })
         if (link.passwordHash !== null) {
           const given = body.password
           const right = await access.guessing(request, server, async () =>

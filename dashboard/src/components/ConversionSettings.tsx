@@ -1,5 +1,6 @@
 import { useId, useState, type FormEvent } from 'react'
-import { api, errorMessage } from '../api'
+import { api } from '../api'
+import { useChange } from '../hooks/useChange'
 import { useFunnels, useGoals, type Goal } from '../hooks/useConversions'
 import { Empty, Panel, RemoteContent } from './Panel'
 
@@ -10,14 +11,9 @@ import { Empty, Panel, RemoteContent } from './Panel'
 export function ConversionSettings({ siteId, version, onChange }: { siteId: string; version: number; onChange: () => void }) {
   const goals = useGoals({ siteId, version })
   const funnels = useFunnels({ siteId, version })
-  const [problem, setProblem] = useState<string | null>(null)
-  /** Runs one change; the API's refusal (a duplicate, a goal in a funnel) is shown as it says it. */
-  const change = async (call: () => Promise<{ error: { status: unknown; value: unknown } | null }>): Promise<boolean> => {
-    const { error } = await call()
-    setProblem(error ? errorMessage(error) : null)
-    if (!error) onChange()
-    return !error
-  }
+  // The API's refusal (a duplicate, a goal in a funnel) is shown as it says it.
+  const { problem, change: run } = useChange(onChange)
+  const change = async (call: Parameters<typeof run>[0]): Promise<boolean> => (await run(call)) !== undefined
   return (
     <Panel title="Goals and funnels" className="panel-wide settings">
       <div data-testid="conversion-settings">

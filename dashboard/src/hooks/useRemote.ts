@@ -50,3 +50,12 @@ export function useRemote<P, T>(
   if (key === null) return { status: 'idle' }
   return state.key === key ? state.remote : { status: 'loading' }
 }
+
+/** The latest answer that is not a load in progress: asking again keeps the page as it was meanwhile. */
+export function useSettled<T>(remote: Remote<T>): Remote<T> {
+  const [settled, setSettled] = useState(remote)
+  useEffect(() => {
+    if (remote.status !== 'loading') setSettled(remote)
+  }, [remote])
+  return remote.status === 'loading' && settled.status !== 'idle' ? settled : remote
+}
