@@ -3,6 +3,7 @@ import { sql } from 'drizzle-orm'
 import type { Db } from '../../drizzle/client'
 import type { Logger } from '../../lib/log'
 import type { RebuildJobData } from '../../lib/queue'
+import { lockSite } from '../../lib/site-lock'
 import {
   pageVisitors,
   rollupDayPaths,
@@ -43,7 +44,7 @@ export interface RebuildResult {
  */
 export async function rebuildRollups(db: Db, siteId: string, range?: RebuildRange): Promise<RebuildResult> {
   return db.transaction(async (tx) => {
-    await tx.execute(sql`select pg_advisory_xact_lock(hashtext(${siteId}))`)
+    await tx.execute(lockSite(siteId))
     const [site] = await tx.execute<{ timezone: string; rollup_timezone: string }>(
       sql`select timezone, rollup_timezone from ${sites} where site_id = ${siteId} for update`,
     )
