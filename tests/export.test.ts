@@ -260,6 +260,16 @@ describe('a client that goes away mid-download', () => {
     expect((await stack.get('/stats?site_id=export-big&date=2025-11-01')).status).toBe(200)
   })
 
+  test('HEAD answers the headers and leaves no cursor open', async () => {
+    for (let i = 0; i < 10; i++) {
+      const response = await fetch(`${stack.baseUrl}/sites/${BIG}/export`, { method: 'HEAD', headers: admin() })
+      expect(response.status).toBe(200)
+      expect(response.headers.get('content-type')).toBe('text/csv; charset=utf-8')
+      expect(await response.text()).toBe('')
+    }
+    await pollUntil('every export transaction to end', async () => (await openExports()) === 0, 10_000)
+  })
+
   test('a client that stays connected but takes nothing is cut off after the stall limit, which closes the cursor', async () => {
     const logged: unknown[] = []
     const body = await cursorBody<ExportRow>({

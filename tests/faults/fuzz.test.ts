@@ -431,13 +431,18 @@ describe('fuzzing every public endpoint', () => {
     ['GET', '/stats?site_id=a%00b&from=2025-11-01&to=2025-11-14'],
     ['GET', '/stats/timeseries?site_id=%00&from=2025-11-01&to=2025-11-14'],
     ['GET', '/stats/realtime?site_id=%00'],
+    ['GET', '/stats/breakdown?site_id=a%00b&date=2025-11-14&property=page&format=csv'],
     ['GET', '/ingest/ledger?site_id=%00'],
     ['PUT', '/sites/a%00b'],
+    ['GET', '/sites/a%00b/export'],
+    ['DELETE', '/sites/a%00b?confirm=a%00b'],
   ])('%s %s (NUL in the site id) is refused with a 400 JSON error', async (method, path) => {
     const logFrom = stack.api.log.position
     const response = await fetch(
       stack.baseUrl + path,
-      method === 'PUT' ? { method, headers: { ...stack.adminHeaders, 'content-type': 'application/json' }, body: '{"timezone":"UTC"}' } : {},
+      method === 'PUT'
+        ? { method, headers: { ...stack.adminHeaders, 'content-type': 'application/json' }, body: '{"timezone":"UTC"}' }
+        : { method, headers: path.startsWith('/sites/') ? stack.adminHeaders : {} },
     )
     const body = await response.text()
     const apiReport =
