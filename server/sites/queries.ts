@@ -74,9 +74,10 @@ const SITE_DATA: Record<keyof DeletedCounts, PgTable[]> = {
  */
 export async function deleteSiteData(db: Db, siteId: string): Promise<DeletedCounts> {
   return db.transaction(async (tx) => {
-    await tx.execute(lockSite(siteId))
-    // A busy site's millions of events take longer than the API's statement limit to delete.
+    // A busy site's millions of events take longer than the API's statement limit to delete, and a
+    // rebuild of the site may hold its lock longer than that.
     await tx.execute(sql`set local statement_timeout = 0`)
+    await tx.execute(lockSite(siteId))
     const counts = { events: 0, visits: 0, visit_figure_rows: 0, rollup_rows: 0, ledger_rows: 0 }
     for (const [name, tables] of Object.entries(SITE_DATA) as [keyof DeletedCounts, PgTable[]][]) {
       for (const table of tables) counts[name] += (await tx.execute(sql`delete from ${table} where site_id = ${siteId}`)).count
