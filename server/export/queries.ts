@@ -1,6 +1,7 @@
 import { sql, type SQL } from 'drizzle-orm'
 import { statementOf, type Db } from '../../drizzle/client'
 import { events } from '../../drizzle/schema'
+import type { ExportFormat } from './model'
 import type { OnRows } from './stream'
 
 /** Rows per cursor batch: about 300 KB of CSV, so the API holds a few hundred KB per export. */
@@ -50,7 +51,7 @@ export type ExportWindow = { start: SQL; end: SQL } | null
 /** A batch row: CSV's columns as text (props as its JSON text, null where unset), or NDJSON's one line. */
 export type ExportRow = (string | null)[]
 
-function statement(siteId: string, window: ExportWindow, format: 'csv' | 'ndjson'): SQL {
+function statement(siteId: string, window: ExportWindow, format: ExportFormat): SQL {
   const select =
     format === 'csv'
       ? sql`select ${sql.join(
@@ -69,7 +70,7 @@ function statement(siteId: string, window: ExportWindow, format: 'csv' | 'ndjson
 }
 
 /** The site's events in `window`, in time order, handed to `onRows` batch by batch from a cursor. */
-export async function exportEvents(db: Db, siteId: string, window: ExportWindow, format: 'csv' | 'ndjson', onRows: OnRows<ExportRow>): Promise<void> {
+export async function exportEvents(db: Db, siteId: string, window: ExportWindow, format: ExportFormat, onRows: OnRows<ExportRow>): Promise<void> {
   const { text, params } = statementOf(statement(siteId, window, format))
   await db.$client.begin(async (tx) => {
     // An export may take minutes, and a cursor's statement runs until its last batch is read.

@@ -7,7 +7,7 @@ import { ErrorResponse } from '../errors'
 import { SiteParams } from '../sites/model'
 import { getSiteZones, rangeBounds } from '../stats/buckets'
 import { checkOrder, checkRange } from '../stats/question'
-import { ExportQuery } from './model'
+import { ExportQuery, type ExportFormat } from './model'
 import { EXPORT_COLUMNS, exportEvents, type ExportRow, type ExportWindow } from './queries'
 import { cursorBody } from './stream'
 
@@ -25,7 +25,7 @@ export function exportRoutes(deps: { db: Db; access: Access; log: Logger }) {
       '',
       async ({ params, query, request }) => {
         checkRange(query)
-        const format = query.format ?? 'csv'
+        const format: ExportFormat = query.format ?? 'csv'
         let window: ExportWindow = null
         if (query.from !== undefined && query.to !== undefined) {
           checkOrder(query.from, query.to)

@@ -51,7 +51,8 @@ export function cursorBody<Row>(options: CursorBody<Row>): Promise<ReadableStrea
     },
     cancel: stop,
   })
-  options.signal.addEventListener('abort', stop, { once: true })
+  if (options.signal.aborted) stop()
+  else options.signal.addEventListener('abort', stop, { once: true })
 
   let begun = false
   return new Promise((resolve, reject) => {
