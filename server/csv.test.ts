@@ -96,5 +96,6 @@ test('download headers: a portable, quoted file name', () => {
   expect(attachment('demo-site_source_2025-11-14_2025-11-14.csv', 'text/csv; charset=utf-8')).toEqual({
     'content-type': 'text/csv; charset=utf-8',
     'content-disposition': 'attachment; filename="demo-site_source_2025-11-14_2025-11-14.csv"',
+    'x-content-type-options': 'nosniff',
   })
 })

@@ -43,8 +43,9 @@ export const fileNamePart = (text: string) => text.replace(/[^A-Za-z0-9._-]/g, '
 
 /**
  * Headers of a download. The name is built from `fileNamePart`s, so it needs neither escaping
- * nor RFC 8187's encoded form, and every system can save it as it is.
+ * nor RFC 8187's encoded form, and every system can save it as it is. nosniff: the content is
+ * visitors' text, which a browser must not take for a page.
  */
 export function attachment(fileName: string, contentType: string): Record<string, string> {
-  return { 'content-type': contentType, 'content-disposition': `attachment; filename="${fileName}"` }
+  return { 'content-type': contentType, 'content-disposition': `attachment; filename="${fileName}"`, 'x-content-type-options': 'nosniff' }
 }
