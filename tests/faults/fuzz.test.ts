@@ -626,6 +626,22 @@ describe('hostile but valid strings', () => {
         .filter((s) => s.startsWith(HOSTILE))
         .sort(),
     ).toEqual(Object.values(sites).sort())
+
+    // Exported verbatim, under a file name any system can save.
+    const byKey = (a: { event_id: string }, b: { event_id: string }) => Buffer.compare(Buffer.from(a.event_id), Buffer.from(b.event_id))
+    for (const site of Object.values(sites)) {
+      const response = await fetch(`${stack.baseUrl}/sites/${encodeURIComponent(site)}/export?format=ndjson`, { headers: stack.adminHeaders })
+      expect(response.status).toBe(200)
+      expect(response.headers.get('content-disposition')).toMatch(/^attachment; filename="[A-Za-z0-9._-]+_events_all\.ndjson"$/)
+      const exported = (await response.text())
+        .slice(0, -1)
+        .split('\n')
+        .map((line) => {
+          const { site_id, event_type, path, user_id, event_id } = JSON.parse(line) as (typeof rows)[number]
+          return { site_id, event_type, path, user_id, event_id }
+        })
+      expect(exported.sort(byKey)).toEqual(rows.filter((row) => row.site_id === site).sort(byKey))
+    }
   }, 120_000)
 })
 
