@@ -136,10 +136,15 @@ describe('format is validated; refusals stay JSON', () => {
     expect(await (await stack.get(`${path}&format=json`)).json()).toEqual(await (await stack.get(path)).json())
   })
 
-  test('a refused CSV question is the JSON error', async () => {
-    const response = await stack.get(`/stats/breakdown?site_id=${SITE}&from=2025-11-20&to=2025-11-10&property=page&format=csv`)
+  test.each([
+    [`/stats/breakdown?site_id=${SITE}&from=2025-11-20&to=2025-11-10&property=page&format=csv`, 'from must not be after to'],
+    [`/stats/breakdown?site_id=${SITE}&date=2025-11-14&property=nope&format=csv`, 'property must be one of'],
+    [`/stats/timeseries?site_id=${SITE}&from=2025-11-14&to=2025-02-30&format=csv`, 'to must be a calendar date in YYYY-MM-DD format'],
+    [`/stats/timeseries?format=csv`, 'site_id query parameter is required'],
+  ])('a refused CSV question is the JSON error: %s', async (path, error) => {
+    const response = await stack.get(path)
     expect(response.status).toBe(400)
     expect(response.headers.get('content-type')).toStartWith('application/json')
-    expect(await response.json()).toEqual({ error: 'from must not be after to' })
+    expect(((await response.json()) as { error: string }).error).toStartWith(error)
   })
 })

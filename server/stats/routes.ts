@@ -39,6 +39,8 @@ function csvDownload(nameParts: string[], columns: string[], rows: readonly obje
   return new Response(csvTable(columns, rows as Record<string, CsvValue>[]), { headers: attachment(fileName, CSV_CONTENT_TYPE) })
 }
 const TIMESERIES_COLUMNS = Object.keys(TimeseriesBucket.properties)
+/** An answer object rather than nothing (a refusal reaches the hook as its JSON error, which has no rows). */
+const isAnswer = (value: unknown): value is object => typeof value === 'object' && value !== null
 const CSV_DESCRIPTION = ' With format=csv, the same rows as text/csv (RFC 4180, a header row of the JSON field names), as a download named by the site, the question and the range.'
 
 export function statsRoutes(deps: { db: Db; checkZone: ZoneCheck; access: Access }) {
@@ -97,7 +99,7 @@ export function statsRoutes(deps: { db: Db; checkZone: ZoneCheck; access: Access
         response: { 200: Timeseries, 400: ErrorResponse },
         // The CSV is written from the JSON answer itself, once it has passed its schema.
         mapResponse: ({ query, responseValue: answer }) =>
-          query.format === 'csv' && 'buckets' in answer
+          query.format === 'csv' && isAnswer(answer) && 'buckets' in answer
             ? csvDownload([answer.site_id, 'timeseries', answer.interval, answer.from, answer.to], TIMESERIES_COLUMNS, answer.buckets)
             : undefined,
         detail: {
@@ -128,7 +130,7 @@ export function statsRoutes(deps: { db: Db; checkZone: ZoneCheck; access: Access
         query: BreakdownQuery,
         response: { 200: Breakdown, 400: ErrorResponse },
         mapResponse: ({ query, responseValue: answer }) =>
-          query.format === 'csv' && 'results' in answer
+          query.format === 'csv' && isAnswer(answer) && 'results' in answer
             ? csvDownload(
                 [answer.site_id, answer.property, answer.from, answer.to, ...(query.page !== undefined && query.page > 1 ? [`page${query.page}`] : [])],
                 breakdownColumns(query.property),
