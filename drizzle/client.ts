@@ -52,6 +52,12 @@ export function prepared<T>(db: Db, query: SQL): Promise<T[]> {
   return runPrepared<T>(db, text, params)
 }
 
+/** A query's statement text and parameters, for what postgres.js does and drizzle cannot (a cursor). */
+export function statementOf(query: SQL): { text: string; params: unknown[] } {
+  const { sql: text, params } = dialect.sqlToQuery(query)
+  return { text, params }
+}
+
 /**
  * Like `prepared`, for a statement whose text is built once, with `sql.placeholder`s that each
  * run fills: the hottest questions, where building a long text each time costs about as much

@@ -13,6 +13,7 @@ import { createSessionStore } from './auth/session'
 import { clientAddressOf, type ProxyTrust } from './client-address'
 import { dashboardRoutes } from './dashboard'
 import { errorHandler } from './errors'
+import { exportRoutes } from './export/routes'
 import { registerFormats } from './formats'
 import { healthRoutes } from './health/routes'
 import { MAX_REQUEST_BODY_BYTES } from './http'
@@ -91,6 +92,7 @@ export async function createApp(deps: AppDeps) {
     .use(goalsRoutes({ db: deps.database.db, access }))
     .use(funnelsRoutes({ db: deps.database.db, access }))
     .use(siteTokensRoutes({ db: deps.database.db, access }))
+    .use(exportRoutes({ db: deps.database.db, access, log: deps.log }))
     .use(trackerRoutes({ access }))
     .use(await adminRoutes({ queues: [deps.queue, deps.maintenanceQueue], access }))
     .use(dashboardRoutes({ distDir: deps.dashboardDir, access }))

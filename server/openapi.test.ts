@@ -40,6 +40,23 @@ test('/openapi/json still describes every route', async () => {
   expect(Object.keys(doc.paths).filter((path) => path.startsWith('/openapi'))).toEqual([])
 })
 
+test('/openapi/json describes the export, the deletion and format=csv', async () => {
+  type Operation = { summary?: string; description?: string; parameters?: { name: string; in: string }[]; responses?: Record<string, { content?: object }> }
+  const doc = (await (await stack.get('/openapi/json')).json()) as { paths: Record<string, Record<string, Operation>> }
+  const exported = doc.paths['/sites/{id}/export']?.get
+  expect(exported?.summary).toStartWith("A site's raw events, streamed")
+  expect(exported?.parameters?.map((parameter) => `${parameter.in} ${parameter.name}`)).toEqual(['path id', 'query from', 'query to', 'query format'])
+  expect(Object.keys(exported?.responses?.['200']?.content ?? {})).toEqual(['text/csv', 'application/x-ndjson'])
+  const deletion = doc.paths['/sites/{id}']?.delete
+  expect(deletion?.summary).toStartWith("Delete a site's data (admin)")
+  expect(deletion?.parameters?.map((parameter) => `${parameter.in} ${parameter.name}`)).toEqual(['path id', 'query confirm'])
+  for (const path of ['/stats/timeseries', '/stats/breakdown']) {
+    const operation = doc.paths[path]?.get
+    expect(operation?.parameters?.map((parameter) => parameter.name)).toContain('format')
+    expect(operation?.description).toContain('With format=csv, the same rows as text/csv')
+  }
+})
+
 test('Chromium, cut off from everything but this server, renders the reference under the page CSP', async () => {
   const context = await browser.newContext()
   const page = await context.newPage()

@@ -98,6 +98,8 @@ describe('without credentials, from anywhere, however spelled', () => {
       'GET /sites',
       'PUT /sites/x',
       'GET /sites/x/rebuild/x',
+      'DELETE /sites/x',
+      'GET /sites/x/export',
       'GET /sites/x/goals',
       'POST /sites/x/goals',
       'DELETE /sites/x/goals/x',
@@ -142,7 +144,15 @@ describe('without credentials, from anywhere, however spelled', () => {
 
   test('the same raw requests with admin credentials do get through (the test can tell)', async () => {
     const basic = `Authorization: ${stack.adminHeaders.authorization}\r\n`
-    for (const path of ['/stats?site_id=s&date=2025-11-14', '/sites', '/ingest/queue', '/metrics', '/admin/queues/api/queues']) {
+    for (const path of [
+      '/stats?site_id=s&date=2025-11-14',
+      '/stats/breakdown?site_id=s&date=2025-11-14&property=page&format=csv',
+      '/sites',
+      '/sites/s/export',
+      '/ingest/queue',
+      '/metrics',
+      '/admin/queues/api/queues',
+    ]) {
       for (const request of spellings('GET', path, basic).slice(0, 6)) {
         const answer = await raw(port, request)
         expect(answer.status, request).toBe(200)
@@ -228,6 +238,18 @@ describe('state-changing admin requests from another origin', () => {
     expect(row!.count).toBe(0)
   })
 
+  test("deleting a site's data from another origin is refused, and deletes nothing", async () => {
+    await stack.database.sql`insert into events (site_id, event_id, event_type, path, timestamp, received_at) values ('origin-data', 'e1', 'page_view', '/', now(), now())`
+    for (const headers of [{ origin: 'http://evil.example' }, { 'sec-fetch-site': 'cross-site' }] as Record<string, string>[]) {
+      const response = await fetch(`${stack.baseUrl}/sites/origin-data?confirm=origin-data`, { method: 'DELETE', headers: { ...stack.adminHeaders, ...headers } })
+      expect(response.status).toBe(403)
+    }
+    const [row] = await stack.database.sql<{ count: number }[]>`select count(*)::int as count from events where site_id = 'origin-data'`
+    expect(row!.count).toBe(1)
+    const same = await fetch(`${stack.baseUrl}/sites/origin-data?confirm=origin-data`, { method: 'DELETE', headers: { ...stack.adminHeaders, origin: stack.baseUrl } })
+    expect(((await same.json()) as { deleted: { events: number } }).deleted.events).toBe(1)
+  })
+
   test('same-origin browsers and programs without Origin are let through', async () => {
     expect((await put({ origin: stack.baseUrl, 'sec-fetch-site': 'same-origin' })).status).toBe(202)
     expect((await put({ origin: stack.baseUrl })).status).toBe(202)
@@ -255,7 +277,15 @@ describe('reads on the loopback interface while no key is set', () => {
   afterAll(() => Promise.all([open.close(), keyed.close()]))
 
   test('need no key, as the original contract documents (curl localhost:4000/stats?...)', async () => {
-    for (const path of ['/stats?site_id=s&date=2025-11-14', '/sites', '/ingest/ledger', '/ingest/queue', '/metrics'])
+    for (const path of [
+      '/stats?site_id=s&date=2025-11-14',
+      '/stats/timeseries?site_id=s&from=2025-11-14&to=2025-11-14&format=csv',
+      '/stats/breakdown?site_id=s&date=2025-11-14&property=page&format=csv',
+      '/sites',
+      '/ingest/ledger',
+      '/ingest/queue',
+      '/metrics',
+    ])
       expect((await open.get(path)).status).toBe(200)
   })
 
@@ -283,6 +313,9 @@ describe('reads on the loopback interface while no key is set', () => {
       ['DELETE', `/sites/x/goals/${goal}`, undefined],
       ['POST', '/sites/x/funnels', `{"name":"f","steps":["${goal}","${goal}"]}`],
       ['DELETE', `/sites/x/funnels/${goal}`, undefined],
+      ['GET', '/sites/x/export', undefined],
+      ['GET', '/sites/x/export?format=ndjson&from=2025-11-14&to=2025-11-14', undefined],
+      ['DELETE', '/sites/x?confirm=x', undefined],
     ] as const) {
       expect({ method, path, status: (await fetch(`${open.baseUrl}${path}`, { method, body })).status }).toEqual({ method, path, status: 401 })
       const withKey = await fetch(`${keyed.baseUrl}${path}`, { method, body, headers: { authorization: 'Bearer the-key' } })

@@ -45,3 +45,25 @@ export const RebuildStatus = t.Object({
   rollup_timezone: t.Union([t.String(), t.Null()]),
   error: t.Optional(t.String()),
 })
+
+export const SiteDeleteQuery = t.Object({
+  confirm: t.Optional(
+    t.String({
+      maxLength: 128,
+      format: TEXT,
+      error: 'confirm must be the site id, as in DELETE /sites/<id>?confirm=<id>',
+      description: "The site's id again: nothing is deleted without it",
+    }),
+  ),
+})
+
+export const SiteDataDeleted = t.Object({
+  site_id: t.String(),
+  deleted: t.Object({
+    events: t.Integer(),
+    visits: t.Integer(),
+    visit_figure_rows: t.Integer({ description: 'Rows of visit figures per day and value, and of visitors per month and value' }),
+    rollup_rows: t.Integer({ description: 'Rows of every rollup: hours, days, paths, event types, page visitors, user bitmaps, realtime minutes' }),
+    ledger_rows: t.Integer({ description: "The site's ingestion ledger row and its refusals per reason" }),
+  }),
+})

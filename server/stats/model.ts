@@ -28,6 +28,14 @@ const filters = t.Optional(
   }),
 )
 
+/** `csv` answers the rows alone as an RFC 4180 download (server/csv.ts); `json`, the default, the usual answer. */
+const format = t.Optional(
+  t.Union([t.Literal('json'), t.Literal('csv')], {
+    error: 'format must be json or csv',
+    description: 'json (default), or csv: the rows (buckets or results) as a text/csv download with a header row of the JSON field names',
+  }),
+)
+
 /** 1 to 100 written as at most three digits (so not 1e1, 0x10 or " 5"), read as a number. */
 const topPathsLimit = t
   .Transform(
@@ -124,6 +132,7 @@ export const BreakdownQuery = t.Object({
   limit: t.Optional(wholeNumber('limit', 3, 'Rows per page; default 10')),
   page: t.Optional(wholeNumber('page', 6, 'Page of rows, from 1')),
   filters,
+  format,
 })
 
 export const VisitBreakdownRow = t.Object({
@@ -142,6 +151,19 @@ export const GoalBreakdownRow = t.Object({
   events: t.Integer({ description: 'Matching events in those visits' }),
   conversion_rate: t.Number({ description: "Those visitors per cent of all the range's visitors, rounded half up to one decimal" }),
 })
+
+/** The fields of a breakdown's rows for `property`, in the order the CSV answer writes them. */
+export function breakdownColumns(property: ReportProperty): string[] {
+  const row =
+    property === GOAL_PROPERTY
+      ? GoalBreakdownRow
+      : property === PROP_KEYS_PROPERTY || property.startsWith(PROPS_PREFIX)
+        ? PropBreakdownRow
+        : property === 'page'
+          ? PageBreakdownRow
+          : VisitBreakdownRow
+  return Object.keys(row.properties)
+}
 
 export const Breakdown = t.Object({
   site_id: t.String(),
@@ -191,6 +213,7 @@ export const TimeseriesQuery = t.Object({
   ),
   tz: t.Optional(tz),
   filters,
+  format,
 })
 
 export const TimeseriesBucket = t.Object({

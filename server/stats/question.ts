@@ -51,15 +51,19 @@ export interface RangeParams {
 }
 
 /** The checks every range question gets, before any zone is known. */
-function checkRange(params: RangeParams): void {
+export function checkRange(params: Omit<RangeParams, 'site_id'>): void {
   if (params.date !== undefined && (params.from !== undefined || params.to !== undefined)) {
     throw new BadRequestError('use either date or from and to, not both')
   }
   if ((params.from === undefined) !== (params.to === undefined)) throw new BadRequestError('from and to must be given together')
 }
 
-function checkDays(from: string, to: string, interval: Interval | null): void {
+export function checkOrder(from: string, to: string): void {
   if (from > to) throw new BadRequestError('from must not be after to')
+}
+
+function checkDays(from: string, to: string, interval: Interval | null): void {
+  checkOrder(from, to)
   const days = daysBetween(from, to)
   const maxDays = interval === 'hour' ? MAX_HOUR_BUCKETS_DAYS : MAX_RANGE_DAYS
   if (days > maxDays) throw new BadRequestError(`the range must be at most ${maxDays} days${interval === 'hour' ? ' for hourly buckets' : ''}; it is ${days}`)

@@ -2,8 +2,10 @@ import { Elysia, t } from 'elysia'
 import type { Db } from '../../drizzle/client'
 import type { Access } from '../access'
 import { ErrorResponse } from '../errors'
+import { attachment, CSV_CONTENT_TYPE, csvTable, fileNamePart, type CsvValue } from '../csv'
 import {
   Breakdown,
+  breakdownColumns,
   BreakdownQuery,
   FunnelQuery,
   FunnelReport,
@@ -16,6 +18,7 @@ import {
   RealtimeQuery,
   StatsQuery,
   Timeseries,
+  TimeseriesBucket,
   TimeseriesQuery,
 } from './model'
 import { getRangeStats, TOP_PATHS_DEFAULT } from './summary'
@@ -29,6 +32,16 @@ import { parseFilters } from './filters'
 import type { BreakdownProperty } from '../../lib/visit-properties'
 
 const BREAKDOWN_LIMIT_DEFAULT = 10
+
+/** The rows of an answer as a CSV download named by its parts (site, what, range). */
+function csvDownload(nameParts: string[], columns: string[], rows: readonly object[]): Response {
+  const fileName = `${nameParts.map(fileNamePart).join('_')}.csv`
+  return new Response(csvTable(columns, rows as Record<string, CsvValue>[]), { headers: attachment(fileName, CSV_CONTENT_TYPE) })
+}
+const TIMESERIES_COLUMNS = Object.keys(TimeseriesBucket.properties)
+/** An answer object rather than nothing (a refusal reaches the hook as its JSON error, which has no rows). */
+const isAnswer = (value: unknown): value is object => typeof value === 'object' && value !== null
+const CSV_DESCRIPTION = ' With format=csv, the same rows as text/csv (RFC 4180, a header row of the JSON field names), as a download named by the site, the question and the range.'
 
 export function statsRoutes(deps: { db: Db; checkZone: ZoneCheck; access: Access }) {
   const { db, checkZone } = deps
@@ -84,7 +97,16 @@ export function statsRoutes(deps: { db: Db; checkZone: ZoneCheck; access: Access
       {
         query: TimeseriesQuery,
         response: { 200: Timeseries, 400: ErrorResponse },
-        detail: { summary: 'Views and unique users per hour, day, week or month; every bucket, empty ones as zeros', tags: ['stats'] },
+        // The CSV is written from the JSON answer itself, once it has passed its schema.
+        mapResponse: ({ query, responseValue: answer }) =>
+          query.format === 'csv' && isAnswer(answer) && 'buckets' in answer
+            ? csvDownload([answer.site_id, 'timeseries', answer.interval, answer.from, answer.to], TIMESERIES_COLUMNS, answer.buckets)
+            : undefined,
+        detail: {
+          summary: 'Views and unique users per hour, day, week or month; every bucket, empty ones as zeros',
+          description: `One row per bucket.${CSV_DESCRIPTION}`,
+          tags: ['stats'],
+        },
       },
     )
     .get(
@@ -107,13 +129,22 @@ export function statsRoutes(deps: { db: Db; checkZone: ZoneCheck; access: Access
       {
         query: BreakdownQuery,
         response: { 200: Breakdown, 400: ErrorResponse },
+        mapResponse: ({ query, responseValue: answer }) =>
+          query.format === 'csv' && isAnswer(answer) && 'results' in answer
+            ? csvDownload(
+                [answer.site_id, answer.property, answer.from, answer.to, ...(query.page !== undefined && query.page > 1 ? [`page${query.page}`] : [])],
+                breakdownColumns(query.property),
+                answer.results,
+              )
+            : undefined,
         detail: {
           summary:
             'Visitors, visits, views, bounce rate and visit duration per value of one property (source, channel, page, country, …), goal or custom property',
           description:
             'Visit properties (all but page) come from the first event of each visit that starts in the range; page counts page views in the range. ' +
             'goal lists every goal of the site with its conversions over the visits of the range; props:<key> the values of a custom property over the events of the range that carry it, props the keys themselves. ' +
-            'Sorted by visitors, most first, then by value.',
+            'Sorted by visitors, most first, then by value.' +
+            CSV_DESCRIPTION,
           tags: ['stats'],
         },
       },

@@ -462,7 +462,7 @@ function statsCase(r: Random, site: string): Omit<FuzzCase, 'id'> {
   const labels: string[] = []
   const count = 1 + int(r, 2)
   for (let i = 0; i < count; i++) {
-    const m = int(r, endpoint === '/stats' ? 10 : endpoint === '/stats/timeseries' ? 9 : 4)
+    const m = int(r, endpoint === '/stats' ? 10 : endpoint === '/stats/timeseries' ? 10 : 4)
     const set = (key: string, value: string) => {
       const at = params.findIndex(([k]) => k === key)
       if (at >= 0) params[at]![1] = value
@@ -562,6 +562,17 @@ function statsCase(r: Random, site: string): Omit<FuzzCase, 'id'> {
           labels.push('missing from or to')
         }
         break
+      case 9:
+        if (endpoint === '/stats/timeseries') {
+          set('format', queryValue(r, pick(r, ['xml', 'CSV', '', 'csv ', 'ndjson', 'json;', '1'])))
+          labels.push('invalid format')
+          break
+        }
+        set('date', '9999-99-99')
+        drop('from')
+        drop('to')
+        labels.push('date 9999-99-99')
+        break
       default:
         set('date', '9999-99-99')
         drop('from')
@@ -649,7 +660,7 @@ function sitesCase(r: Random, adminHeaders: Record<string, string>): Omit<FuzzCa
       expect: { kind: 'error', status: 401 },
     }
   }
-  if (roll < 0.95) {
+  if (roll < 0.8) {
     const body = timezoneBody()
     // Site settings are a few bytes: bodies over 4 KiB are refused as too large before parsing.
     const status = Buffer.byteLength(body) > 4_096 ? 413 : 400
@@ -662,9 +673,47 @@ function sitesCase(r: Random, adminHeaders: Record<string, string>): Omit<FuzzCa
       expect: { kind: 'error', status },
     }
   }
-  const method = pick(r, ['POST', 'PATCH', 'DELETE'])
-  // There is no such route, for the admin or anyone else.
   const signedIn = r() < 0.5
+  if (roll < 0.88) {
+    // Never a confirm equal to the id: nothing may be deleted.
+    const confirm = pick(r, [
+      '',
+      '?confirm=',
+      `?confirm=${FUZZ_SITE_PREFIX}x`,
+      '?confirm=%00',
+      `?confirm=${'c'.repeat(200)}`,
+      '?Confirm=x',
+      '?confirm[]=x',
+      '?__proto__=x',
+      `?confirm=${queryValue(r, "'; drop table events; --")}`,
+    ])
+    return {
+      label: `DELETE /sites/:id without its id confirmed${signedIn ? ' as admin' : ''}`,
+      method: 'DELETE',
+      path: `/sites/${id}${confirm}`,
+      headers: signedIn ? adminHeaders : badAuthHeaders(r),
+      expect: { kind: 'error', status: signedIn ? 400 : 401 },
+    }
+  }
+  if (roll < 0.96) {
+    const query = pick(r, [
+      () => `from=${queryValue(r, pick(r, INVALID_DATES))}&to=2025-11-14`,
+      () => `from=2025-11-01&to=${queryValue(r, pick(r, INVALID_DATES))}`,
+      () => `${pick(r, ['from', 'to'])}=2025-11-14`,
+      () => 'from=2025-11-20&to=2025-11-10',
+      () => `format=${queryValue(r, pick(r, ['json', 'xml', 'CSV', '', 'csv ', 'ndjson;', 'parquet']))}`,
+      () => `${pick(r, ['date', 'tz', 'site_id', '__proto__', 'limit'])}=2025-11-14`,
+    ])()
+    return {
+      label: `GET /sites/:id/export: invalid query${signedIn ? ' as admin' : ''}`,
+      method: 'GET',
+      path: `/sites/${id}/export?${query}`,
+      headers: signedIn ? adminHeaders : badAuthHeaders(r),
+      expect: { kind: 'error', status: signedIn ? 400 : 401 },
+    }
+  }
+  const method = pick(r, ['POST', 'PATCH'])
+  // There is no such route, for the admin or anyone else.
   return {
     label: `${method} /sites/:id${signedIn ? ' as admin' : ''}`,
     method,

@@ -431,13 +431,18 @@ describe('fuzzing every public endpoint', () => {
     ['GET', '/stats?site_id=a%00b&from=2025-11-01&to=2025-11-14'],
     ['GET', '/stats/timeseries?site_id=%00&from=2025-11-01&to=2025-11-14'],
     ['GET', '/stats/realtime?site_id=%00'],
+    ['GET', '/stats/breakdown?site_id=a%00b&date=2025-11-14&property=page&format=csv'],
     ['GET', '/ingest/ledger?site_id=%00'],
     ['PUT', '/sites/a%00b'],
+    ['GET', '/sites/a%00b/export'],
+    ['DELETE', '/sites/a%00b?confirm=a%00b'],
   ])('%s %s (NUL in the site id) is refused with a 400 JSON error', async (method, path) => {
     const logFrom = stack.api.log.position
     const response = await fetch(
       stack.baseUrl + path,
-      method === 'PUT' ? { method, headers: { ...stack.adminHeaders, 'content-type': 'application/json' }, body: '{"timezone":"UTC"}' } : {},
+      method === 'PUT'
+        ? { method, headers: { ...stack.adminHeaders, 'content-type': 'application/json' }, body: '{"timezone":"UTC"}' }
+        : { method, headers: path.startsWith('/sites/') ? stack.adminHeaders : {} },
     )
     const body = await response.text()
     const apiReport =
@@ -621,6 +626,22 @@ describe('hostile but valid strings', () => {
         .filter((s) => s.startsWith(HOSTILE))
         .sort(),
     ).toEqual(Object.values(sites).sort())
+
+    // Exported verbatim, under a file name any system can save.
+    const byKey = (a: { event_id: string }, b: { event_id: string }) => Buffer.compare(Buffer.from(a.event_id), Buffer.from(b.event_id))
+    for (const site of Object.values(sites)) {
+      const response = await fetch(`${stack.baseUrl}/sites/${encodeURIComponent(site)}/export?format=ndjson`, { headers: stack.adminHeaders })
+      expect(response.status).toBe(200)
+      expect(response.headers.get('content-disposition')).toMatch(/^attachment; filename="[A-Za-z0-9._-]+_events_all\.ndjson"$/)
+      const exported = (await response.text())
+        .slice(0, -1)
+        .split('\n')
+        .map((line) => {
+          const { site_id, event_type, path, user_id, event_id } = JSON.parse(line) as (typeof rows)[number]
+          return { site_id, event_type, path, user_id, event_id }
+        })
+      expect(exported.sort(byKey)).toEqual(rows.filter((row) => row.site_id === site).sort(byKey))
+    }
   }, 120_000)
 })
 

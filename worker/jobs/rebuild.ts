@@ -3,6 +3,7 @@ import { sql } from 'drizzle-orm'
 import type { Db } from '../../drizzle/client'
 import type { Logger } from '../../lib/log'
 import type { RebuildJobData } from '../../lib/queue'
+import { lockSite } from '../../lib/site-lock'
 import {
   pageVisitors,
   rollupDayPaths,
@@ -49,7 +50,7 @@ export async function rebuildRollups(db: Db, siteId: string, range?: RebuildRang
   let done = 0
   const step = async () => onProgress(Math.round((++done / REBUILD_STEPS) * 100))
   return db.transaction(async (tx) => {
-    await tx.execute(sql`select pg_advisory_xact_lock(hashtext(${siteId}))`)
+    await tx.execute(lockSite(siteId))
     const [site] = await tx.execute<{ timezone: string; rollup_timezone: string }>(
       sql`select timezone, rollup_timezone from ${sites} where site_id = ${siteId} for update`,
     )

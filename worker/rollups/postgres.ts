@@ -24,6 +24,7 @@ import {
   userMonths,
 } from '../../drizzle/schema'
 import type { QueuedEvent } from '../../lib/queue'
+import { siteLockKey } from '../../lib/site-lock'
 import {
   ledgerCounts,
   rollupDeltas,
@@ -141,7 +142,7 @@ function siteLockStatements(siteIds: string[]): SQL[] {
   return [
     // Ordered by the lock key, not the site id: two sites whose ids hash alike share a lock.
     sql`select pg_advisory_xact_lock(key)
-          from (select distinct hashtext(site_id) as key from json_array_elements_text(${sorted}) as s(site_id)) k order by key`,
+          from (select distinct ${siteLockKey(sql`site_id`)} as key from json_array_elements_text(${sorted}) as s(site_id)) k order by key`,
     sql`insert into ${sites} (site_id)
         select site_id from json_array_elements_text(${sorted}) as s(site_id) order by site_id
         on conflict (site_id) do nothing`,
