@@ -10,8 +10,8 @@ import { startStack, type Stack } from './support'
 let stack: Stack
 const DOOMED = 'doomed-site'
 const KEPT = 'kept-site'
-/** Tables that hold a site's settings rather than its data: kept. */
-const SETTINGS = ['sites', 'goals', 'funnels']
+/** Tables that hold a site's settings rather than its data, kept: its zone, goals and funnels, shared links and API keys (with the sessions links opened), and who may read it. */
+const SETTINGS = ['sites', 'goals', 'funnels', 'site_tokens', 'sessions', 'user_sites']
 
 const json = { 'content-type': 'application/json' }
 const admin = () => ({ ...stack.adminHeaders, ...json })
