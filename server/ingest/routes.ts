@@ -282,7 +282,7 @@ export function ingestRoutes(deps: IngestDeps) {
           response: { 200: QueueHealth },
           detail: { summary: 'Jobs waiting, running, delayed for a retry, and failed', tags: ['ingest'] },
         })
-        .get('/ingest/ledger', async ({ query }) => ({ sites: await getIngestLedger(deps.db, query.site_id) }), {
+        .get('/ingest/ledger', async ({ query }) => ({ sites: await getIngestLedger(deps.db, query.site_id, query.recent_hours) }), {
           query: LedgerQuery,
           response: { 200: LedgerResponse, 400: ErrorResponse },
           detail: { summary: 'Per-site counts of events accepted, refused (by reason), written and skipped as duplicates', tags: ['ingest'] },
