@@ -43,6 +43,7 @@ const PUBLIC = [
   'POST /login',
   'POST /logout',
   'GET /assets/*',
+  'GET /favicon.svg',
 ]
 const isPublic = (method: string, path: string) => PUBLIC.includes(`${method} ${path}`) || path === '/openapi' || path.startsWith('/openapi/')
 
