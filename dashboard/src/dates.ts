@@ -21,7 +21,9 @@ const CALENDAR_DATE = /^\d{4}-\d{2}-\d{2}$/
 
 /** True for a real calendar date in YYYY-MM-DD form (not 2025-02-30). */
 export function isCalendarDate(value: string): boolean {
-  return CALENDAR_DATE.test(value) && new Date(`${value}T00:00:00Z`).toISOString().startsWith(value)
+  const time = Date.parse(`${value}T00:00:00Z`)
+  // An impossible date parses to NaN (2025-13-01) or rolls over (2025-02-30 may become 2 March).
+  return CALENDAR_DATE.test(value) && !Number.isNaN(time) && new Date(time).toISOString().startsWith(value)
 }
 
 /** True when the browser knows the IANA zone name. */

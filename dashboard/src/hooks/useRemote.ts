@@ -31,7 +31,13 @@ export function useRemote<P, T>(
       if (inFlight) return
       inFlight = true
       clearTimeout(timer)
-      const answer = await fetchAnswer(controller.signal)
+      let answer: Answer<T>
+      try {
+        answer = await fetchAnswer(controller.signal)
+      } catch (error) {
+        // Eden rethrows the fetch's rejection: an abort (the question changed) or no network.
+        answer = { data: null, error: { status: 0, value: error } }
+      }
       inFlight = false
       if (controller.signal.aborted) return
       setState({ key, remote: answer.error ? { status: 'error', message: errorMessage(answer.error) } : { status: 'ready', data: answer.data } })
