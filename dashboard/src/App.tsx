@@ -1,5 +1,5 @@
 import { useEffect, useState, type ReactNode } from 'react'
-import { formatRange, intervalFor, previousPeriod, previousPeriodLabel, resolveRange, type DateRange } from './dates'
+import { formatRange, intervalFor, resolveRange, type DateRange } from './dates'
 import { ConversionSettings } from './components/ConversionSettings'
 import { FunnelsPanel, GoalsPanel } from './components/Conversions'
 import { EventTypes } from './components/EventTypes'
@@ -13,29 +13,46 @@ import { DevicesPanel, LocationsPanel, PagesPanel, SourcesPanel } from './compon
 import { SitePicker } from './components/SitePicker'
 import { TimeZonePicker } from './components/TimeZonePicker'
 import { TrafficPanel } from './components/TrafficPanel'
+import { UrlNotices } from './components/UrlNotices'
+import { useBaseline } from './hooks/useBaseline'
+import { useNow } from './hooks/useNow'
+import { MAIN_REFRESH_MS } from './hooks/useRemote'
 import { useSites, type Site } from './hooks/useSites'
 import { useStats } from './hooks/useStats'
-import { useUrlView, type View } from './urlView'
+import { defaultSite, rememberSite } from './lastSite'
+import { useUrlView, type UrlNotice, type View } from './urlView'
 import { withFilter, withoutFilter } from './filters'
 
 /** A site named in the URL but unknown to the API has no zone of its own yet. */
 const FALLBACK_ZONE = 'UTC'
 
 export function App() {
-  const [view, setView] = useUrlView()
+  const [view, setView, notices] = useUrlView()
   const sites = useSites()
   return (
     <div className="app">
       <RemoteContent remote={sites} height={240}>
-        {(data) => <Dashboard sites={data.sites} view={view} onViewChange={setView} />}
+        {(data) => <Dashboard sites={data.sites} view={view} notices={notices} onViewChange={setView} />}
       </RemoteContent>
     </div>
   )
 }
 
-function Dashboard({ sites, view, onViewChange }: { sites: Site[]; view: View; onViewChange: (next: View, history?: 'push' | 'replace') => void }) {
-  const siteId = view.site ?? sites[0]?.site_id ?? null
-  // A link without a site shows the first one; name it in the URL so the link keeps showing it.
+function Dashboard({
+  sites,
+  view,
+  notices,
+  onViewChange,
+}: {
+  sites: Site[]
+  view: View
+  notices: UrlNotice[]
+  onViewChange: (next: View, history?: 'push' | 'replace') => void
+}) {
+  const siteId = view.site ?? defaultSite(sites)
+  // Ticks with the panels' refresh, so "today" and the hour a partial day is compared up to move on.
+  const now = useNow(MAIN_REFRESH_MS)
+  // A link without a site shows the default one; name it in the URL so the link keeps showing it.
   useEffect(() => {
     if (siteId && !view.site) onViewChange({ ...view, site: siteId }, 'replace')
   }, [siteId, view, onViewChange])
@@ -44,8 +61,10 @@ function Dashboard({ sites, view, onViewChange }: { sites: Site[]; view: View; o
     return (
       <>
         <TopBar />
+        <UrlNotices notices={notices} usedFor={(notice) => (notice.parameter === 'site' ? 'no site' : "each site's own zone")} />
         <Empty>
-          No site has sent events yet. Embed the tracker, <code>{'<script defer src="/script.js" data-site="my-site"></script>'}</code>, and its first page view
+          No site has sent events yet. Embed the tracker,{' '}
+          <code data-testid="tracker-snippet">{`<script defer src="${window.location.origin}/script.js" data-site="my-site"></script>`}</code>, and its first page view
           brings the site here.
         </Empty>
       </>
@@ -55,12 +74,20 @@ function Dashboard({ sites, view, onViewChange }: { sites: Site[]; view: View; o
   // change of zone takes to rebuild them. Defaulting to it keeps every default question answerable.
   const siteZone = sites.find((site) => site.site_id === siteId)?.rollup_timezone ?? FALLBACK_ZONE
   const timeZone = view.tz ?? siteZone
-  const range = resolveRange(view.range, timeZone)
+  const range = resolveRange(view.range, timeZone, now)
   return (
     <>
       <TopBar>
-        <SitePicker sites={sites} value={siteId} onChange={(site) => onViewChange({ ...view, site })} />
+        <SitePicker
+          sites={sites}
+          value={siteId}
+          onChange={(site) => {
+            rememberSite(site)
+            onViewChange({ ...view, site })
+          }}
+        />
       </TopBar>
+      <UrlNotices notices={notices} usedFor={(notice) => (notice.parameter === 'site' ? siteId : `the site's zone (${siteZone})`)} />
       <div className="toolbar">
         <RangePicker choice={view.range} resolved={range} onChange={(choice) => onViewChange({ ...view, range: choice })} />
         <TimeZonePicker value={view.tz} siteZone={siteZone} onChange={(tz) => onViewChange({ ...view, tz })} />
@@ -74,6 +101,7 @@ function Dashboard({ sites, view, onViewChange }: { sites: Site[]; view: View; o
         range={range}
         timeZone={timeZone}
         filters={view.filters}
+        now={now}
         onFilter={(property, value) => onViewChange({ ...view, filters: withFilter(view.filters, property, value) })}
       />
     </>
@@ -102,18 +130,20 @@ function SiteView({
   range,
   timeZone,
   filters,
+  now,
   onFilter,
 }: {
   siteId: string
   range: DateRange
   timeZone: string
   filters: string | null
+  now: Date
   onFilter: (property: string, value: string) => void
 }) {
   const filtered = filters ? { filters } : {}
   const query = { siteId, ...range, tz: timeZone, ...filtered }
   const stats = useStats(query)
-  const previous = useStats({ siteId, ...previousPeriod(range), tz: timeZone, ...filtered })
+  const baseline = useBaseline({ siteId, range, tz: timeZone, ...filtered }, now)
   // Bumped by every change to goals or funnels, so the panels that show them ask again.
   const [version, setVersion] = useState(0)
   return (
@@ -123,13 +153,14 @@ function SiteView({
           {stats.message}
         </p>
       )}
-      <Headline current={stats} previous={previous} previousLabel={previousPeriodLabel(range)} />
+      <Headline current={stats} baseline={baseline} />
       <TrafficPanel
         siteId={siteId}
         range={range}
         timeZone={timeZone}
         interval={intervalFor(range)}
         filters={filters ?? undefined}
+        now={now}
         questionRefused={stats.status === 'error'}
       />
       <SourcesPanel query={query} stats={stats} onFilter={onFilter} />

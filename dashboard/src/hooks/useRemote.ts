@@ -1,6 +1,9 @@
 import { useEffect, useEffectEvent, useState } from 'react'
 import { errorMessage } from '../api'
 
+/** How often the main panels (numbers, chart, reports) ask again while the tab is visible; realtime asks more often. */
+export const MAIN_REFRESH_MS = 60_000
+
 /** One API answer as a view sees it. `idle`: there is nothing to ask yet (e.g. no site chosen). */
 export type Remote<T> = { status: 'idle' } | { status: 'loading' } | { status: 'error'; message: string } | { status: 'ready'; data: T }
 
