@@ -102,6 +102,22 @@ export const ingestRefusals = pgTable(
 )
 
 /**
+ * The same refusals per hour (the hour the API added them in), so the dashboard can say what was
+ * refused lately rather than ever; the worker's prune job drops hours older than the window
+ * GET /ingest/ledger?recent_hours can ask for.
+ */
+export const ingestRefusalHours = pgTable(
+  'ingest_refusal_hours',
+  {
+    siteId: text('site_id').notNull(),
+    hour: timestamp('hour', { withTimezone: true, mode: 'date' }).notNull(),
+    reason: text('reason').notNull(),
+    count: counter('count'),
+  },
+  (table) => [primaryKey({ columns: [table.siteId, table.hour, table.reason] }), index('ingest_refusal_hours_hour_idx').on(table.hour)],
+)
+
+/**
  * Sites and their reporting timezone. `timezone` is what the site asked for; `rollupTimezone`
  * is the zone the rollups are currently bucketed in. They differ only while a rebuild runs.
  */

@@ -7,8 +7,8 @@ import { ShareParams } from './sharing/routes'
 
 /**
  * Serves the built dashboard (dashboard/dist) at `/`, for signed-in accounts, and at `/share/<token>`
- * for a shared link's holder, and its hashed assets under
- * /assets, to anyone: they are the same for every install and hold no data.
+ * for a shared link's holder; its hashed assets under /assets and its icon at /favicon.svg (the
+ * login page's too), to anyone: they are the same for every install and hold no data.
  */
 export function dashboardRoutes(deps: { distDir: string; access: Access }) {
   const index = join(deps.distDir, 'index.html')
@@ -17,6 +17,7 @@ export function dashboardRoutes(deps: { distDir: string; access: Access }) {
     if (!existsSync(index)) return status(503, { error: 'The dashboard is not built yet: run `bun run build:dashboard`.' })
     return new Response(Bun.file(index), { headers: { 'content-type': 'text/html; charset=utf-8', 'cache-control': 'no-cache', ...HTML_SECURITY_HEADERS } })
   }
+  const favicon = join(deps.distDir, 'favicon.svg')
   return new Elysia({ name: 'dashboard' })
     .use(deps.access.plugin)
     .guard({ access: 'public' }, (anyone) =>
@@ -28,6 +29,15 @@ export function dashboardRoutes(deps: { distDir: string; access: Access }) {
           if (!file.startsWith(assets) || !statSync(file, { throwIfNoEntry: false })?.isFile()) return status(404, { error: 'No such asset' })
           // Vite puts a content hash in every asset name, so they never change.
           return new Response(Bun.file(file), { headers: { 'cache-control': 'public, max-age=31536000, immutable' } })
+        },
+        { detail: { hide: true } },
+      )
+      .get(
+        '/favicon.svg',
+        ({ status }) => {
+          if (!existsSync(favicon)) return status(404, { error: 'The dashboard is not built yet: run `bun run build:dashboard`.' })
+          // Not hashed, so browsers check back now and then.
+          return new Response(Bun.file(favicon), { headers: { 'content-type': 'image/svg+xml', 'cache-control': 'public, max-age=86400' } })
         },
         { detail: { hide: true } },
       ),

@@ -45,6 +45,7 @@ const PUBLIC = [
   'GET /assets/*',
   'GET /share/:token',
   'POST /share/:token/session',
+  'GET /favicon.svg',
 ]
 const isPublic = (method: string, path: string) => PUBLIC.includes(`${method} ${path}`) || path === '/openapi' || path.startsWith('/openapi/')
 

@@ -166,29 +166,64 @@ interface RangeAnswer {
   event_types: { event_type: string; count: number }[]
 }
 
+/** The wall-clock hour in `timeZone` of an instant. */
+const hourIn = (timeZone: string, instant: Date) => Number(new Intl.DateTimeFormat('en', { timeZone, hour: '2-digit', hourCycle: 'h23' }).format(instant))
+
 /**
  * Runs `action` (which makes the page ask for a range) and checks what the page then shows against
- * the API's answers to the same two /stats queries: the range, and the period before it.
+ * the API's answers to the same queries: the range, and the period before it, which for a range
+ * under way is its whole days (`previous`, none when the range began today) and the hours of the
+ * next one up to the current hour.
  */
-async function expectRangeShown(page: Page, action: () => Promise<unknown>): Promise<{ current: URL; previous: URL }> {
-  const stats = nextResponses(page, '/stats', 2)
+async function expectRangeShown(page: Page, action: () => Promise<unknown>): Promise<{ current: URL; previous: URL | null }> {
+  const seen: URL[] = []
+  const onResponse = (response: Response) => {
+    const url = new URL(response.url())
+    if (url.pathname === '/stats' || url.pathname === '/stats/timeseries') seen.push(url)
+  }
+  page.on('response', onResponse)
   const pages = page.waitForResponse((response) => {
     const url = new URL(response.url())
     return url.pathname === '/stats/breakdown' && url.searchParams.get('property') === 'page'
   })
-  await action()
-  const { current, previous } = rangeQueries(await stats)
-  const pagesQuery = new URL((await pages).url())
-  expect(Object.fromEntries(pagesQuery.searchParams)).toEqual({ ...Object.fromEntries(current.searchParams), property: 'page', limit: '10' })
-  await settled(page)
+  let pagesQuery: URL
+  try {
+    await action()
+    pagesQuery = new URL((await pages).url())
+    await settled(page)
+    // The comparison loads on its own, after the numbers.
+    await page.waitForFunction(() => ![...document.querySelectorAll('.metric-change')].some((element) => element.textContent === 'Comparing…'), null, {
+      timeout: 10_000,
+    })
+  } finally {
+    page.off('response', onResponse)
+  }
+  const { property: _property, limit: _limit, ...rangeParams } = Object.fromEntries(pagesQuery.searchParams)
+  const current = seen.find((url) => url.pathname === '/stats' && JSON.stringify(Object.fromEntries(url.searchParams)) === JSON.stringify(rangeParams))!
+  expect(current).toBeDefined()
+  const from = current.searchParams.get('from')!
+  const tz = current.searchParams.get('tz')!
+  const previous = seen.find((url) => url.pathname === '/stats' && url.searchParams.get('to')! < from) ?? null
+  const hours = seen.find((url) => url.pathname === '/stats/timeseries' && url.searchParams.get('interval') === 'hour' && url.searchParams.get('to')! < from)
+
   const answer = (await apiAnswer(current.href)).body as unknown as RangeAnswer
-  const before = (await apiAnswer(previous.href)).body as unknown as RangeAnswer
+  const before = previous && ((await apiAnswer(previous.href)).body as unknown as RangeAnswer)
   const topPages = (await apiAnswer(pagesQuery.href)).body as { results: { value: string; visitors: number }[] }
 
   expect(await shownCount(page, 'headline-views')).toBe(answer.total_views)
   expect(await shownCount(page, 'headline-users')).toBe(answer.unique_users)
-  expect(await shownCount(page, 'headline-views-previous')).toBe(before.total_views)
-  expect(await shownCount(page, 'headline-users-previous')).toBe(before.unique_users)
+  if (hours) {
+    const buckets = ((await apiAnswer(hours.href)).body as { buckets: { start: string; views: number }[] }).buckets
+    // The page's clock, which a test may have set.
+    const now = hourIn(tz, new Date(await page.evaluate(() => Date.now())))
+    const hourViews = buckets.filter((bucket) => hourIn(tz, new Date(bucket.start)) <= now).reduce((sum, bucket) => sum + bucket.views, 0)
+    expect(await shownCount(page, 'headline-views-previous')).toBe((before?.total_views ?? 0) + hourViews)
+    expect(await page.getByTestId('headline-users-change').textContent()).toBe('No like-for-like comparison')
+  } else {
+    expect(before).not.toBeNull()
+    expect(await shownCount(page, 'headline-views-previous')).toBe(before!.total_views)
+    expect(await shownCount(page, 'headline-users-previous')).toBe(before!.unique_users)
+  }
   expect(await shownRows(page, 'pages')).toEqual(topPages.results.map((row) => [row.value, row.visitors]))
   expect(await shownRows(page, 'event-type')).toEqual(answer.event_types.map((row) => [row.event_type, row.count]))
   return { current, previous }
@@ -201,7 +236,7 @@ describe('the dashboard', () => {
       const { current, previous } = await expectRangeShown(page, () => page.goto(`${stack.baseUrl}/?site=${shop}&from=2025-11-10&to=2025-11-14`))
       // The site's zone (UTC: none was set) is asked for explicitly; the period before has the same 5 days.
       expect(Object.fromEntries(current.searchParams)).toEqual({ site_id: shop, from: '2025-11-10', to: '2025-11-14', tz: 'UTC' })
-      expect(Object.fromEntries(previous.searchParams)).toMatchObject({ from: '2025-11-05', to: '2025-11-09', tz: 'UTC' })
+      expect(Object.fromEntries(previous!.searchParams)).toMatchObject({ from: '2025-11-05', to: '2025-11-09', tz: 'UTC' })
       // The seeded data, so a wrong query could not pass by showing the same zeros as the API.
       expect(await shownCount(page, 'headline-views')).toBe(11)
       expect(await shownCount(page, 'headline-users')).toBe(5)
@@ -244,6 +279,8 @@ describe('the dashboard', () => {
   test('changing site, range and zone updates the numbers and the URL; Back and reload restore the view', async () => {
     const { context, page, problems } = await visit()
     try {
+      // The day after the seeded week, so "today" and a custom range from 1 November stay the same whatever the date.
+      await page.clock.install({ time: new Date('2025-11-15T12:00:00Z') })
       await expectRangeShown(page, () => page.goto(`${stack.baseUrl}/?site=${shop}&from=2025-11-13&to=2025-11-13`))
 
       // Another site: the range stays, the zone becomes that site's own.

@@ -139,7 +139,7 @@ describe('deleting a site', () => {
         visits: before.visits!,
         visit_figure_rows: sum(before, ['visit_days', 'value_visitors']),
         rollup_rows: sum(before, ROLLUPS),
-        ledger_rows: sum(before, ['ingest_ledger', 'ingest_refusals']),
+        ledger_rows: sum(before, ['ingest_ledger', 'ingest_refusals', 'ingest_refusal_hours']),
       },
     })
     expect(answer.deleted.events).toBe(5)
@@ -149,7 +149,7 @@ describe('deleting a site', () => {
     const after = await rowsPerTable(DOOMED)
     // Every table with a site_id is either data (emptied) or settings (kept): a new table must be put on one side.
     const data = Object.keys(after).filter((table) => !SETTINGS.includes(table))
-    expect(data.sort()).toEqual(['events', 'ingest_ledger', 'ingest_refusals', 'value_visitors', 'visit_days', 'visits', ...ROLLUPS].sort())
+    expect(data.sort()).toEqual(['events', 'ingest_ledger', 'ingest_refusals', 'ingest_refusal_hours', 'value_visitors', 'visit_days', 'visits', ...ROLLUPS].sort())
     for (const table of data) expect({ table, rows: after[table] }).toEqual({ table, rows: 0 })
     expect({ sites: after.sites, goals: after.goals, funnels: after.funnels }).toEqual({ sites: 1, goals: 2, funnels: 1 })
     const [site] = await stack.database.sql`select timezone, rollup_timezone, first_event_at, last_event_at from sites where site_id = ${DOOMED}`

@@ -3,7 +3,8 @@ import { startStack, type Stack } from './support'
 import { writeEventBatch } from '../worker/rollups/postgres'
 import { dayMasks } from '../server/stats/buckets'
 import type { QueuedEvent } from '../lib/queue'
-import { MAX_OTHER_ZONE_DAYS, MAX_RANGE_DAYS } from '../server/stats/question'
+import { MAX_RANGE_DAYS } from '../lib/range-limits'
+import { MAX_OTHER_ZONE_DAYS } from '../server/stats/question'
 
 let stack: Stack
 beforeAll(async () => {

@@ -1,5 +1,5 @@
 import { useEffect, useState, type ReactNode } from 'react'
-import { formatRange, intervalFor, previousPeriod, previousPeriodLabel, resolveRange, type DateRange } from './dates'
+import { formatRange, intervalFor, resolveRange, type DateRange } from './dates'
 import { ConversionSettings } from './components/ConversionSettings'
 import { FunnelsPanel, GoalsPanel } from './components/Conversions'
 import { EventTypes } from './components/EventTypes'
@@ -13,6 +13,10 @@ import { DevicesPanel, LocationsPanel, PagesPanel, SourcesPanel } from './compon
 import { SitePicker } from './components/SitePicker'
 import { TimeZonePicker } from './components/TimeZonePicker'
 import { TrafficPanel } from './components/TrafficPanel'
+import { UrlNotices } from './components/UrlNotices'
+import { useBaseline } from './hooks/useBaseline'
+import { useNow } from './hooks/useNow'
+import { MAIN_REFRESH_MS } from './hooks/useRemote'
 import { useSites, type Site } from './hooks/useSites'
 import { useAccount, type Account } from './hooks/useAccount'
 import { useSettled } from './hooks/useRemote'
@@ -22,7 +26,8 @@ import { SiteSettings } from './components/SiteSettings'
 import { UsersSettings } from './components/UsersSettings'
 import { sharedToken } from './shared'
 import { useStats } from './hooks/useStats'
-import { useUrlView, type View } from './urlView'
+import { defaultSite, rememberSite } from './lastSite'
+import { useUrlView, type UrlNotice, type View } from './urlView'
 import { withFilter, withoutFilter } from './filters'
 
 /** A site named in the URL but unknown to the API has no zone of its own yet. */
@@ -32,17 +37,18 @@ const FALLBACK_ZONE = 'UTC'
 export type Who = { kind: 'account'; account: Account } | { kind: 'shared' }
 
 export function App() {
-  const [view, setView] = useUrlView()
+  const [view, setView, notices] = useUrlView()
   return (
     <div className="app">
       {sharedToken === null ? (
-        <AccountDashboard view={view} onViewChange={setView} />
+        <AccountDashboard view={view} notices={notices} onViewChange={setView} />
       ) : (
         <ShareGate token={sharedToken}>
           {(opening) => (
             <Dashboard
               sites={[opening.site ?? unknownSite(opening.site_id)]}
               view={{ ...view, site: opening.site_id }}
+              notices={notices}
               onViewChange={setView}
               who={{ kind: 'shared' }}
               page="dashboard"
@@ -65,7 +71,15 @@ const unknownSite = (siteId: string): Site => ({
   total_views: 0,
 })
 
-function AccountDashboard({ view, onViewChange }: { view: View; onViewChange: (next: View, history?: 'push' | 'replace') => void }) {
+function AccountDashboard({
+  view,
+  notices,
+  onViewChange,
+}: {
+  view: View
+  notices: UrlNotice[]
+  onViewChange: (next: View, history?: 'push' | 'replace') => void
+}) {
   const account = useAccount()
   const [sitesVersion, setSitesVersion] = useState(0)
   // Asked again after a zone change; the page stays as it is until the new list arrives.
@@ -87,6 +101,7 @@ function AccountDashboard({ view, onViewChange }: { view: View; onViewChange: (n
               <Dashboard
                 sites={data.sites}
                 view={view}
+                notices={notices}
                 onViewChange={onViewChange}
                 who={{ kind: 'account', account: me }}
                 page={page}
@@ -116,6 +131,7 @@ function useHashPage(): Page {
 function Dashboard({
   sites,
   view,
+  notices,
   onViewChange,
   who,
   page,
@@ -123,13 +139,16 @@ function Dashboard({
 }: {
   sites: Site[]
   view: View
+  notices: UrlNotice[]
   onViewChange: (next: View, history?: 'push' | 'replace') => void
   who: Who
   page: Page
   onSitesChanged?: () => void
 }) {
-  const siteId = view.site ?? sites[0]?.site_id ?? null
-  // A link without a site shows the first one; name it in the URL so the link keeps showing it.
+  const siteId = view.site ?? defaultSite(sites)
+  // Ticks with the panels' refresh, so "today" and the hour a partial day is compared up to move on.
+  const now = useNow(MAIN_REFRESH_MS)
+  // A link without a site shows the default one; name it in the URL so the link keeps showing it.
   useEffect(() => {
     if (siteId && !view.site) onViewChange({ ...view, site: siteId }, 'replace')
   }, [siteId, view, onViewChange])
@@ -139,8 +158,10 @@ function Dashboard({
     return (
       <>
         <TopBar>{menu}</TopBar>
+        <UrlNotices notices={notices} usedFor={(notice) => (notice.parameter === 'site' ? 'no site' : "each site's own zone")} />
         <Empty>
-          No site has sent events yet. Embed the tracker, <code>{'<script defer src="/script.js" data-site="my-site"></script>'}</code>, and its first page view
+          No site has sent events yet. Embed the tracker,{' '}
+          <code data-testid="tracker-snippet">{`<script defer src="${window.location.origin}/script.js" data-site="my-site"></script>`}</code>, and its first page view
           brings the site here.
         </Empty>
       </>
@@ -150,12 +171,19 @@ function Dashboard({
   // change of zone takes to rebuild them. Defaulting to it keeps every default question answerable.
   const siteZone = sites.find((site) => site.site_id === siteId)?.rollup_timezone ?? FALLBACK_ZONE
   const timeZone = view.tz ?? siteZone
-  const range = resolveRange(view.range, timeZone)
+  const range = resolveRange(view.range, timeZone, now)
   return (
     <>
       <TopBar>
         {who.kind === 'account' ? (
-          <SitePicker sites={sites} value={siteId} onChange={(site) => onViewChange({ ...view, site })} />
+          <SitePicker
+            sites={sites}
+            value={siteId}
+            onChange={(site) => {
+              rememberSite(site)
+              onViewChange({ ...view, site })
+            }}
+          />
         ) : (
           <p className="shared-site" data-testid="shared-site">
             {siteId} · shared view
@@ -163,26 +191,28 @@ function Dashboard({
         )}
         {menu}
       </TopBar>
+      <UrlNotices notices={notices} usedFor={(notice) => (notice.parameter === 'site' ? siteId : `the site's zone (${siteZone})`)} />
       {page === 'settings' && who.kind === 'account' && who.account.role === 'admin' ? (
         <SiteSettings siteId={siteId} site={sites.find((site) => site.site_id === siteId)} onSitesChanged={onSitesChanged} />
       ) : (
         <>
-      <div className="toolbar">
-        <RangePicker choice={view.range} resolved={range} onChange={(choice) => onViewChange({ ...view, range: choice })} />
-        <TimeZonePicker value={view.tz} siteZone={siteZone} onChange={(tz) => onViewChange({ ...view, tz })} />
-      </div>
-      <p className="period" data-testid="period">
-        {formatRange(range)} · {timeZone}
-      </p>
-      <FilterBar filters={view.filters} onRemove={(expression) => onViewChange({ ...view, filters: withoutFilter(view.filters, expression) })} />
-      <SiteView
-        siteId={siteId}
-        range={range}
-        timeZone={timeZone}
-        filters={view.filters}
-        onFilter={(property, value) => onViewChange({ ...view, filters: withFilter(view.filters, property, value) })}
-        who={who}
-      />
+          <div className="toolbar">
+            <RangePicker choice={view.range} resolved={range} onChange={(choice) => onViewChange({ ...view, range: choice })} />
+            <TimeZonePicker value={view.tz} siteZone={siteZone} onChange={(tz) => onViewChange({ ...view, tz })} />
+          </div>
+          <p className="period" data-testid="period">
+            {formatRange(range)} · {timeZone}
+          </p>
+          <FilterBar filters={view.filters} onRemove={(expression) => onViewChange({ ...view, filters: withoutFilter(view.filters, expression) })} />
+          <SiteView
+            siteId={siteId}
+            range={range}
+            timeZone={timeZone}
+            filters={view.filters}
+            now={now}
+            onFilter={(property, value) => onViewChange({ ...view, filters: withFilter(view.filters, property, value) })}
+            who={who}
+          />
         </>
       )}
     </>
@@ -211,6 +241,7 @@ function SiteView({
   range,
   timeZone,
   filters,
+  now,
   onFilter,
   who,
 }: {
@@ -218,6 +249,7 @@ function SiteView({
   range: DateRange
   timeZone: string
   filters: string | null
+  now: Date
   onFilter: (property: string, value: string) => void
   who: Who
 }) {
@@ -225,7 +257,7 @@ function SiteView({
   const filtered = filters ? { filters } : {}
   const query = { siteId, ...range, tz: timeZone, ...filtered }
   const stats = useStats(query)
-  const previous = useStats({ siteId, ...previousPeriod(range), tz: timeZone, ...filtered })
+  const baseline = useBaseline({ siteId, range, tz: timeZone, ...filtered }, now)
   // Bumped by every change to goals or funnels, so the panels that show them ask again.
   const [version, setVersion] = useState(0)
   return (
@@ -235,13 +267,14 @@ function SiteView({
           {stats.message}
         </p>
       )}
-      <Headline current={stats} previous={previous} previousLabel={previousPeriodLabel(range)} />
+      <Headline current={stats} baseline={baseline} />
       <TrafficPanel
         siteId={siteId}
         range={range}
         timeZone={timeZone}
         interval={intervalFor(range)}
         filters={filters ?? undefined}
+        now={now}
         questionRefused={stats.status === 'error'}
       />
       <SourcesPanel query={query} stats={stats} onFilter={onFilter} />

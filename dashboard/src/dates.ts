@@ -21,7 +21,9 @@ const CALENDAR_DATE = /^\d{4}-\d{2}-\d{2}$/
 
 /** True for a real calendar date in YYYY-MM-DD form (not 2025-02-30). */
 export function isCalendarDate(value: string): boolean {
-  return CALENDAR_DATE.test(value) && new Date(`${value}T00:00:00Z`).toISOString().startsWith(value)
+  const time = Date.parse(`${value}T00:00:00Z`)
+  // An impossible date parses to NaN (2025-13-01) or rolls over (2025-02-30 may become 2 March).
+  return CALENDAR_DATE.test(value) && !Number.isNaN(time) && new Date(time).toISOString().startsWith(value)
 }
 
 /** True when the browser knows the IANA zone name. */
@@ -69,6 +71,38 @@ export function resolveRange(choice: RangeChoice, timeZone: string, now: Date = 
 export function previousPeriod(range: DateRange): DateRange {
   const to = addDays(range.from, -1)
   return { from: addDays(to, 1 - dayCount(range)), to }
+}
+
+/** The wall-clock hour (0 to 23) in `timeZone` at instant `now`. */
+export function hourIn(timeZone: string, now: Date): number {
+  return Number(new Intl.DateTimeFormat('en', { timeZone, hour: '2-digit', hourCycle: 'h23' }).format(now))
+}
+
+/** "14:35": the wall-clock time in `timeZone` at instant `now`. */
+export function timeIn(timeZone: string, now: Date): string {
+  return new Intl.DateTimeFormat('en', { timeZone, hour: '2-digit', minute: '2-digit', hourCycle: 'h23' }).format(now)
+}
+
+/** The part of the previous period that has gone as far as a range under way. */
+export interface ElapsedPart {
+  /** The wall-clock time the range has run until ("14:35"). */
+  until: string
+  /** The previous period's whole days before `day`; null when the range began today. */
+  fullDays: DateRange | null
+  /** The previous period's day that corresponds to today. */
+  day: string
+  /** The last hour of `day` counted (the current hour, counted whole: the API counts parts of days by the hour). */
+  throughHour: number
+}
+
+/** For a range that `now` falls in, the part of the previous period as far gone; null otherwise (the whole previous period compares). */
+export function elapsedPart(range: DateRange, timeZone: string, now: Date): ElapsedPart | null {
+  const today = todayIn(timeZone, now)
+  if (today < range.from || today > range.to) return null
+  const previous = previousPeriod(range)
+  const day = addDays(previous.from, dayCount({ from: range.from, to: today }) - 1)
+  const fullDays = day > previous.from ? { from: previous.from, to: addDays(day, -1) } : null
+  return { until: timeIn(timeZone, now), fullDays, day, throughHour: hourIn(timeZone, now) }
 }
 
 /** Hours make a readable chart for a day or two; beyond that there are too many points. */

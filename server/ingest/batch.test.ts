@@ -182,6 +182,62 @@ describe('ingestion ledger', () => {
     const [rows] = await stack.database.sql<{ count: number }[]>`select count(*)::int as count from ingest_refusals where site_id like 'junk-%'`
     expect(rows!.count).toBe(0)
   })
+  test('recent_hours adds the refusals of the last hours, by reason; without it the answer is unchanged', async () => {
+    const site = 'ledger-recent'
+    const first = (await (await stack.post('/event', event(site, 1))).json()) as { jobId: string }
+    await stack.jobs.wait([first.jobId])
+    await stack.post('/event', { ...event(site, 2), timestamp: 'nope' })
+    await stack.post('/event', { ...event(site, 3), timestamp: 'nope' })
+    await stack.post('/event', { ...event(site, 4), mystery: 1 })
+    await stack.flush()
+    // Refusals of an hour the window of 24 no longer reaches, and of one it does.
+    await stack.database.sql`
+      insert into ingest_refusal_hours (site_id, hour, reason, count)
+      values (${site}, date_trunc('hour', now()) - interval '24 hours', 'bot', 5),
+             (${site}, date_trunc('hour', now()) - interval '23 hours', 'bot', 1)`
+    const allTime = {
+      site_id: site,
+      accepted: 1,
+      refused: 3,
+      written: 1,
+      duplicates: 0,
+      refused_by_reason: [
+        { reason: 'timestamp must be a valid ISO 8601 date string', count: 2 },
+        { reason: 'unknown field', count: 1 },
+      ],
+    }
+    const plain = await stack.get(`/ingest/ledger?site_id=${site}`)
+    expect(await plain.text()).toBe(JSON.stringify({ sites: [allTime] }))
+
+    const [window] = await stack.database.sql<{ since: string }[]>`select to_json(date_trunc('hour', now()) - interval '23 hours') #>> '{}' as since`
+    const recent = await stack.get(`/ingest/ledger?site_id=${site}&recent_hours=24`)
+    expect(recent.status).toBe(200)
+    expect(await recent.json()).toEqual({
+      sites: [
+        {
+          ...allTime,
+          recent: {
+            hours: 24,
+            since: new Date(window!.since).toISOString(),
+            refused: 4,
+            refused_by_reason: [
+              { reason: 'timestamp must be a valid ISO 8601 date string', count: 2 },
+              { reason: 'bot', count: 1 },
+              { reason: 'unknown field', count: 1 },
+            ],
+          },
+        },
+      ],
+    })
+    const lastHour = (await (await stack.get(`/ingest/ledger?site_id=${site}&recent_hours=1`)).json()) as { sites: SiteLedger[] }
+    expect(lastHour.sites[0]!.recent).toMatchObject({ hours: 1, refused: 3 })
+
+    for (const bad of ['0', '169', '24.5', '1e1', ' 5', '-1', 'abc', '']) {
+      const refused = await stack.get(`/ingest/ledger?site_id=${site}&recent_hours=${encodeURIComponent(bad)}`)
+      expect(refused.status).toBe(400)
+      expect(await refused.json()).toEqual({ error: 'recent_hours must be a whole number from 1 to 168' })
+    }
+  })
 })
 
 describe('backpressure and outages', () => {

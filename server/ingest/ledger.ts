@@ -1,6 +1,6 @@
 import { sql, type SQL } from 'drizzle-orm'
 import type { Db } from '../../drizzle/client'
-import { ingestLedger, ingestRefusals, sites } from '../../drizzle/schema'
+import { ingestLedger, ingestRefusalHours, ingestRefusals, sites } from '../../drizzle/schema'
 import { errorFields, type Logger } from '../../lib/log'
 
 /**
@@ -97,6 +97,13 @@ export function createLedgerRecorder(db: Db, log: Logger): LedgerRecorder {
            group by site, reason
            order by site, reason
           on conflict (site_id, reason) do update set count = ${ingestRefusals.count} + excluded.count`)
+        await tx.execute(sql`
+          insert into ${ingestRefusalHours} (site_id, hour, reason, count)
+          select ${knownOr(sql`false`)} as site, date_trunc('hour', now()), reason, sum(count)
+            from json_to_recordset(${JSON.stringify(refusalRows)}::json) as rows(site_id text, reason text, count bigint)
+           group by site, reason
+           order by site, reason
+          on conflict (site_id, hour, reason) do update set count = ${ingestRefusalHours.count} + excluded.count`)
       })
     } catch (error) {
       log.warn('ledger flush failed; counts kept for the next try', errorFields(error))
@@ -139,6 +146,13 @@ export function createLedgerRecorder(db: Db, log: Logger): LedgerRecorder {
   }
 }
 
+export type RecentRefusals = {
+  hours: number
+  since: string
+  refused: number
+  refused_by_reason: { reason: string; count: number }[]
+}
+
 export type SiteLedger = {
   site_id: string
   accepted: number
@@ -146,18 +160,46 @@ export type SiteLedger = {
   written: number
   duplicates: number
   refused_by_reason: { reason: string; count: number }[]
+  /** Only when asked for (`recentHours`), so the answer without it stays as it was. */
+  recent?: RecentRefusals
 }
 
-/** The ledger of one site, or of every site when siteId is undefined. */
-export async function getIngestLedger(db: Db, siteId?: string, only: 'all' | ReadonlySet<string> = 'all'): Promise<SiteLedger[]> {
+/**
+ * The ledger of one site, or of every site (of `only`) when siteId is undefined. With `recentHours`, each site
+ * also gets its refusals of the current hour and the `recentHours - 1` before it (`since` is the
+ * first hour's start: refusals are kept per hour).
+ */
+export async function getIngestLedger(
+  db: Db,
+  siteId?: string,
+  recentHours?: number,
+  only: 'all' | ReadonlySet<string> = 'all',
+): Promise<SiteLedger[]> {
   if (only !== 'all' && only.size === 0) return []
   const filter = sql.join([siteId === undefined ? sql`true` : sql`l.site_id = ${siteId}`, only === 'all' ? sql`true` : sql`l.site_id in ${[...only]}`], sql` and `)
-  return db.execute<SiteLedger>(sql`
+  const recent =
+    recentHours === undefined
+      ? sql``
+      : sql`, (select json_build_object(
+                  'hours', ${recentHours}::int,
+                  'since', to_json(w.since) #>> '{}',
+                  'refused', coalesce(sum(h.count), 0)::float8,
+                  'refused_by_reason', coalesce(json_agg(json_build_object('reason', h.reason, 'count', h.count) order by h.count desc, h.reason)
+                                                  filter (where h.reason is not null), '[]'::json))
+                 from (select date_trunc('hour', now()) - make_interval(hours => ${recentHours}::int - 1) as since) w
+                 left join (select r.reason, sum(r.count)::float8 as count
+                              from ${ingestRefusalHours} r
+                             where r.site_id = l.site_id and r.hour >= date_trunc('hour', now()) - make_interval(hours => ${recentHours}::int - 1)
+                             group by r.reason) h on true
+                group by w.since) as recent`
+  const rows = await db.execute<SiteLedger>(sql`
     select l.site_id, l.accepted::float8 as accepted, l.refused::float8 as refused,
            l.written::float8 as written, l.duplicates::float8 as duplicates,
            coalesce((select json_agg(json_build_object('reason', r.reason, 'count', r.count::float8) order by r.count desc, r.reason)
-                       from ${ingestRefusals} r where r.site_id = l.site_id), '[]'::json) as refused_by_reason
+                       from ${ingestRefusals} r where r.site_id = l.site_id), '[]'::json) as refused_by_reason${recent}
       from ${ingestLedger} l
      where ${filter}
      order by l.site_id`)
+  if (recentHours === undefined) return rows
+  return rows.map((row) => ({ ...row, recent: row.recent && { ...row.recent, since: new Date(row.recent.since).toISOString() } }))
 }

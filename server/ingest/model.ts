@@ -212,7 +212,22 @@ export const LedgerQuery = t.Object({
       error: 'site_id must be at most 128 characters without NUL characters or unpaired surrogates',
     }),
   ),
+  // 1 to 168 (MAX_RECENT_HOURS of lib/ledger.ts) written as at most three digits, read as a number.
+  recent_hours: t.Optional(
+    t
+      .Transform(
+        t.String({
+          pattern: '^(?=[0-9]{1,3}$)0*(16[0-8]|1[0-5][0-9]|[1-9][0-9]?)$',
+          error: 'recent_hours must be a whole number from 1 to 168',
+          description: "Adds each site's refusals of the current hour and the hours before it, this many in all",
+        }),
+      )
+      .Decode((text) => Number(text))
+      .Encode((hours) => String(hours)),
+  ),
 })
+
+const RefusalReasons = t.Array(t.Object({ reason: t.String(), count: t.Integer() }))
 
 export const SiteLedger = t.Object({
   site_id: t.String(),
@@ -220,7 +235,8 @@ export const SiteLedger = t.Object({
   refused: t.Integer(),
   written: t.Integer(),
   duplicates: t.Integer(),
-  refused_by_reason: t.Array(t.Object({ reason: t.String(), count: t.Integer() })),
+  refused_by_reason: RefusalReasons,
+  recent: t.Optional(t.Object({ hours: t.Integer(), since: t.String(), refused: t.Integer(), refused_by_reason: RefusalReasons })),
 })
 
 export const LedgerResponse = t.Object({ sites: t.Array(SiteLedger) })

@@ -288,7 +288,7 @@ export function ingestRoutes(deps: IngestDeps) {
         async ({ query, request, server }) => {
           // A viewer reads the ledger of their own sites only.
           if (query.site_id !== undefined) await deps.access.requireSite(request, server, query.site_id)
-          return { sites: await getIngestLedger(deps.db, query.site_id, await deps.access.sitesOf(request, server)) }
+          return { sites: await getIngestLedger(deps.db, query.site_id, query.recent_hours, await deps.access.sitesOf(request, server)) }
         },
         {
           query: LedgerQuery,

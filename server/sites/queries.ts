@@ -4,6 +4,7 @@ import type { Db } from '../../drizzle/client'
 import {
   events,
   ingestLedger,
+  ingestRefusalHours,
   ingestRefusals,
   minuteUsers,
   pageVisitors,
@@ -65,7 +66,7 @@ const SITE_DATA: Record<keyof DeletedCounts, PgTable[]> = {
   visits: [visits],
   visit_figure_rows: [visitDays, valueVisitors],
   rollup_rows: [rollupHours, rollupDays, rollupHourPaths, rollupDayPaths, rollupHourTypes, rollupDayTypes, pageVisitors, userMonths, rollupMinutes, minuteUsers],
-  ledger_rows: [ingestLedger, ingestRefusals],
+  ledger_rows: [ingestLedger, ingestRefusals, ingestRefusalHours],
 }
 
 /**

@@ -1,10 +1,10 @@
 import { sql } from 'drizzle-orm'
 import type { Db } from '../../drizzle/client'
 import { BadRequestError } from '../errors'
+import { MAX_RANGE_DAYS } from '../../lib/range-limits'
 import { getSiteZones, type Interval, type Question, type SiteDays } from './buckets'
 
-/** Longest range one request may ask about, and the most hourly buckets. */
-export const MAX_RANGE_DAYS = 400
+/** The most days of hourly buckets (ranges: MAX_RANGE_DAYS). */
 export const MAX_HOUR_BUCKETS_DAYS = 31
 /**
  * Longest timeseries in a zone other than the site's rollup zone. Its day, week and month buckets

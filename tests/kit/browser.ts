@@ -1,5 +1,5 @@
 import { join, resolve } from 'node:path'
-import { chromium, type Browser, type BrowserContext, type Page } from 'playwright-core'
+import { chromium, type Browser, type BrowserContext, type BrowserContextOptions, type Page } from 'playwright-core'
 
 /** A desktop Chrome's agent: headless Chromium names itself HeadlessChrome, whose events the bot filter drops. */
 export const DESKTOP_CHROME = 'Mozilla/5.0 (X11; Linux x86_64) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/156.0.0.0 Safari/537.36'
@@ -41,14 +41,18 @@ export interface Visit {
   problems: string[]
 }
 
-/** A signed-in browser context: the login form's session cookie rides along with the page's API calls. */
+/**
+ * A signed-in browser context: the login form's session cookie rides along with the page's API
+ * calls. `options` add to the context's (`hasTouch` for a touch screen).
+ */
 export async function signedInPage(
   browser: Browser,
   baseUrl: string,
   admin: { user: string; password: string },
   viewport = { width: 1280, height: 800 },
+  options: BrowserContextOptions = {},
 ): Promise<Visit> {
-  const context = await browser.newContext({ viewport, locale: 'en-US' })
+  const context = await browser.newContext({ viewport, locale: 'en-US', ...options })
   const login = await context.request.post(`${baseUrl}/login`, { form: admin, maxRedirects: 0 })
   if (login.status() !== 303) throw new Error(`signing in answered ${login.status()}, not 303`)
   const page = await context.newPage()

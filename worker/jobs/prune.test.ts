@@ -1,4 +1,5 @@
 import { afterAll, beforeAll, expect, test } from 'bun:test'
+import { MAX_RECENT_HOURS } from '../../lib/ledger'
 import { silentLogger } from '../../lib/log'
 import { createWorkerConnection, PRUNE_JOB } from '../../lib/queue'
 import { startStack, testEnv, type Stack } from '../../tests/support'
@@ -28,12 +29,17 @@ async function startMaintenance(prepare: (maintenance: MaintenanceWorker) => voi
   return maintenance
 }
 
-test('a starting worker schedules the prune job, which removes realtime rows older than the window', async () => {
+test('a starting worker schedules the prune job, which removes realtime rows and refusal hours older than their windows', async () => {
   const minute = (agoMs: number) => new Date(Math.floor((Date.now() - agoMs) / 60_000) * 60_000).toISOString()
   const old = minute(REALTIME_WINDOW_MS + 10 * 60_000)
   const recent = minute(5 * 60_000)
   await stack.database.sql`insert into rollup_minutes (site_id, minute, events) values ('p', ${old}, 3), ('p', ${recent}, 4)`
   await stack.database.sql`insert into minute_users (site_id, minute, user_id) values ('p', ${old}, 'u1'), ('p', ${recent}, 'u2')`
+  // The oldest hour a ledger question can reach stays; the one before it goes.
+  await stack.database.sql`
+    insert into ingest_refusal_hours (site_id, hour, reason, count)
+    select 'p', date_trunc('hour', now()) - make_interval(hours => ago), 'bot', ago
+      from unnest(array[0, ${MAX_RECENT_HOURS - 1}::int, ${MAX_RECENT_HOURS}::int]) as ago`
 
   // Listening before the scheduler exists: its first job runs at once.
   let pruned!: () => void
@@ -45,6 +51,10 @@ test('a starting worker schedules the prune job, which removes realtime rows old
   expect(scheduler).toMatchObject({ key: PRUNE_SCHEDULER, name: PRUNE_JOB, every: PRUNE_EVERY_MS })
   expect([...(await stack.database.sql`select events from rollup_minutes where site_id = 'p'`)]).toEqual([{ events: 4 }])
   expect([...(await stack.database.sql`select user_id from minute_users where site_id = 'p'`)]).toEqual([{ user_id: 'u2' }])
+  expect([...(await stack.database.sql`select count::int from ingest_refusal_hours where site_id = 'p' order by count`)]).toEqual([
+    { count: 0 },
+    { count: MAX_RECENT_HOURS - 1 },
+  ])
 })
 
 test('workers started later keep the one scheduler', async () => {

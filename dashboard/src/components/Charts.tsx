@@ -25,12 +25,28 @@ function UPlot({ options, data, label }: { options: Omit<uPlot.Options, 'width'>
   useEffect(() => {
     const element = container.current
     if (!element) return
-    const chart = new uPlot({ ...options, width: element.clientWidth }, data, element)
+    // uPlot's cursor follows the mouse only. A finger or a pen puts it where it touches and drags
+    // it along (styles.css lets a sideways slide reach the chart while an upward one still scrolls
+    // the page), and it stays there, the legend showing that bucket, after the mouseleave the
+    // browser sends once a tap is over.
+    let touched = false
+    const bind: uPlot.Cursor.Bind = { mouseleave: (_chart, _target, handler) => (event) => (touched ? null : handler(event)) }
+    const chart = new uPlot({ ...options, cursor: { ...options.cursor, bind }, width: element.clientWidth }, data, element)
     const observer = new ResizeObserver(() => {
       if (element.clientWidth !== chart.width) chart.setSize({ width: element.clientWidth, height: options.height })
     })
     observer.observe(element)
+    const onPointer = (event: PointerEvent) => {
+      touched = event.pointerType !== 'mouse'
+      if (!touched) return
+      const plot = chart.over.getBoundingClientRect()
+      chart.setCursor({ left: event.clientX - plot.left, top: event.clientY - plot.top })
+    }
+    chart.over.addEventListener('pointerdown', onPointer)
+    chart.over.addEventListener('pointermove', onPointer)
     return () => {
+      chart.over.removeEventListener('pointerdown', onPointer)
+      chart.over.removeEventListener('pointermove', onPointer)
       observer.disconnect()
       chart.destroy()
     }
@@ -89,10 +105,10 @@ function chartOptions(timeZone: string, height: number, time: TimeAxis, series: 
   }
 }
 
-/** One line of the traffic chart: a label and a value per bucket. */
+/** One line of the traffic chart: a label and a value per bucket (null: the bucket has not begun). */
 export interface TrafficLine {
   label: string
-  values: number[]
+  values: (number | null)[]
 }
 
 /** Two counts per bucket as lines, the first shaded. */

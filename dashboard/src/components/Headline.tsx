@@ -3,7 +3,7 @@ import type { Remote } from '../hooks/useRemote'
 import type { RangeStats } from '../hooks/useStats'
 import { RemoteContent } from './Panel'
 
-type Metric = 'visitors' | 'visits' | 'total_views' | 'views_per_visit' | 'bounce_rate' | 'visit_duration' | 'unique_users'
+export type Metric = 'visitors' | 'visits' | 'total_views' | 'views_per_visit' | 'bounce_rate' | 'visit_duration' | 'unique_users'
 
 interface MetricSpec {
   key: Metric
@@ -41,11 +41,23 @@ function change(current: number, previous: number, points: boolean): { text: str
   return percent > 0 ? { text: `+${percent}%`, direction: 'up' } : { text: `−${-percent}%`, direction: 'down' }
 }
 
+/** What the headline compares with: some or all of the metrics, named for people. */
+export interface Baseline {
+  remote: Remote<Partial<Record<Metric, number>>>
+  /** Follows "vs 12": "the day before", "yesterday until 15:00". */
+  label: string
+  /** The change's tooltip: exactly what is compared with what. */
+  detail: string
+  /** Why a metric the baseline lacks has no comparison. */
+  missing: string
+}
+
 /**
- * The numbers a person looks at first, each with its change against the period of the same
- * length just before. The comparison loads on its own: a failure there leaves the numbers shown.
+ * The numbers a person looks at first, each with its change against the baseline (the period of
+ * the same length just before, or its part as far gone as this one). The comparison loads on its
+ * own: a failure there leaves the numbers shown.
  */
-export function Headline({ current, previous, previousLabel }: { current: Remote<RangeStats>; previous: Remote<RangeStats>; previousLabel: string }) {
+export function Headline({ current, baseline }: { current: Remote<RangeStats>; baseline: Baseline }) {
   return (
     <section className="headline" aria-label="Headline numbers">
       {METRICS.map((metric) => (
@@ -57,7 +69,7 @@ export function Headline({ current, previous, previousLabel }: { current: Remote
                 <p className="metric-value" data-testid={metric.testId}>
                   {metric.format(stats[metric.key])}
                 </p>
-                <Comparison current={stats[metric.key]} previous={previous} metric={metric} label={previousLabel} />
+                <Comparison current={stats[metric.key]} baseline={baseline} metric={metric} />
               </>
             )}
           </RemoteContent>
@@ -67,18 +79,25 @@ export function Headline({ current, previous, previousLabel }: { current: Remote
   )
 }
 
-function Comparison({ current, previous, metric, label }: { current: number; previous: Remote<RangeStats>; metric: MetricSpec; label: string }) {
+function Comparison({ current, baseline, metric }: { current: number; baseline: Baseline; metric: MetricSpec }) {
+  const previous = baseline.remote
   if (previous.status === 'loading' || previous.status === 'idle') return <p className="metric-change">Comparing…</p>
   if (previous.status === 'error') return <p className="metric-change">No comparison: {previous.message}</p>
   const before = previous.data[metric.key]
+  if (before === undefined)
+    return (
+      <p className="metric-change" title={baseline.missing} data-testid={`${metric.testId}-change`}>
+        No like-for-like comparison
+      </p>
+    )
   const { text, direction } = change(current, before, metric.points ?? false)
   const good = direction === 'flat' ? 'flat' : (direction === 'up') !== (metric.lowerIsBetter ?? false) ? 'up' : 'down'
   return (
     <p className="metric-change">
-      <span className={`trend trend-${good}`} data-testid={`${metric.testId}-change`}>
+      <span className={`trend trend-${good}`} title={baseline.detail} data-testid={`${metric.testId}-change`}>
         {text}
       </span>{' '}
-      vs <span data-testid={`${metric.testId}-previous`}>{metric.format(before)}</span> {label}
+      vs <span data-testid={`${metric.testId}-previous`}>{metric.format(before)}</span> {baseline.label}
     </p>
   )
 }

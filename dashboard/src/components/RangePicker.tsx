@@ -1,18 +1,43 @@
-import { PRESET_LABELS, PRESETS, type DateRange, type RangeChoice } from '../dates'
+import { useState } from 'react'
+import { MAX_RANGE_DAYS } from '../../../lib/range-limits'
+import { addDays, dayCount, PRESET_LABELS, PRESETS, type DateRange, type RangeChoice } from '../dates'
+
+/** Why the API would refuse this custom range, or null. */
+function rangeProblem(range: DateRange): string | null {
+  if (range.from > range.to) return 'The start must not be after the end.'
+  const days = dayCount(range)
+  return days > MAX_RANGE_DAYS ? `A range may span at most ${MAX_RANGE_DAYS} days; this one has ${days}. The range shown is unchanged.` : null
+}
 
 /**
  * Presets as a radio group (one choice, arrow keys move between them), and two date inputs for
- * a custom range. Choosing "Custom" starts from the range currently shown.
+ * a custom range. Choosing "Custom" starts from the range currently shown. A range the API would
+ * refuse (over 400 days) is not taken: a message says why.
  */
 export function RangePicker({ choice, resolved, onChange }: { choice: RangeChoice; resolved: DateRange; onChange: (choice: RangeChoice) => void }) {
   const custom = choice.preset === 'custom'
+  const [problem, setProblem] = useState<string | null>(null)
+  const choose = (range: DateRange) => {
+    const refused = rangeProblem(range)
+    setProblem(refused)
+    if (!refused) onChange({ preset: 'custom', ...range })
+  }
   return (
     <div className="range-picker">
       <fieldset className="segmented">
         <legend className="field-label">Date range</legend>
         {PRESETS.map((preset) => (
           <label key={preset}>
-            <input type="radio" name="range" value={preset} checked={choice.preset === preset} onChange={() => onChange({ preset })} />
+            <input
+              type="radio"
+              name="range"
+              value={preset}
+              checked={choice.preset === preset}
+              onChange={() => {
+                setProblem(null)
+                onChange({ preset })
+              }}
+            />
             <span>{PRESET_LABELS[preset]}</span>
           </label>
         ))}
@@ -28,9 +53,10 @@ export function RangePicker({ choice, resolved, onChange }: { choice: RangeChoic
             <input
               type="date"
               value={resolved.from}
+              min={addDays(resolved.to, 1 - MAX_RANGE_DAYS)}
               max={resolved.to}
               required
-              onChange={(event) => event.target.value && onChange({ preset: 'custom', from: event.target.value, to: resolved.to })}
+              onChange={(event) => event.target.value && choose({ from: event.target.value, to: resolved.to })}
               data-testid="range-from"
             />
           </label>
@@ -40,11 +66,17 @@ export function RangePicker({ choice, resolved, onChange }: { choice: RangeChoic
               type="date"
               value={resolved.to}
               min={resolved.from}
+              max={addDays(resolved.from, MAX_RANGE_DAYS - 1)}
               required
-              onChange={(event) => event.target.value && onChange({ preset: 'custom', from: resolved.from, to: event.target.value })}
+              onChange={(event) => event.target.value && choose({ from: resolved.from, to: event.target.value })}
               data-testid="range-to"
             />
           </label>
+          {problem && (
+            <p className="state state-error range-problem" role="alert" data-testid="range-problem">
+              {problem}
+            </p>
+          )}
         </div>
       )}
     </div>

@@ -39,6 +39,7 @@ export function TrafficPanel({
   timeZone,
   interval,
   filters,
+  now,
   questionRefused,
 }: {
   siteId: string
@@ -46,6 +47,7 @@ export function TrafficPanel({
   timeZone: string
   interval: 'hour' | 'day'
   filters?: string
+  now: Date
   questionRefused: boolean
 }) {
   const series = useTimeseries({ siteId, ...range, tz: timeZone, interval, filters })
@@ -68,7 +70,7 @@ export function TrafficPanel({
     >
       <div id={chartId} role="tabpanel" aria-label={PAIRS[pair].label}>
         <RemoteContent remote={series} height={300} errorShownAbove={questionRefused}>
-          {({ buckets }) => <Traffic buckets={buckets} pair={pair} per={per} interval={interval} range={range} timeZone={timeZone} />}
+          {({ buckets }) => <Traffic buckets={buckets} pair={pair} per={per} interval={interval} range={range} timeZone={timeZone} now={now} />}
         </RemoteContent>
       </div>
     </Panel>
@@ -82,6 +84,7 @@ function Traffic({
   interval,
   range,
   timeZone,
+  now,
 }: {
   buckets: Bucket[]
   pair: Pair
@@ -89,15 +92,22 @@ function Traffic({
   interval: 'hour' | 'day'
   range: DateRange
   timeZone: string
+  now: Date
 }) {
   const starts = useMemo(() => buckets.map((bucket) => bucket.start), [buckets])
+  // Buckets that have not begun have no value yet, not zero: the lines stop at the current one.
+  const nowMs = now.getTime()
   const lines = useMemo(
-    () => PAIRS[pair].lines.map(([key, label]) => ({ label, values: buckets.map((bucket) => bucket[key]) })) as [TrafficLine, TrafficLine],
-    [buckets, pair],
+    () =>
+      PAIRS[pair].lines.map(([key, label]) => ({
+        label,
+        values: buckets.map((bucket) => (Date.parse(bucket.start) > nowMs ? null : bucket[key])),
+      })) as [TrafficLine, TrafficLine],
+    [buckets, pair, nowMs],
   )
   if (buckets.every((bucket) => bucket.views === 0 && bucket.unique_users === 0 && bucket.visits === 0)) return <Empty>No traffic in this period.</Empty>
   const [first, second] = lines
-  const total = first.values.reduce((sum, value) => sum + value, 0)
+  const total = first.values.reduce<number>((sum, value) => sum + (value ?? 0), 0)
   const label = `${first.label} and ${second.label.toLowerCase()} per ${per}, ${formatRange(range)} in ${timeZone}: ${formatCount(total)} ${first.label.toLowerCase()} in all.`
   return <TrafficChart starts={starts} lines={lines} interval={interval} timeZone={timeZone} label={label} />
 }

@@ -1,7 +1,7 @@
 import type { Treaty } from '@elysiajs/eden'
 import { api } from '../api'
 import type { RangeQuery } from './useStats'
-import { useRemote } from './useRemote'
+import { MAIN_REFRESH_MS, useRemote } from './useRemote'
 
 export type Breakdown = Treaty.Data<typeof api.stats.breakdown.get>
 // The panels ask for visit properties and pages: rows with views (goals and custom properties answer others).
@@ -20,9 +20,10 @@ export interface BreakdownQuery extends RangeQuery {
   version?: number
 }
 
-/** One property's values over the range, most visitors first. */
+/** One property's values over the range, most visitors first, asked again every minute. */
 export function useBreakdown(query: BreakdownQuery | null) {
   return useRemote(query, ({ siteId, from, to, tz, property, limit, filters }, signal) =>
     api.stats.breakdown.get({ query: { site_id: siteId, property, from, to, tz, limit, filters }, fetch: { signal } }),
+    MAIN_REFRESH_MS,
   )
 }

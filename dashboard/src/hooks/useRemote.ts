@@ -1,6 +1,9 @@
 import { useEffect, useEffectEvent, useState } from 'react'
 import { errorMessage } from '../api'
 
+/** How often the main panels (numbers, chart, reports) ask again while the tab is visible; realtime asks more often. */
+export const MAIN_REFRESH_MS = 60_000
+
 /** One API answer as a view sees it. `idle`: there is nothing to ask yet (e.g. no site chosen). */
 export type Remote<T> = { status: 'idle' } | { status: 'loading' } | { status: 'error'; message: string } | { status: 'ready'; data: T }
 
@@ -31,7 +34,13 @@ export function useRemote<P, T>(
       if (inFlight) return
       inFlight = true
       clearTimeout(timer)
-      const answer = await fetchAnswer(controller.signal)
+      let answer: Answer<T>
+      try {
+        answer = await fetchAnswer(controller.signal)
+      } catch (error) {
+        // Eden rethrows the fetch's rejection: an abort (the question changed) or no network.
+        answer = { data: null, error: { status: 0, value: error } }
+      }
       inFlight = false
       if (controller.signal.aborted) return
       setState({ key, remote: answer.error ? { status: 'error', message: errorMessage(answer.error) } : { status: 'ready', data: answer.data } })

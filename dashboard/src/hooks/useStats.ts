@@ -1,6 +1,6 @@
 import type { Treaty } from '@elysiajs/eden'
 import { api } from '../api'
-import { useRemote, type Answer } from './useRemote'
+import { MAIN_REFRESH_MS, useRemote, type Answer } from './useRemote'
 
 /** The range answer; GET /stats also has a one-day answer for callers that send only a date. */
 export type RangeStats = Extract<Treaty.Data<typeof api.stats.get>, { event_types: unknown }>
@@ -23,7 +23,7 @@ async function loadStats({ siteId, from, to, tz, filters }: RangeQuery, signal: 
   return { data, error: null }
 }
 
-/** Totals (views, visitors, visits and their figures) and event types of a site over a date range. */
+/** Totals (views, visitors, visits and their figures) and event types of a site over a date range, asked again every minute. */
 export function useStats(query: RangeQuery | null) {
-  return useRemote(query, loadStats)
+  return useRemote(query, loadStats, MAIN_REFRESH_MS)
 }
