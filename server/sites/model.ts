@@ -64,6 +64,6 @@ export const SiteDataDeleted = t.Object({
     visits: t.Integer(),
     visit_figure_rows: t.Integer({ description: 'Rows of visit figures per day and value, and of visitors per month and value' }),
     rollup_rows: t.Integer({ description: 'Rows of every rollup: hours, days, paths, event types, page visitors, user bitmaps, realtime minutes' }),
-    ledger_rows: t.Integer({ description: "The site's ingestion ledger row and its refusals per reason" }),
+    ledger_rows: t.Integer({ description: "The site's ingestion ledger row and its refusals per reason and per hour" }),
   }),
 })
