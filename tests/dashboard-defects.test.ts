@@ -7,12 +7,10 @@
  * Playwright's fake one, set to NOW, so "today" is a day whose events the test chose.
  */
 import { afterAll, beforeAll, describe, expect, test } from 'bun:test'
-import { resolve } from 'node:path'
 import type { Browser, Page, Response } from 'playwright-core'
-import { buildDashboard, launchChromium, settled, signedInPage } from './kit/browser'
+import { axeViolations, buildDashboard, launchChromium, settled, signedInPage } from './kit/browser'
 import { startStack, uniqueName, type Stack } from './support'
 
-const AXE = resolve(import.meta.dir, '../node_modules/axe-core/axe.min.js')
 
 let stack: Stack
 let browser: Browser
@@ -495,27 +493,6 @@ describe('touch screens', () => {
 })
 
 describe('accessibility', () => {
-  interface AxeViolation {
-    id: string
-    impact: string | null
-    help: string
-    nodes: { target: string[] }[]
-  }
-
-  /** axe-core's serious and critical violations on the page as it is. */
-  async function axeViolations(page: Page): Promise<{ id: string; help: string; targets: string[][] }[]> {
-    await page.addScriptTag({ path: AXE })
-    const { violations, passed } = await page.evaluate(async () => {
-      const results = await (window as unknown as { axe: { run: () => Promise<{ violations: AxeViolation[]; passes: unknown[] }> } }).axe.run()
-      return { violations: results.violations, passed: results.passes.length }
-    })
-    // axe ran its rules on this page (an empty list of violations alone would not say so).
-    expect(passed).toBeGreaterThan(10)
-    return violations
-      .filter((violation) => violation.impact === 'serious' || violation.impact === 'critical')
-      .map((violation) => ({ id: violation.id, help: violation.help, targets: violation.nodes.map((node) => node.target) }))
-  }
-
   for (const viewport of [
     { width: 1280, height: 800 },
     { width: 375, height: 812 },

@@ -8,13 +8,17 @@ import { afterAll, beforeAll, describe, expect, test } from 'bun:test'
 import { mkdirSync } from 'node:fs'
 import { join, resolve } from 'node:path'
 import type { Browser, BrowserContext, Page } from 'playwright-core'
-import { buildDashboard, DESKTOP_CHROME, launchChromium, settled, signedInPage } from './kit/browser'
+import { unzipSync, strFromU8 } from 'fflate'
+import { readFileSync } from 'node:fs'
+import { BREAKDOWN_PROPERTIES } from '../lib/visit-properties'
+import { axeViolations, buildDashboard, DESKTOP_CHROME, launchChromium, settled, signedInPage } from './kit/browser'
 import { startStack, uniqueName, type Stack } from './support'
 
 let stack: Stack
 let browser: Browser
 const siteA = uniqueName('team_a')
 const siteB = uniqueName('team_b')
+const siteC = uniqueName('team_c')
 const RANGE = 'from=2025-11-10&to=2025-11-14'
 const artifacts = resolve(import.meta.dir, '..', '.artifacts')
 
@@ -23,7 +27,7 @@ beforeAll(
     stack = await startStack('dashboard_team', { dashboardDir: await buildDashboard() })
     browser = await launchChromium()
     mkdirSync(artifacts, { recursive: true })
-    const events = [siteA, siteB].flatMap((site, s) =>
+    const events = [siteA, siteB, siteC].flatMap((site, s) =>
       Array.from({ length: 6 + s * 3 }, (_, i) => ({
         site_id: site,
         event_type: 'page_view',
@@ -54,8 +58,9 @@ async function api<T>(method: string, path: string, body?: unknown): Promise<T> 
   return (response.status === 204 ? undefined : await response.json()) as T
 }
 
-async function adminPage(path: string) {
-  const visit = await signedInPage(browser, stack.baseUrl, stack.admin)
+async function adminPage(path: string, viewport = { width: 1280, height: 800 }) {
+  // bypassCSP lets axe-core be injected; the pages' policy refuses inline scripts.
+  const visit = await signedInPage(browser, stack.baseUrl, stack.admin, viewport, { bypassCSP: true, acceptDownloads: true })
   await visit.page.goto(stack.baseUrl + path)
   await settled(visit.page)
   return visit
@@ -63,7 +68,7 @@ async function adminPage(path: string) {
 
 /** A browser with no session at all, as a shared link's recipient has. */
 async function stranger(): Promise<{ context: BrowserContext; page: Page }> {
-  const context = await browser.newContext({ viewport: { width: 1280, height: 800 }, locale: 'en-US', userAgent: DESKTOP_CHROME })
+  const context = await browser.newContext({ viewport: { width: 1280, height: 800 }, locale: 'en-US', userAgent: DESKTOP_CHROME, bypassCSP: true })
   return { context, page: await context.newPage() }
 }
 
@@ -108,6 +113,7 @@ describe('shared links', () => {
       expect(await visitor.page.getByRole('link', { name: 'Settings' }).count()).toBe(0)
       expect(await visitor.page.getByRole('heading', { name: 'Ingestion health' }).count()).toBe(0)
       await visitor.page.screenshot({ path: join(artifacts, 'shared-link.png'), fullPage: true })
+      expect(await axeViolations(visitor.page)).toEqual([])
 
       // A link behind a password.
       await form.getByLabel('Name (optional)').fill('board')
@@ -173,6 +179,7 @@ describe('users', () => {
       await form.getByRole('button', { name: 'Add user' }).click()
       await page.locator('[data-testid="user-row"][data-value="ana"]').waitFor()
       await page.screenshot({ path: join(artifacts, 'users.png'), fullPage: true })
+      expect(await axeViolations(page)).toEqual([])
 
       await viewer.page.goto(`${stack.baseUrl}/login`)
       await viewer.page.getByLabel('User').fill('ana')
@@ -216,6 +223,72 @@ describe('site settings', () => {
       await expect(status.textContent()).resolves.toContain('Rebuilt: the site now reports in Asia/Tokyo.')
       const { sites } = await api<{ sites: { site_id: string; rollup_timezone: string }[] }>('GET', '/sites')
       expect(sites.find((site) => site.site_id === siteB)!.rollup_timezone).toBe('Asia/Tokyo')
+      expect(problems).toEqual([])
+    } finally {
+      await context.close()
+    }
+  })
+})
+
+describe('the view, exported', () => {
+  test('Export downloads a zip of the time series and every breakdown, each the API’s own CSV', async () => {
+    const { context, page, problems } = await adminPage(`/?site=${siteA}&${RANGE}&tz=UTC`)
+    try {
+      const [download] = await Promise.all([page.waitForEvent('download'), page.getByTestId('export-button').click()])
+      expect(download.suggestedFilename()).toBe(`${siteA}_2025-11-10_2025-11-14.zip`)
+      const files = unzipSync(new Uint8Array(readFileSync((await download.path())!)))
+      const csv = async (path: string) => (await stack.get(path, stack.adminHeaders)).text()
+      const query = `site_id=${siteA}&from=2025-11-10&to=2025-11-14&tz=UTC`
+      const expected: Record<string, string> = { 'timeseries.csv': await csv(`/stats/timeseries?${query}&interval=day&format=csv`) }
+      for (const property of [...BREAKDOWN_PROPERTIES, 'goal']) {
+        expected[`${property}.csv`] = await csv(`/stats/breakdown?${query}&property=${property}&limit=1000&format=csv`)
+      }
+      expect(Object.fromEntries(Object.entries(files).map(([name, bytes]) => [name, strFromU8(bytes)]))).toEqual(expected)
+      expect(expected['page.csv']!.split('\r\n')[0]).toBe('value,visitors,views')
+      expect(problems).toEqual([])
+    } finally {
+      await context.close()
+    }
+  })
+})
+
+describe('site settings, more', () => {
+  test('the zone picker offers only zones the API answers exactly, and says why for the others', async () => {
+    const { context, page, problems } = await adminPage(`/?site=${siteA}&${RANGE}`)
+    try {
+      const option = (zone: string) => page.getByTestId('tz-picker').locator(`option[value="${zone}"]`)
+      expect(await option('Europe/Paris').isDisabled()).toBe(false)
+      expect(await option('Asia/Kolkata').isDisabled()).toBe(true)
+      await expect(option('Asia/Kolkata').textContent()).resolves.toBe('Asia/Kolkata: not exact, +05:30 is not a whole number of hours from UTC')
+      // Past 31 days another zone's time series cannot be answered at all.
+      await page.goto(`${stack.baseUrl}/?site=${siteA}&from=2025-10-01&to=2025-11-14`)
+      await settled(page)
+      await expect(option('Europe/Paris').textContent()).resolves.toBe("Europe/Paris: not exact, another zone than the site's answers at most 31 days")
+      expect(await option('Europe/Paris').isDisabled()).toBe(true)
+      expect(problems).toEqual([])
+    } finally {
+      await context.close()
+    }
+  })
+
+  test('deleting the site’s data needs its id typed, and reports what it removed', async () => {
+    const { context, page, problems } = await adminPage(`/?site=${siteC}&${RANGE}#settings`)
+    try {
+      expect(await axeViolations(page)).toEqual([])
+      await page.screenshot({ path: join(artifacts, 'settings.png'), fullPage: true })
+      const form = page.getByRole('form', { name: "Delete this site's data" })
+      const button = form.getByRole('button', { name: "Delete this site's data" })
+      expect(await button.isDisabled()).toBe(true)
+      await form.getByLabel('Type the site id to confirm').fill(`${siteC}x`)
+      expect(await button.isDisabled()).toBe(true)
+      const [before] = await stack.database.sql<{ events: number }[]>`select count(*)::int as events from events where site_id = ${siteC}`
+      const events = before!.events
+      expect(events).toBeGreaterThan(0)
+      await form.getByLabel('Type the site id to confirm').fill(siteC)
+      await button.click()
+      await expect(page.getByTestId('deleted-counts').textContent()).resolves.toStartWith(`Deleted ${events} events, `)
+      const [after] = await stack.database.sql<{ events: number }[]>`select count(*)::int as events from events where site_id = ${siteC}`
+      expect(after!.events).toBe(0)
       expect(problems).toEqual([])
     } finally {
       await context.close()

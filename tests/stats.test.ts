@@ -4,7 +4,7 @@ import { writeEventBatch } from '../worker/rollups/postgres'
 import { dayMasks } from '../server/stats/buckets'
 import type { QueuedEvent } from '../lib/queue'
 import { MAX_RANGE_DAYS } from '../lib/range-limits'
-import { MAX_OTHER_ZONE_DAYS } from '../server/stats/question'
+import { MAX_OTHER_ZONE_DAYS } from '../lib/range-limits'
 
 let stack: Stack
 beforeAll(async () => {

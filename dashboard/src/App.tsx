@@ -3,6 +3,7 @@ import { formatRange, intervalFor, resolveRange, type DateRange } from './dates'
 import { ConversionSettings } from './components/ConversionSettings'
 import { FunnelsPanel, GoalsPanel } from './components/Conversions'
 import { EventTypes } from './components/EventTypes'
+import { ExportButton } from './components/ExportButton'
 import { FilterBar } from './components/FilterBar'
 import { Headline } from './components/Headline'
 import { IngestionHealth } from './components/IngestionHealth'
@@ -198,7 +199,8 @@ function Dashboard({
         <>
           <div className="toolbar">
             <RangePicker choice={view.range} resolved={range} onChange={(choice) => onViewChange({ ...view, range: choice })} />
-            <TimeZonePicker value={view.tz} siteZone={siteZone} onChange={(tz) => onViewChange({ ...view, tz })} />
+            <TimeZonePicker value={view.tz} siteZone={siteZone} range={range} onChange={(tz) => onViewChange({ ...view, tz })} />
+            <ExportButton query={{ siteId, ...range, tz: timeZone, interval: intervalFor(range), ...(view.filters ? { filters: view.filters } : {}) }} />
           </div>
           <p className="period" data-testid="period">
             {formatRange(range)} · {timeZone}

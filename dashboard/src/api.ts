@@ -1,6 +1,6 @@
 import { treaty } from '@elysiajs/eden'
 import type { App } from '../../server/app'
-import { keepShareOpening, sharedToken, shareSession } from './shared'
+import { authHeaders, keepShareOpening, sharedToken, shareSession } from './shared'
 
 /** Sends the browser to the login form, coming back to this very view afterwards. */
 function toLogin(): void {
@@ -17,10 +17,7 @@ export const api = treaty<App>(window.location.origin, {
   // Eden would turn every date-like string (even "2025-11-14") into a Date, which the schema
   // types do not say: keep the JSON as the server sent it.
   parseDate: false,
-  headers: () => {
-    const session = shareSession()
-    return session === null ? undefined : { authorization: `Bearer ${session}` }
-  },
+  headers: authHeaders,
   onResponse(response) {
     if (response.status !== 401) return
     if (sharedToken === null) toLogin()

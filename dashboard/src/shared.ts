@@ -30,6 +30,12 @@ let opening: ShareOpening | null = stored()
 export const shareOpening = () => opening
 export const shareSession = () => opening?.session ?? null
 
+/** What every API call carries besides the cookie: a shared link's session, on its page. */
+export const authHeaders = (): Record<string, string> | undefined => {
+  const session = shareSession()
+  return session === null ? undefined : { authorization: `Bearer ${session}` }
+}
+
 export function keepShareOpening(value: ShareOpening | null): void {
   opening = value
   if (sharedToken === null) return

@@ -1,18 +1,11 @@
 import { sql } from 'drizzle-orm'
 import type { Db } from '../../drizzle/client'
 import { BadRequestError } from '../errors'
-import { MAX_RANGE_DAYS } from '../../lib/range-limits'
+import { MAX_OTHER_ZONE_DAYS, MAX_RANGE_DAYS } from '../../lib/range-limits'
 import { getSiteZones, type Interval, type Question, type SiteDays } from './buckets'
 
 /** The most days of hourly buckets (ranges: MAX_RANGE_DAYS). */
 export const MAX_HOUR_BUCKETS_DAYS = 31
-/**
- * Longest timeseries in a zone other than the site's rollup zone. Its day, week and month buckets
- * cut across the rollup days, so each is counted from rollup hours and scans a month of user
- * bitmaps with an hour mask: about 150 ms a bucket on a site of 48,000 users a month (400 daily
- * buckets took 78 s). 31 days keeps the dashboard's 30-day view in any zone.
- */
-export const MAX_OTHER_ZONE_DAYS = 31
 
 const DAY_MS = 86_400_000
 

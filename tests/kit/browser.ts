@@ -69,3 +69,29 @@ export async function signedInPage(
 export async function settled(page: Page): Promise<void> {
   await page.waitForFunction(() => document.querySelectorAll('.skeleton').length === 0, null, { timeout: 10_000 })
 }
+
+interface AxeViolation {
+  id: string
+  impact: string | null
+  help: string
+  nodes: { target: string[] }[]
+}
+
+const AXE = resolve(import.meta.dir, '../../node_modules/axe-core/axe.min.js')
+
+/**
+ * axe-core's serious and critical violations on the page as it is. It is injected as an inline
+ * script, which the pages' content security policy refuses: the context needs `bypassCSP`.
+ */
+export async function axeViolations(page: Page): Promise<{ id: string; help: string; targets: string[][] }[]> {
+  await page.addScriptTag({ path: AXE })
+  const { violations, passed } = await page.evaluate(async () => {
+    const results = await (window as unknown as { axe: { run: () => Promise<{ violations: AxeViolation[]; passes: unknown[] }> } }).axe.run()
+    return { violations: results.violations, passed: results.passes.length }
+  })
+  // axe ran its rules on this page (an empty list of violations alone would not say so).
+  if (passed <= 10) throw new Error(`axe passed only ${passed} rules: it did not run on this page`)
+  return violations
+    .filter((violation) => violation.impact === 'serious' || violation.impact === 'critical')
+    .map((violation) => ({ id: violation.id, help: violation.help, targets: violation.nodes.map((node) => node.target) }))
+}

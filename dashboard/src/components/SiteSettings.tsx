@@ -20,6 +20,7 @@ export function SiteSettings({ siteId, site, onSitesChanged }: { siteId: string;
       <ConversionSettings siteId={siteId} version={version} onChange={() => setVersion((old) => old + 1)} />
       <TokenSettings siteId={siteId} kind="link" />
       <TokenSettings siteId={siteId} kind="key" />
+      <DeleteData siteId={siteId} onDeleted={onSitesChanged} />
     </main>
   )
 }
@@ -177,6 +178,49 @@ function TokenSettings({ siteId, kind }: { siteId: string; kind: 'link' | 'key' 
           <button type="submit">Make {noun}</button>
         </form>
       </div>
+    </Panel>
+  )
+}
+
+type Deleted = Treaty.Data<ReturnType<typeof api.sites>['delete']>
+
+/** Deleting the site's data, once its id is typed again; the counts removed are shown. */
+function DeleteData({ siteId, onDeleted }: { siteId: string; onDeleted: () => void }) {
+  const [typed, setTyped] = useState('')
+  const [deleted, setDeleted] = useState<Deleted | null>(null)
+  const { problem, change } = useChange(onDeleted)
+  const id = useId()
+  const submit = async (event: FormEvent) => {
+    event.preventDefault()
+    const result = await change(() => api.sites({ id: siteId }).delete(undefined, { query: { confirm: typed } }))
+    if (!result) return
+    setDeleted(result.data)
+    setTyped('')
+  }
+  return (
+    <Panel title="Delete this site's data" className="settings danger">
+      <form className="settings-form" onSubmit={submit} aria-label="Delete this site's data">
+        <p>
+          Removes every event, visit, rollup and ledger count of <strong>{siteId}</strong>, for good. Its zone, goals, funnels, shared links, API keys and
+          viewers stay.
+        </p>
+        <label htmlFor={id}>Type the site id to confirm</label>
+        <input id={id} value={typed} autoComplete="off" onChange={(event) => setTyped(event.target.value)} />
+        <button type="submit" disabled={typed !== siteId}>
+          Delete this site's data
+        </button>
+      </form>
+      {problem && (
+        <p className="state state-error" role="alert">
+          {problem}
+        </p>
+      )}
+      {deleted && (
+        <p role="status" data-testid="deleted-counts">
+          Deleted {deleted.deleted.events} events, {deleted.deleted.visits} visits, {deleted.deleted.visit_figure_rows + deleted.deleted.rollup_rows} rollup
+          rows and {deleted.deleted.ledger_rows} ledger rows.
+        </p>
+      )}
     </Panel>
   )
 }
