@@ -15,10 +15,7 @@ beforeAll(async () => {
   // The tests send many wrong credentials on purpose; the sign-in budget has tests of its own.
   stack = await startStack('accounts', { loopbackReads: false, loginGuesses: { rate: 0, burst: 0 } })
   const events = ['a', 'b'].map((site, i) => ({ site_id: site, event_type: 'page_view', path: '/', user_id: `u${i}`, timestamp: `${DAY}T10:00:00Z` }))
-  const answer = await stack.post('/events', { events })
-  expect(answer.status).toBe(202)
-  await stack.flush()
-  await stack.jobs.wait([((await answer.json()) as { jobId: string }).jobId])
+  await stack.store(events)
 })
 afterAll(() => stack.close())
 

@@ -50,18 +50,13 @@ const EVENTS: SeedEvent[] = [
   { site_id: older, event_type: 'page_view', path: '/', user_id: 'o1', timestamp: '2025-11-01T12:00:00Z' },
 ]
 
-async function postEvents(events: unknown[]): Promise<void> {
-  const response = await stack.post('/events', { events })
-  expect(response.status).toBe(202)
-  await stack.jobs.wait([((await response.json()) as { jobId: string }).jobId])
-}
 
 beforeAll(
   async () => {
     dashboardDir = await buildDashboard()
     stack = await startStack('dashboard_defects', { dashboardDir })
     browser = await launchChromium()
-    await postEvents(EVENTS)
+    await stack.store(EVENTS)
     // Two refusals for the ledger: a bad timestamp and an unknown field.
     expect((await stack.post('/event', { ...view('x', 'yesterday') })).status).toBe(400)
     expect((await stack.post('/event', { ...view('x', '2025-11-20T10:00:00Z'), colour: 'red' })).status).toBe(400)

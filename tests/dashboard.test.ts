@@ -58,12 +58,6 @@ function blogEvents(now: Date): SeedEvent[] {
   ]
 }
 
-/** Posts events through POST /events and waits until the worker has written them. */
-async function postEvents(events: unknown[]): Promise<void> {
-  const response = await stack.post('/events', { events })
-  expect(response.status).toBe(202)
-  await stack.jobs.wait([((await response.json()) as { jobId: string }).jobId])
-}
 
 beforeAll(
   async () => {
@@ -77,8 +71,8 @@ beforeAll(
     expect(zone.status).toBe(202)
     await stack.jobs.wait([((await zone.json()) as { jobId: string }).jobId])
     // One refused event (a bad timestamp) for the ledger's "refused by reason".
-    await postEvents([...shopEvents(), { site_id: shop, event_type: 'page_view', path: '/', timestamp: 'yesterday' }])
-    await postEvents(blogEvents(new Date()))
+    await stack.store([...shopEvents(), { site_id: shop, event_type: 'page_view', path: '/', timestamp: 'yesterday' }])
+    await stack.store(blogEvents(new Date()))
     await stack.flush()
     mkdirSync(artifacts, { recursive: true })
   },
@@ -361,7 +355,7 @@ describe('the dashboard', () => {
       expect(await shownCount(page, 'realtime-events')).toBe(0)
       expect(await page.getByTestId('realtime-events').evaluate((element) => element.closest('[aria-live]')?.getAttribute('aria-live'))).toBe('polite')
 
-      await postEvents([{ site_id: live, event_type: 'page_view', path: '/', user_id: 'r1', timestamp: new Date().toISOString() }])
+      await stack.store([{ site_id: live, event_type: 'page_view', path: '/', user_id: 'r1', timestamp: new Date().toISOString() }])
       // The panel asks again every 10 s: the new count must appear within two periods.
       await page.waitForFunction(() => document.querySelector('[data-testid="realtime-events"]')?.textContent === '1', null, { timeout: 25_000 })
       const answer = (await apiAnswer(`${stack.baseUrl}/stats/realtime?site_id=${live}`)).body as { last_5_minutes: { events: number; unique_users: number } }

@@ -97,6 +97,8 @@ export interface Stack {
   /** POST a JSON body (or a raw string) to the API. */
   post(path: string, body: unknown, headers?: Record<string, string>): Promise<Response>
   get(path: string, headers?: Record<string, string>): Promise<Response>
+  /** Posts events through POST /events and waits until the worker has written them. */
+  store(events: unknown[]): Promise<void>
   close(): Promise<void>
 }
 
@@ -183,6 +185,11 @@ export async function startStack(label: string, options: StackOptions = {}): Pro
     post: (path, body, headers = { 'content-type': 'application/json' }) =>
       fetch(baseUrl + path, { method: 'POST', headers, body: typeof body === 'string' ? body : JSON.stringify(body) }),
     get: (path, headers = {}) => fetch(baseUrl + path, { headers }),
+    async store(events) {
+      const response = await fetch(`${baseUrl}/events`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ events }) })
+      if (response.status !== 202) throw new Error(`POST /events answered ${response.status}: ${await response.text()}`)
+      await jobs.wait([((await response.json()) as { jobId: string }).jobId])
+    },
     async close() {
       await shutdown()
       await worker.close()

@@ -28,8 +28,8 @@ export function inexactReason(zone: string, siteZone: string, range: DateRange):
   for (let day = 0; day <= dayCount(range); day++) {
     const instant = new Date(start + day * DAY_MS)
     const apart = offsetMinutes(zone, instant) - offsetMinutes(siteZone, instant)
-    if (apart % 60 !== 0) return `${formatOffset(offsetMinutes(zone, instant))} is not a whole number of hours from ${siteZone}`
+    if (apart % 60 !== 0) return `${formatOffset(offsetMinutes(zone, instant))}, not whole hours from ${siteZone}`
   }
-  if (dayCount(range) > MAX_OTHER_ZONE_DAYS) return `another zone than the site's answers at most ${MAX_OTHER_ZONE_DAYS} days`
+  if (dayCount(range) > MAX_OTHER_ZONE_DAYS) return `over ${MAX_OTHER_ZONE_DAYS} days`
   return null
 }

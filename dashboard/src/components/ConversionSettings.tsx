@@ -2,7 +2,7 @@ import { useId, useState, type FormEvent } from 'react'
 import { api } from '../api'
 import { useChange } from '../hooks/useChange'
 import { useFunnels, useGoals, type Goal } from '../hooks/useConversions'
-import { Empty, Panel, RemoteContent } from './Panel'
+import { Empty, Panel, Problem, RemoteContent } from './Panel'
 
 /**
  * Settings for one site's goals and funnels (the dashboard is for admins): add and delete them.
@@ -17,11 +17,7 @@ export function ConversionSettings({ siteId, version, onChange }: { siteId: stri
   return (
     <Panel title="Goals and funnels" className="panel-wide settings">
       <div data-testid="conversion-settings">
-        {problem && (
-          <p className="state state-error" role="alert" data-testid="settings-problem">
-            {problem}
-          </p>
-        )}
+        <Problem message={problem} testId="settings-problem" />
         <div className="settings-columns">
           <section aria-label="Goals">
             <h3>Goals</h3>

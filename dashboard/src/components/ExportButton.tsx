@@ -1,4 +1,5 @@
 import { useState } from 'react'
+import { Problem } from './Panel'
 import { downloadViewZip, type ExportQuery } from '../exportView'
 
 /** Downloads the current view as a zip of CSVs (the time series and every breakdown), as the API writes them. */
@@ -18,11 +19,7 @@ export function ExportButton({ query }: { query: ExportQuery }) {
       <button type="button" onClick={run} disabled={state.busy} data-testid="export-button">
         {state.busy ? 'Exporting…' : 'Export CSV'}
       </button>
-      {state.problem && (
-        <p className="state state-error" role="alert">
-          {state.problem}
-        </p>
-      )}
+      <Problem message={state.problem} />
     </div>
   )
 }

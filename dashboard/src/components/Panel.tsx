@@ -15,6 +15,16 @@ export function Panel({ title, aside, className, children }: { title: string; as
   )
 }
 
+/** What went wrong, as the API (or the browser) said it; nothing when all went well. */
+export function Problem({ message, testId }: { message: string | null; testId?: string }) {
+  if (message === null) return null
+  return (
+    <p className="state state-error" role="alert" data-testid={testId}>
+      {message}
+    </p>
+  )
+}
+
 /** A sentence in place of data: nothing to show yet, or nothing at all. */
 export function Empty({ children }: { children: ReactNode }) {
   return <p className="state">{children}</p>
@@ -43,11 +53,7 @@ export function RemoteContent<T>({
       return <div className="skeleton" style={{ height }} role="status" aria-label="Loading" />
     case 'error':
       if (errorShownAbove) return <Empty>Not available: see above.</Empty>
-      return (
-        <p className="state state-error" role="alert">
-          {remote.message}
-        </p>
-      )
+      return <Problem message={remote.message} />
     case 'ready':
       return children(remote.data)
   }

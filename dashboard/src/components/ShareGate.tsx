@@ -1,7 +1,7 @@
 import { useEffect, useId, useState, type FormEvent, type ReactNode } from 'react'
 import { api, errorMessage } from '../api'
 import { keepShareOpening, shareOpening, type ShareOpening } from '../shared'
-import { Empty } from './Panel'
+import { Empty, Problem } from './Panel'
 
 type Gate = { status: 'opening' } | { status: 'password'; problem: string | null } | { status: 'closed'; message: string } | { status: 'open'; opening: ShareOpening }
 
@@ -42,11 +42,7 @@ function PasswordForm({ problem, onSubmit }: { problem: string | null; onSubmit:
   return (
     <form className="settings-form share-password" onSubmit={submit} aria-label="Open the shared dashboard">
       <p>This shared dashboard needs its password.</p>
-      {problem && (
-        <p className="state state-error" role="alert">
-          {problem}
-        </p>
-      )}
+      <Problem message={problem} />
       <label htmlFor={id}>Password</label>
       <input id={id} type="password" autoComplete="current-password" required value={password} onChange={(event) => setPassword(event.target.value)} />
       <button type="submit">Open</button>

@@ -5,7 +5,7 @@ import { useChange } from '../hooks/useChange'
 import { useRemote } from '../hooks/useRemote'
 import type { Site } from '../hooks/useSites'
 import { ConversionSettings } from './ConversionSettings'
-import { Empty, Panel, RemoteContent } from './Panel'
+import { Empty, Panel, Problem, RemoteContent } from './Panel'
 
 /** Every IANA zone the browser knows (the API checks each against Postgres's list). */
 const ALL_ZONES = ['UTC', ...Intl.supportedValuesOf('timeZone').filter((zone) => zone !== 'UTC')]
@@ -75,11 +75,7 @@ function TimeZoneSetting({ siteId, site, onRebuilt }: { siteId: string; site: Si
         </select>
         <button type="submit">Save and rebuild</button>
       </form>
-      {problem && (
-        <p className="state state-error" role="alert">
-          {problem}
-        </p>
-      )}
+      <Problem message={problem} />
       {rebuild && (
         <div className="rebuild" role="status" data-testid="rebuild-status" data-state={rebuild.state}>
           <progress max={100} value={rebuild.progress} aria-label="Rebuild progress" />{' '}
@@ -127,11 +123,7 @@ function TokenSettings({ siteId, kind }: { siteId: string; kind: 'link' | 'key' 
   return (
     <Panel title={title} className="settings">
       <div data-testid={testId}>
-        {problem && (
-          <p className="state state-error" role="alert">
-            {problem}
-          </p>
-        )}
+        <Problem message={problem} />
         {made && (
           <p className="made-secret" role="status">
             {kind === 'link' ? 'The link, shown only now: ' : 'The key, shown only now: '}
@@ -210,11 +202,7 @@ function DeleteData({ siteId, onDeleted }: { siteId: string; onDeleted: () => vo
           Delete this site's data
         </button>
       </form>
-      {problem && (
-        <p className="state state-error" role="alert">
-          {problem}
-        </p>
-      )}
+      <Problem message={problem} />
       {deleted && (
         <p role="status" data-testid="deleted-counts">
           Deleted {deleted.deleted.events} events, {deleted.deleted.visits} visits, {deleted.deleted.visit_figure_rows + deleted.deleted.rollup_rows} rollup

@@ -53,7 +53,7 @@ export function TimeZonePicker({
           const name = zone === BROWSER_ZONE ? `${zone} (this browser)` : zone
           return (
             <option key={zone} value={zone} disabled={reason !== null && zone !== value}>
-              {reason ? `${name}: not exact, ${reason}` : name}
+              {reason ? `${name} (not exact: ${reason})` : name}
             </option>
           )
         })}

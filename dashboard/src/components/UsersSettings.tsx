@@ -4,7 +4,7 @@ import { api } from '../api'
 import { useChange } from '../hooks/useChange'
 import { useRemote } from '../hooks/useRemote'
 import type { Site } from '../hooks/useSites'
-import { Empty, Panel, RemoteContent } from './Panel'
+import { Empty, Panel, Problem, RemoteContent } from './Panel'
 
 type User = Treaty.Data<typeof api.users.get>['users'][number]
 type Role = User['role']
@@ -18,11 +18,7 @@ export function UsersSettings({ sites, me }: { sites: Site[]; me: string }) {
     <main className="grid settings-page">
       <Panel title="Users" className="panel-wide settings">
         <div data-testid="users">
-          {problem && (
-            <p className="state state-error" role="alert" data-testid="users-problem">
-              {problem}
-            </p>
-          )}
+          <Problem message={problem} testId="users-problem" />
           <RemoteContent remote={users} height={120}>
             {({ users: list }) =>
               list.length === 0 ? (

@@ -1,8 +1,8 @@
 import { expect, test } from 'bun:test'
 import fc from 'fast-check'
 import { parse } from 'csv-parse/sync'
-import { csvRecord } from '../server/csv'
-import { csvRecords } from './csv-records'
+import { csvRecord } from './csv'
+import { csvRecords } from '../lib/csv-records'
 
 test('counts the records a CSV parser reads, whatever the fields hold', () => {
   const field = fc.oneof(fc.string({ maxLength: 12 }), fc.constantFrom('a\r\nb', '"', '""', ',', '\n', 'x"\r\n"y'), fc.integer())
