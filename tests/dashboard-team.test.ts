@@ -292,3 +292,34 @@ describe('site settings, more', () => {
     }
   })
 })
+
+describe('on a phone', () => {
+  test('Settings, Users and a shared view fit 375 px without sideways scrolling, with no serious or critical axe finding', async () => {
+    const phone = { width: 375, height: 812 }
+    const { context, page, problems } = await adminPage(`/?site=${siteA}&${RANGE}#settings`, phone)
+    try {
+      for (const hash of ['#settings', '#users']) {
+        await page.goto(`${stack.baseUrl}/?site=${siteA}&${RANGE}${hash}`)
+        await settled(page)
+        await page.screenshot({ path: join(artifacts, `phone-${hash.slice(1)}.png`), fullPage: true })
+        expect({ hash, width: await page.evaluate(() => document.documentElement.scrollWidth) }).toEqual({ hash, width: phone.width })
+        expect(await axeViolations(page)).toEqual([])
+      }
+      const link = await api<{ url: string }>('POST', `/sites/${siteA}/shared-links`, {})
+      const shared = await browser.newContext({ viewport: phone, locale: 'en-US', userAgent: DESKTOP_CHROME, bypassCSP: true })
+      try {
+        const view = await shared.newPage()
+        await view.goto(`${link.url}?${RANGE}`)
+        await view.getByTestId('shared-site').waitFor()
+        await settled(view)
+        expect(await view.evaluate(() => document.documentElement.scrollWidth)).toBe(phone.width)
+        expect(await axeViolations(view)).toEqual([])
+      } finally {
+        await shared.close()
+      }
+      expect(problems).toEqual([])
+    } finally {
+      await context.close()
+    }
+  })
+})
