@@ -236,8 +236,11 @@ export function accessControl(deps: AccessDeps) {
 
   /** Refuses a caller who may not read this site. */
   async function requireSite(request: Request, server: Server<unknown> | null, siteId: string): Promise<void> {
-    const sites = sitesOf(await require('stats', request, server))
-    if (sites !== 'all' && !sites.has(siteId)) throw new HttpError(403, `This account may not read site ${JSON.stringify(siteId)}`)
+    const principal = await require('stats', request, server)
+    const sites = sitesOf(principal)
+    if (sites === 'all' || sites.has(siteId)) return
+    if (principal.kind === 'site') throw new HttpError(403, `This shared link or API key reads only site ${JSON.stringify(principal.siteId)}`)
+    throw new HttpError(403, `This account may not read site ${JSON.stringify(siteId)}`)
   }
 
   return {
