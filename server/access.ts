@@ -6,7 +6,8 @@ import type { Db } from '../drizzle/client'
 import { randomBytes } from 'node:crypto'
 import { accountById, accountByName, createPasswordCheck, hashPassword, siteTokenOf, TOKEN_PREFIX, type Account, type TokenKind } from './accounts/store'
 import { isToken, LINK_SESSION_PREFIX, readCookie, sameSecret, SESSION_COOKIE, type SessionStore } from './auth/session'
-import { RateLimiter, type RateLimit } from './rate-limit'
+import type { RateLimit } from './rate-limit'
+import type { LimiterOf } from './shared-rate-limit'
 
 /**
  * Who may call a route group, declared on the group itself (`.guard({ access: 'stats' })`), so
@@ -81,6 +82,8 @@ function assertSameOrigin(request: Request, behindProxy: boolean): void {
 
 export interface AccessDeps {
   config: AccessConfig
+  /** Where the sign-in budget's buckets live: shared across API processes, or in this one. */
+  limiterOf: LimiterOf
   db: Db
   sessions: SessionStore
   clientAddress: ClientAddress
@@ -106,7 +109,7 @@ export function sitesOf(principal: Principal): 'all' | ReadonlySet<string> {
 
 export function accessControl(deps: AccessDeps) {
   const { config, db, sessions, clientAddress } = deps
-  const guesses = new RateLimiter(config.loginGuesses)
+  const guesses = deps.limiterOf(config.loginGuesses, 'sign-in')
   const checkPassword = createPasswordCheck()
   const unknownAccountHash = hashPassword(randomBytes(16).toString('base64url'))
   const loopbackOpen = config.loopbackReads && config.statsApiKey === undefined && !config.behindProxy

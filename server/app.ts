@@ -25,6 +25,7 @@ import { createVisitorIds } from './ingest/visitors'
 import { createCountryLookup } from './ingest/enrich/country'
 import { funnelsRoutes, goalsRoutes } from './goals/routes'
 import { sitesRoutes } from './sites/routes'
+import { sharedLimiters } from './shared-rate-limit'
 import { countedLedger, createApiMetrics, metricsRoutes } from './metrics'
 import { createZoneCheck } from './stats/question'
 import { statsRoutes } from './stats/routes'
@@ -60,7 +61,10 @@ export async function createApp(deps: AppDeps) {
   await syncConfiguredAdmin(deps.database.db, deps.access)
   const clientAddress = clientAddressOf(deps.proxy)
   // Each route group below declares its own rule with this plugin's `access` macro.
-  const access = accessControl({ config: deps.access, db: deps.database.db, sessions, clientAddress })
+  // Rate limits and sign-in budgets are kept in Redis beside the queue, so N API processes allow
+  // what one would, not N times it.
+  const limiters = sharedLimiters(deps.redis, deps.queue.toKey('rate'), deps.log)
+  const access = accessControl({ config: deps.access, limiterOf: limiters.of, db: deps.database.db, sessions, clientAddress })
   // normalize off: unknown body fields must reach validation (and be refused), not be silently
   // stripped. maxRequestBodySize: Bun's own bound on any body (its default is 128 MiB); each route
   // reads its body within its own, smaller limit.
@@ -78,6 +82,7 @@ export async function createApp(deps: AppDeps) {
         access,
         clientAddress,
         rateLimits: deps.rateLimits,
+        limiterOf: limiters.of,
         enqueue: pipeline.enqueue,
         ledger,
         db: deps.database.db,
@@ -109,6 +114,7 @@ export async function createApp(deps: AppDeps) {
     async shutdown() {
       await app.stop()
       await flush()
+      await limiters.close()
     },
   }
 }

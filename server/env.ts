@@ -22,6 +22,8 @@ export interface ServerEnv {
   /** NODE_ENV, which Bun and Elysia read themselves; logged so an operator sees the mode. */
   mode: string
   port: number
+  /** Several API processes may listen on the one port, the kernel sharing connections among them (API_REUSE_PORT). */
+  reusePort: boolean
   databaseUrl: string
   redisUrl: string
   queueName: string
@@ -59,6 +61,7 @@ export function loadServerEnv(env: EnvSource = process.env): ServerEnv {
     host: readString(env, 'API_HOST', '127.0.0.1'),
     mode: readString(env, 'NODE_ENV', 'development'),
     port: readInteger(env, 'API_PORT', 4000, 0, 65535),
+    reusePort: readBoolean(env, 'API_REUSE_PORT', false),
     databaseUrl: readDatabaseUrl(env),
     redisUrl: readRedisUrl(env),
     queueName: readQueueName(env),

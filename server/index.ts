@@ -59,7 +59,7 @@ try {
     log,
   })
   // Elysia turns Bun's development mode (an HTML page of source and stack for an uncaught error) on unless NODE_ENV=production.
-  app.listen({ hostname: env.host, port: env.port, development: false })
+  app.listen({ hostname: env.host, port: env.port, reusePort: env.reusePort, development: false })
   log.info('api listening', { url: listenUrl(env.host, app.server?.port), queue: env.queueName, mode: env.mode })
 
   onShutdown(

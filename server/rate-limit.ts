@@ -1,6 +1,7 @@
 /**
  * Token buckets per key (client IP, site): `rate` events per second with bursts up to `burst`.
- * In memory, per API process; with several API processes each allows the full rate.
+ * In memory, per API process; SharedRateLimiter (shared-rate-limit.ts) keeps them in step across
+ * processes through Redis.
  */
 export interface RateLimit {
   /** Events per second; 0 turns the limit off. */
@@ -22,6 +23,8 @@ export class RateLimiter {
   constructor(
     private readonly limit: RateLimit,
     private readonly now: () => number = Date.now,
+    /** What a key never seen before starts with: the whole burst, unless shared (see SharedRateLimiter). */
+    private readonly firstTokens: () => number = () => limit.burst,
   ) {}
 
   /** No key has used any tokens yet (or all were forgotten): every key may take its burst. */
@@ -33,7 +36,7 @@ export class RateLimiter {
   take(key: string, count: number): number {
     if (this.limit.rate <= 0) return 0
     const now = this.now()
-    const bucket = this.buckets.get(key) ?? { tokens: this.limit.burst, at: now }
+    const bucket = this.buckets.get(key) ?? { tokens: this.firstTokens(), at: now }
     bucket.tokens = this.tokensAt(bucket, now)
     bucket.at = now
     if (!this.buckets.has(key)) {
@@ -51,7 +54,7 @@ export class RateLimiter {
   spend(key: string, count: number): void {
     if (this.limit.rate <= 0) return
     const now = this.now()
-    const bucket = this.buckets.get(key) ?? { tokens: this.limit.burst, at: now }
+    const bucket = this.buckets.get(key) ?? { tokens: this.firstTokens(), at: now }
     bucket.tokens = this.tokensAt(bucket, now) - count
     bucket.at = now
     if (!this.buckets.has(key)) {
@@ -60,11 +63,19 @@ export class RateLimiter {
     }
   }
 
+  /** Sets what `key` has left, as another process's account says (negative: a debt to wait off). */
+  settle(key: string, tokens: number): void {
+    if (this.limit.rate <= 0) return
+    const now = this.now()
+    if (!this.buckets.has(key) && this.buckets.size >= MAX_KEYS) this.prune(now)
+    this.buckets.set(key, { tokens: Math.min(this.limit.burst, tokens), at: now })
+  }
+
   /** The seconds to wait before `count` tokens could be taken for `key` (0: now), taking none. */
   wait(key: string, count: number): number {
     if (this.limit.rate <= 0) return 0
     const bucket = this.buckets.get(key)
-    const tokens = bucket ? this.tokensAt(bucket, this.now()) : this.limit.burst
+    const tokens = bucket ? this.tokensAt(bucket, this.now()) : this.firstTokens()
     return tokens >= count ? 0 : this.secondsUntil(tokens, count)
   }
 

@@ -196,6 +196,7 @@ export async function startStack(label: string, options: StackOptions = {}): Pro
       await Promise.all([queue.obliterate({ force: true }), maintenanceQueue.obliterate({ force: true })])
       // Obliterate leaves these.
       await deleteKeys(producer, `${queue.toKey('visitor-salt')}:*`)
+      await deleteKeys(producer, `${queue.toKey('rate')}:*`)
       await Promise.all([queue.close(), maintenanceQueue.close()])
       await Promise.all([producer.quit(), workerConnection.quit()])
       await database.drop()

@@ -8,7 +8,8 @@ import { budgetKey, type ClientAddress } from '../client-address'
 import { ErrorResponse, HttpError, InvalidPayloadResponse, UnavailableResponse, validationDetails } from '../errors'
 import { isStorableText } from '../formats'
 import { parseJsonBytes, readBodyBytes } from '../http'
-import { RateLimiter, type RateLimit } from '../rate-limit'
+import type { RateLimit } from '../rate-limit'
+import type { LimiterOf } from '../shared-rate-limit'
 import { getIngestLedger, type LedgerRecorder } from './ledger'
 import {
   BatchAccepted,
@@ -67,6 +68,8 @@ export const NO_RATE_LIMITS: IngestRateLimits = { perIp: OFF, perSite: OFF, inva
 export interface IngestDeps {
   access: Access
   rateLimits: IngestRateLimits
+  /** Where the limits' buckets live: shared across API processes, or in this one. */
+  limiterOf: LimiterOf
   clientAddress: ClientAddress
   enqueue: Enqueue
   ledger: LedgerRecorder
@@ -87,8 +90,8 @@ export interface IngestDeps {
 export function ingestRoutes(deps: IngestDeps) {
   const makeId = deps.makeId ?? (() => Bun.randomUUIDv7())
   const eventChecker = TypeCompiler.Compile(EventBody)
-  const perIp = new RateLimiter(deps.rateLimits.perIp)
-  const perSite = new RateLimiter(deps.rateLimits.perSite)
+  const perIp = deps.limiterOf(deps.rateLimits.perIp, 'ip')
+  const perSite = deps.limiterOf(deps.rateLimits.perSite, 'site')
   const clientIp = deps.clientAddress
   const { perIp: ipLimit, perSite: siteLimit } = deps.rateLimits
   /** Seconds to wait when the client or one of the sites is over its rate, else 0; refusals are counted. */
@@ -116,7 +119,7 @@ export function ingestRoutes(deps: IngestDeps) {
   }
   // A 4 MiB batch of invalid events costs about a second of CPU to refuse: an address that keeps
   // sending junk waits off what its refusals cost before its next body is read.
-  const invalidCpu = new RateLimiter(deps.rateLimits.invalidCpuMs)
+  const invalidCpu = deps.limiterOf(deps.rateLimits.invalidCpuMs, 'invalid-cpu')
   const readStarted = new WeakMap<Request, number>()
   const chargeRefusal = (request: Request, server: Server<unknown> | null) => {
     const began = readStarted.get(request)
