@@ -22,6 +22,8 @@ export interface BenchOptions {
   drainTimeout: number
   /** WORKER_CONCURRENCY for the worker; undefined leaves the product default. */
   workerConcurrency: number | undefined
+  /** Worker processes sharing the queue. */
+  workers: number
   /** Events carry the visit fields (user agent, referrer, UTM tags, screen width, address or country). */
   visitFields: boolean
   phases: ReadonlySet<PhaseName>
@@ -45,6 +47,7 @@ const USAGE = `Usage: bun bench/ingest.ts [options]
   --rate-batch <n>           events per request in the constant-rate phase; 0 = POST /event (default 0)
   --drain-timeout <s>        max wait for the worker to persist everything (default 300)
   --worker-concurrency <n>   WORKER_CONCURRENCY for the worker (default: unset, the product default)
+  --workers <n>              worker processes sharing the queue (default 1)
   --visit-fields <on|off>    events carry a real browser's user agent, a referrer, UTM tags (a fifth), a screen
                              width, a public address or a country, one profile per user (default on)
   --phases <list>            comma-separated subset of ${PHASES.join(',')} (default all)
@@ -91,6 +94,7 @@ export function parseOptions(argv: string[]): BenchOptions | undefined {
         'rate-batch': { type: 'string' },
         'drain-timeout': { type: 'string' },
         'worker-concurrency': { type: 'string' },
+        workers: { type: 'string' },
         'visit-fields': { type: 'string' },
         phases: { type: 'string' },
         'pg-admin-url': { type: 'string' },
@@ -126,6 +130,7 @@ export function parseOptions(argv: string[]): BenchOptions | undefined {
     rateBatch: integer('rate-batch', v['rate-batch'], 0, true),
     drainTimeout: positive('drain-timeout', v['drain-timeout'], 300),
     workerConcurrency: v['worker-concurrency'] === undefined ? undefined : integer('worker-concurrency', v['worker-concurrency'], 0),
+    workers: integer('workers', v.workers, 1),
     visitFields: visitFields === 'on',
     phases,
     adminUrl: v['pg-admin-url'] ?? 'postgres://postgres@127.0.0.1:5432/postgres',

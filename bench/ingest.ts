@@ -183,20 +183,23 @@ async function productPhase(bench: Bench, kind: ProductKind, run: number): Promi
   const port = freePort()
   const url = `http://127.0.0.1:${port}`
   const stack = { databaseUrl: bench.db.url, redisUrl: options.redisUrl, queueName: options.queue }
-  const worker = startChild(
-    bench,
-    `worker-${tag}`,
-    WORKER_COMMAND,
-    // Empty means unset: the worker picks its default.
-    workerEnv(stack, { WORKER_CONCURRENCY: options.workerConcurrency === undefined ? '' : String(options.workerConcurrency) }),
+  const workers = Array.from({ length: options.workers }, (_, n) =>
+    startChild(
+      bench,
+      `worker-${tag}${options.workers > 1 ? `-${n + 1}` : ''}`,
+      WORKER_COMMAND,
+      // Empty means unset: the worker picks its default.
+      workerEnv(stack, { WORKER_CONCURRENCY: options.workerConcurrency === undefined ? '' : String(options.workerConcurrency) }),
+    ),
   )
+  const worker = workers[0]!
   const api = startChild(bench, `api-${tag}`, API_COMMAND, apiEnv(stack, port, { ...API_BENCH_ENV, BUN_JSC_forceRAMSize: API_HEAP_RAM_BYTES }))
-  const product = [api, worker]
+  const product = [api, ...workers]
   let rss: PeakRssSampler | undefined
   let sampler: ActivitySampler | undefined
   try {
     await pollUntil('the API to answer /health', () => answersHealth(url), STARTUP_TIMEOUT_MS, 100, product)
-    await pollUntil('the worker to start', () => tail(worker.logPath, 50).includes('"worker started"'), STARTUP_TIMEOUT_MS, 100, product)
+    for (const each of workers) await pollUntil('the worker to start', () => tail(each.logPath, 50).includes('"worker started"'), STARTUP_TIMEOUT_MS, 100, product)
     let redisIdle = await bench.redis.usedMemory()
     if (options.warmup > 0) {
       const warm = await runWrk(bench.wrk, wrkLoad(bench, url, `${tag}w`, options.warmup, batch, eventRate), childEnv({}), product)
@@ -215,7 +218,7 @@ async function productPhase(bench: Bench, kind: ProductKind, run: number): Promi
     }
     const jobsBefore = await bench.redis.jobsCreated()
 
-    const groups = () => ({ api: [api.pid], worker: [worker.pid], postgres: postgresPids(), redis: bench.redisPid ? [bench.redisPid] : [] })
+    const groups = () => ({ api: [api.pid], worker: workers.map((each) => each.pid), postgres: postgresPids(), redis: bench.redisPid ? [bench.redisPid] : [] })
     rss = new PeakRssSampler({ api: api.pid, worker: worker.pid }).start()
     sampler = new ActivitySampler(bench.db, bench.redis).start()
     const cpu = new CpuMeter(groups).start()
@@ -234,7 +237,7 @@ async function productPhase(bench: Bench, kind: ProductKind, run: number): Promi
 
     const stored = await bench.db.exactlyOnce(tag)
     const failedJobs = await bench.redis.failedJobs()
-    const retries = countOccurrences(worker.logPath, '"msg":"batch failed"')
+    const retries = workers.reduce((sum, each) => sum + countOccurrences(each.logPath, '"msg":"batch failed"'), 0)
     const jobs = (await bench.redis.jobsCreated()) - jobsBefore
     const duplicates = stored.rows - stored.distinctEventIds
     const check: ExactlyOnce = {
@@ -330,7 +333,7 @@ function describeRevision(): string {
 }
 
 function printSummary(options: BenchOptions, results: PhaseResult[], revision: string): boolean {
-  say(heading(`Ingest benchmark summary — ${navigator.hardwareConcurrency} cores, wrk -t${options.threads} -c${options.connections}, worker concurrency ${options.workerConcurrency ?? 'default'}`))
+  say(heading(`Ingest benchmark summary — ${navigator.hardwareConcurrency} cores, wrk -t${options.threads} -c${options.connections}, worker concurrency ${options.workerConcurrency ?? 'default'}, ${options.workers} worker process${options.workers > 1 ? 'es' : ''}`))
   say(revision)
   say(
     options.visitFields
