@@ -8,6 +8,7 @@ import {
   readBoolean,
   readDatabaseUrl,
   readInteger,
+  readOptionalPostgresUrl,
   readOptionalString,
   readQueueName,
   readRedisUrl,
@@ -23,6 +24,8 @@ export interface ServerEnv {
   mode: string
   port: number
   databaseUrl: string
+  /** STATS_DATABASE_URL: a read replica for stats, site lists, goal and funnel lists and exports; unset: the primary. */
+  statsDatabaseUrl: string | undefined
   redisUrl: string
   queueName: string
   adminUser: string
@@ -60,6 +63,7 @@ export function loadServerEnv(env: EnvSource = process.env): ServerEnv {
     mode: readString(env, 'NODE_ENV', 'development'),
     port: readInteger(env, 'API_PORT', 4000, 0, 65535),
     databaseUrl: readDatabaseUrl(env),
+    statsDatabaseUrl: readOptionalPostgresUrl(env, 'STATS_DATABASE_URL'),
     redisUrl: readRedisUrl(env),
     queueName: readQueueName(env),
     adminUser: readString(env, 'ADMIN_USER', 'admin'),
