@@ -20,7 +20,7 @@ try {
   const env = loadServerEnv()
   await Promise.all([
     checkPostgres(env.databaseUrl),
-    ...(env.statsDatabaseUrl ? [checkPostgres(env.statsDatabaseUrl)] : []),
+    ...(env.statsDatabaseUrl ? [checkPostgres(env.statsDatabaseUrl, { replica: true })] : []),
     checkRedis(env.redisUrl),
   ])
   // After the checks: a start that cannot serve leaves no password file behind.

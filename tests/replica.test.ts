@@ -4,18 +4,22 @@
  * standby while writes, the ledger and accounts stay on the primary. Pausing the standby's replay
  * freezes what the read routes answer (the primary meanwhile has the new rows), and resuming it
  * lets them catch up; the replication lag behind each committed batch under an ingestion load is
- * measured and printed.
+ * measured and printed. The API process itself starts on STATS_DATABASE_URL, or refuses to while
+ * the replica does not answer; once it stops answering, /health says so.
  */
 import { afterAll, beforeAll, expect, test } from 'bun:test'
 import type postgres from 'postgres'
 import { createDb, type Database } from '../drizzle/client'
 import { PrivatePostgres, pollUntil } from './faults/harness'
-import { startStack, type Stack } from './support'
+import { obliterateQueues, uniqueName } from './kit/fixtures'
+import { API_COMMAND, awaitLine, runToEnd, WatchedProcess } from './kit/processes'
+import { startStack, testEnv, type Stack } from './support'
 
 let primary: PrivatePostgres | undefined
 let replica: PrivatePostgres | undefined
 let stack: Stack | undefined
 let reads: Database | undefined
+let replicaUrl: string
 /** Superuser pools on the app's database: the primary's and the standby's. */
 let onPrimary: postgres.Sql
 let onReplica: postgres.Sql
@@ -60,7 +64,8 @@ beforeAll(async () => {
   onReplica = replica.admin(name)
   await caughtUp()
   const database = createDb(url, { max: 8 })
-  reads = createDb(replica.url(name), { max: 4 })
+  replicaUrl = replica.url(name)
+  reads = createDb(replicaUrl, { max: 4 })
   // The private cluster goes away with destroy(); closing the pool is all the stack has to do.
   stack = await startStack('replica', { database: { ...database, url, drop: () => database.close() }, reads })
 }, 120_000)
@@ -217,6 +222,28 @@ test('under an ingestion load the replica trails each committed batch by a measu
       `received ${figures(trails.map((t) => t.received))}; replayed (visible to the read routes) ${figures(trails.map((t) => t.replayed))}`,
   )
 }, 90_000)
+
+test('the API process reads STATS_DATABASE_URL: it starts on the replica when it answers, and refuses to start, naming it, when not', async () => {
+  const queueName = uniqueName('replica-api')
+  const env = { API_PORT: '0', DATABASE_URL: stack!.database.url, REDIS_URL: testEnv.redisUrl, QUEUE_NAME: queueName, ADMIN_PASSWORD: 'replica-test' }
+  const api = WatchedProcess.start('api', API_COMMAND, { env: { ...env, STATS_DATABASE_URL: replicaUrl } })
+  try {
+    const listening = JSON.parse(await awaitLine(api, '"api listening"', 30_000)) as { url: string; statsReads: string }
+    expect(listening.statsReads).toBe('replica')
+    expect(await (await fetch(`${listening.url}/health`)).json()).toMatchObject({ status: 'healthy', checks: { postgres: 'up', replica: 'up' } })
+    expect(await (await fetch(`${listening.url}/stats?site_id=${site}&date=${day}`)).json()).toMatchObject({ total_views: 8 })
+    expect(await api.stop('SIGTERM')).toBe(0)
+  } finally {
+    await api.stop('SIGKILL')
+    await obliterateQueues(testEnv.redisUrl, queueName)
+  }
+
+  const refused = await runToEnd(API_COMMAND, { env: { ...env, STATS_DATABASE_URL: 'postgres://analytics_user:secret-pw@127.0.0.1:1/analytics' }, ms: 30_000 })
+  expect(refused.code).not.toBe(0)
+  expect(refused.output).toContain('Cannot reach PostgreSQL at postgres://analytics_user:***@127.0.0.1:1/analytics')
+  expect(refused.output).toContain('STATS_DATABASE_URL')
+  expect(refused.output).not.toContain('secret-pw')
+})
 
 test('a replica that stops answering makes /health unhealthy, naming it, while ingestion goes on', async () => {
   const s = stack!
