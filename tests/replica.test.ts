@@ -64,11 +64,10 @@ beforeAll(async () => {
   replica = await PrivatePostgres.replicaOf(primary)
   // Migrated after the standby started: the schema reaches it as WAL, like every later write.
   const { name, url } = await primary.createDatabase('replica')
-  // Enough connections that the lag samples of concurrent batches do not queue for one.
-  onPrimary = primary.admin(name, 8)
+  onPrimary = primary.admin(name)
   const replicaCluster = replica.admin()
   await pollUntil('the database on the replica', async () => (await replicaCluster`select 1 from pg_database where datname = ${name}`).length > 0, 30_000)
-  onReplica = replica.admin(name, 8)
+  onReplica = replica.admin(name)
   await caughtUp()
   const database = createDb(url, { max: 8 })
   replicaUrl = replica.url(name)

@@ -195,8 +195,8 @@ export class PrivatePostgres {
   }
 
   /** A connection pool for assertions; closed by destroy(). */
-  admin(database = 'postgres', max = 2): postgres.Sql {
-    const sql = postgres(this.url(database), { max, onnotice: () => {}, connect_timeout: 5 })
+  admin(database = 'postgres'): postgres.Sql {
+    const sql = postgres(this.url(database), { max: 2, onnotice: () => {}, connect_timeout: 5 })
     this.admins.add(sql)
     return sql
   }
