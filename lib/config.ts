@@ -53,9 +53,14 @@ function readUrl(env: EnvSource, name: string, protocols: string[]): string | un
   return raw
 }
 
+/** A postgres:// (or postgresql://) URL in `name`, or undefined when unset. */
+export function readOptionalPostgresUrl(env: EnvSource, name: string): string | undefined {
+  return readUrl(env, name, ['postgres:', 'postgresql:'])
+}
+
 /** DATABASE_URL wins; otherwise the URL is assembled from the POSTGRES_* variables. */
 export function readDatabaseUrl(env: EnvSource): string {
-  const explicit = readUrl(env, 'DATABASE_URL', ['postgres:', 'postgresql:'])
+  const explicit = readOptionalPostgresUrl(env, 'DATABASE_URL')
   if (explicit) return explicit
   const user = encodeURIComponent(readString(env, 'POSTGRES_USER', 'analytics_user'))
   const password = encodeURIComponent(readString(env, 'POSTGRES_PASSWORD', 'analytics_pass'))

@@ -13,6 +13,7 @@ const HINTS = {
   redis:
     'Start Redis (locally: `redis-server --daemonize yes --bind 127.0.0.1 --port 6379`; with Docker: `docker compose up -d redis`) or set REDIS_URL.',
   redisAuth: 'Put its password in REDIS_URL (redis://:PASSWORD@host:6379; docker-compose builds it from REDIS_PASSWORD).',
+  replica: 'Start the replica or correct STATS_DATABASE_URL (unset, the API reads from DATABASE_URL).',
 }
 
 export class DependencyUnavailableError extends Error {
@@ -21,19 +22,26 @@ export class DependencyUnavailableError extends Error {
 
 const noAnswer = (what: string, ms: number) => () => new Error(`no answer from ${what} within ${ms} ms`)
 
-/**
- * Resolves when Postgres answers `select 1`; with `allowMissingDatabase`, a missing role or
- * database (or, under password authentication, a refused password, which is how a missing role
- * shows there) counts as reachable, for ensureDatabase to sort out.
- */
-export async function checkPostgres(url: string, timeoutMs = 4_000, allowMissingDatabase = false): Promise<void> {
+export interface PostgresCheck {
+  timeoutMs?: number
+  /**
+   * A missing role or database (or, under password authentication, a refused password, which is
+   * how a missing role shows there) counts as reachable, for ensureDatabase to sort out.
+   */
+  allowMissingDatabase?: boolean
+  /** The database is STATS_DATABASE_URL's replica, not DATABASE_URL's primary: the hint says so. */
+  replica?: boolean
+}
+
+/** Resolves when Postgres answers `select 1`. */
+export async function checkPostgres(url: string, { timeoutMs = 4_000, allowMissingDatabase = false, replica = false }: PostgresCheck = {}): Promise<void> {
   const sql = postgres(url, { max: 1, connect_timeout: Math.ceil(timeoutMs / 1000), onnotice: () => {} })
   try {
     await withTimeout(sql`select 1`, timeoutMs, noAnswer('PostgreSQL', timeoutMs))
   } catch (error) {
     const code = (error as { code?: string }).code
     if (allowMissingDatabase && (code === '3D000' || code === '28000' || code === '28P01')) return
-    throw new DependencyUnavailableError(`Cannot reach PostgreSQL at ${redactUrl(url)}: ${(error as Error).message}. ${HINTS.postgres}`)
+    throw new DependencyUnavailableError(`Cannot reach PostgreSQL at ${redactUrl(url)}: ${(error as Error).message}. ${replica ? HINTS.replica : HINTS.postgres}`)
   } finally {
     await sql.end({ timeout: 1 }).catch(() => {})
   }

@@ -8,7 +8,7 @@ import { loadScriptsEnv } from './env'
 const log = createLogger('migrate')
 
 export async function prepareDatabase(databaseUrl: string, adminDatabaseUrl: string): Promise<void> {
-  await checkPostgres(databaseUrl, 4_000, true)
+  await checkPostgres(databaseUrl, { allowMissingDatabase: true })
   const created = await ensureDatabase(databaseUrl, adminDatabaseUrl)
   if (created.createdRole || created.createdDatabase) log.info('database created', { url: redactUrl(databaseUrl), ...created })
   await migrateDatabase(databaseUrl)

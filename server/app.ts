@@ -32,7 +32,13 @@ import { statsRoutes } from './stats/routes'
 import { trackerRoutes } from './tracker/routes'
 
 export interface AppDeps {
+  /** The primary: every write, the ingestion ledger, accounts, sessions, shared links and API keys. */
   database: Database
+  /**
+   * STATS_DATABASE_URL's pool, a streaming replica: stats, site lists, goal and funnel lists and
+   * exports read from it (they may trail ingestion by the replica's lag). Unset: the primary.
+   */
+  reads?: Database
   redis: IORedis
   queue: IngestQueue
   /** The worker's scheduled upkeep, shown in Bull Board beside the ingest queue. */
@@ -55,6 +61,7 @@ export async function createApp(deps: AppDeps) {
   const metrics = createApiMetrics()
   // One cache of the timezone names Postgres knows, for the stats and the site settings.
   const checkZone = createZoneCheck(deps.database.db)
+  const reads = (deps.reads ?? deps.database).db
   const pipeline = createIngestPipeline({ queue: deps.queue, redis: deps.redis, limits: deps.ingestLimits, log: deps.log, metrics })
   const ledger = countedLedger(createLedgerRecorder(deps.database.db, deps.log), metrics)
   const sessions = createSessionStore(deps.database.db)
@@ -76,7 +83,7 @@ export async function createApp(deps: AppDeps) {
     .use(usersRoutes({ db: deps.database.db, access }))
     .use(shareRoutes({ db: deps.database.db, access, sessions }))
     .use(metricsRoutes({ metrics, queue: deps.queue, ingest: () => pipeline.state(), access }))
-    .use(healthRoutes({ redis: deps.redis, sql: deps.database.sql, access }))
+    .use(healthRoutes({ redis: deps.redis, sql: deps.database.sql, replica: deps.reads?.sql, access }))
     .use(
       ingestRoutes({
         access,
@@ -92,12 +99,12 @@ export async function createApp(deps: AppDeps) {
         countryHeader: deps.countryHeader ?? null,
       }),
     )
-    .use(statsRoutes({ db: deps.database.db, checkZone, access }))
-    .use(sitesRoutes({ db: deps.database.db, queue: deps.queue, checkZone, access }))
-    .use(goalsRoutes({ db: deps.database.db, access }))
-    .use(funnelsRoutes({ db: deps.database.db, access }))
+    .use(statsRoutes({ reads, checkZone, access }))
+    .use(sitesRoutes({ db: deps.database.db, reads, queue: deps.queue, checkZone, access }))
+    .use(goalsRoutes({ db: deps.database.db, reads, access }))
+    .use(funnelsRoutes({ db: deps.database.db, reads, access }))
     .use(siteTokensRoutes({ db: deps.database.db, access }))
-    .use(exportRoutes({ db: deps.database.db, access, log: deps.log }))
+    .use(exportRoutes({ reads, access, log: deps.log }))
     .use(trackerRoutes({ access }))
     .use(await adminRoutes({ queues: [deps.queue, deps.maintenanceQueue], access }))
     .use(dashboardRoutes({ distDir: deps.dashboardDir, access }))

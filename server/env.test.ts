@@ -22,4 +22,12 @@ describe('the API environment', () => {
     expect(loadServerEnv({ COUNTRY_HEADER: 'CF-IPCountry' }).countryHeader).toBe('cf-ipcountry')
     expect(() => loadServerEnv({ COUNTRY_HEADER: 'not a header' })).toThrow('COUNTRY_HEADER must be an HTTP header name')
   })
+
+  test('STATS_DATABASE_URL is optional; when set it must be a postgres URL, and a bad one stops the start with its name', () => {
+    expect(loadServerEnv({}).statsDatabaseUrl).toBeUndefined()
+    expect(loadServerEnv({ STATS_DATABASE_URL: ' ' }).statsDatabaseUrl).toBeUndefined()
+    expect(loadServerEnv({ STATS_DATABASE_URL: 'postgres://reader@replica:5432/analytics' }).statsDatabaseUrl).toBe('postgres://reader@replica:5432/analytics')
+    expect(() => loadServerEnv({ STATS_DATABASE_URL: 'replica:5432' })).toThrow('STATS_DATABASE_URL must start with postgres:// or postgresql://')
+    expect(() => loadServerEnv({ STATS_DATABASE_URL: 'not a url' })).toThrow('STATS_DATABASE_URL is not a valid URL')
+  })
 })

@@ -8,6 +8,7 @@ import {
   readBoolean,
   readDatabaseUrl,
   readInteger,
+  readOptionalPostgresUrl,
   readOptionalString,
   readQueueName,
   readRedisUrl,
@@ -25,6 +26,8 @@ export interface ServerEnv {
   /** Several API processes may listen on the one port, the kernel sharing connections among them (API_REUSE_PORT). */
   reusePort: boolean
   databaseUrl: string
+  /** STATS_DATABASE_URL: a read replica for stats, site lists, goal and funnel lists and exports; unset: the primary. */
+  statsDatabaseUrl: string | undefined
   redisUrl: string
   queueName: string
   adminUser: string
@@ -63,6 +66,7 @@ export function loadServerEnv(env: EnvSource = process.env): ServerEnv {
     port: readInteger(env, 'API_PORT', 4000, 0, 65535),
     reusePort: readBoolean(env, 'API_REUSE_PORT', false),
     databaseUrl: readDatabaseUrl(env),
+    statsDatabaseUrl: readOptionalPostgresUrl(env, 'STATS_DATABASE_URL'),
     redisUrl: readRedisUrl(env),
     queueName: readQueueName(env),
     adminUser: readString(env, 'ADMIN_USER', 'admin'),

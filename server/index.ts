@@ -18,7 +18,11 @@ function listenUrl(host: string, port: number | undefined): string {
 
 try {
   const env = loadServerEnv()
-  await Promise.all([checkPostgres(env.databaseUrl), checkRedis(env.redisUrl)])
+  await Promise.all([
+    checkPostgres(env.databaseUrl),
+    ...(env.statsDatabaseUrl ? [checkPostgres(env.statsDatabaseUrl, { replica: true })] : []),
+    checkRedis(env.redisUrl),
+  ])
   // After the checks: a start that cannot serve leaves no password file behind.
   const admin = loadAdminPassword(env.adminPassword, env.adminPasswordFile)
   // Only where the password is kept is logged, never the password: logs travel further than files.
@@ -29,6 +33,7 @@ try {
   // Questions counted at query time (goals, funnels, filters) can run long on busy sites: none may
   // hold a connection past this, so a burst of them cannot starve the pool.
   const database = createDb(env.databaseUrl, { statementTimeoutMs: STATEMENT_TIMEOUT_MS })
+  const reads = env.statsDatabaseUrl ? createDb(env.statsDatabaseUrl, { statementTimeoutMs: STATEMENT_TIMEOUT_MS }) : undefined
   const redis = createProducerConnection(env.redisUrl)
   redis.on('error', (error) => log.error('redis connection error', errorFields(error)))
   const queue = createIngestQueue(redis, { name: env.queueName })
@@ -40,6 +45,7 @@ try {
 
   const { app, shutdown } = await createApp({
     database,
+    reads,
     redis,
     queue,
     maintenanceQueue,
@@ -60,14 +66,14 @@ try {
   })
   // Elysia turns Bun's development mode (an HTML page of source and stack for an uncaught error) on unless NODE_ENV=production.
   app.listen({ hostname: env.host, port: env.port, reusePort: env.reusePort, development: false })
-  log.info('api listening', { url: listenUrl(env.host, app.server?.port), queue: env.queueName, mode: env.mode })
+  log.info('api listening', { url: listenUrl(env.host, app.server?.port), queue: env.queueName, mode: env.mode, statsReads: reads ? 'replica' : 'primary' })
 
   onShutdown(
     [
       // Stop accepting connections, let in-flight requests finish, then release the clients.
       { name: 'http server', close: shutdown },
       { name: 'queues', close: () => Promise.all([queue.close(), maintenanceQueue.close()]) },
-      { name: 'connections', close: () => Promise.all([redis.quit().catch(() => {}), database.close()]) },
+      { name: 'connections', close: () => Promise.all([redis.quit().catch(() => {}), database.close(), reads?.close()]) },
     ],
     { name: 'api', log },
   )

@@ -121,10 +121,14 @@ export interface StackOptions {
   countryHeader?: string
   /** Failed sign-ins per address (the product's default unless given). */
   loginGuesses?: RateLimit
+  /** A migrated database elsewhere (a private cluster) instead of a new one on the shared Postgres; close() calls its drop(). */
+  database?: TestDatabase
+  /** STATS_DATABASE_URL's pool (a replica) for the reads; the caller closes it. */
+  reads?: Database
 }
 
 export async function startStack(label: string, options: StackOptions = {}): Promise<Stack> {
-  const database = await createTestDatabase(label)
+  const database = options.database ?? (await createTestDatabase(label))
   const location: QueueLocation = { name: uniqueName(label), prefix: uniqueName('testq') }
   const producer = createProducerConnection(testEnv.redisUrl)
   const queue = createIngestQueue(producer, location)
@@ -141,6 +145,7 @@ export async function startStack(label: string, options: StackOptions = {}): Pro
   }
   const { app, flush, shutdown } = await createApp({
     database,
+    reads: options.reads,
     redis: producer,
     queue,
     maintenanceQueue,

@@ -19,7 +19,7 @@ const download = (description: string) => ({ description, content: { 'text/csv':
 const refusal = (description: string) => ({ description, content: { 'application/json': { schema: ErrorResponse } } })
 
 /** GET /sites/:id/export: a site's raw events, streamed (admin only). */
-export function exportRoutes(deps: { db: Db; access: Access; log: Logger }) {
+export function exportRoutes(deps: { reads: Db; access: Access; log: Logger }) {
   return new Elysia({ name: 'export', prefix: '/sites/:id/export' }).use(deps.access.plugin).guard({ access: 'admin' }, (admins) =>
     admins.get(
       '',
@@ -30,14 +30,14 @@ export function exportRoutes(deps: { db: Db; access: Access; log: Logger }) {
         if (query.from !== undefined && query.to !== undefined) {
           checkOrder(query.from, query.to)
           // Days of the site's zone, as /stats counts them.
-          const { rollupTimezone: tz } = await getSiteZones(deps.db, params.id)
+          const { rollupTimezone: tz } = await getSiteZones(deps.reads, params.id)
           const [start, end] = rangeBounds({ siteId: params.id, from: query.from, to: query.to, tz, rollupTz: tz })
           window = { start, end }
         }
         const body = await cursorBody<ExportRow>({
           head: format === 'csv' ? csvRecord(EXPORT_COLUMNS) : '',
           encode: format === 'csv' ? (rows) => rows.map((row) => csvRecord(row)).join('') : (rows) => rows.map((row) => `${row[0]}\n`).join(''),
-          run: (onRows) => exportEvents(deps.db, params.id, window, format, onRows),
+          run: (onRows) => exportEvents(deps.reads, params.id, window, format, onRows),
           signal: request.signal,
           stallMs: EXPORT_STALL_MS,
           onLateError: (error) => deps.log.error('export cut off', { siteId: params.id, ...errorFields(error) }),

@@ -8,11 +8,11 @@ import { Funnel, FunnelBody, FunnelIdParams, FunnelList, Goal, GoalBody, GoalIdP
 import { addFunnel, addGoal, deleteFunnel, deleteGoal, getFunnels, getGoals } from './queries'
 
 /** A site's goals: listed to whoever reads the site, changed by admins; /stats/breakdown?property=goal reports them. */
-export function goalsRoutes(deps: { db: Db; access: Access }) {
+export function goalsRoutes(deps: { db: Db; reads: Db; access: Access }) {
   return new Elysia({ name: 'goals', prefix: '/sites/:id/goals' })
     .use(deps.access.plugin)
     .guard({ access: 'stats' }, (readers) =>
-      readers.get('', async ({ params }) => ({ goals: await getGoals(deps.db, params.id) }), {
+      readers.get('', async ({ params }) => ({ goals: await getGoals(deps.reads, params.id) }), {
         params: SiteParams,
         response: { 200: GoalList, 400: ErrorResponse, 403: ErrorResponse },
         detail: { summary: "A site's goals (whoever reads the site's stats)", tags: ['goals'] },
@@ -57,11 +57,11 @@ export function goalsRoutes(deps: { db: Db; access: Access }) {
 }
 
 /** A site's funnels: listed to whoever reads the site, changed by admins; /stats/funnel reports them. */
-export function funnelsRoutes(deps: { db: Db; access: Access }) {
+export function funnelsRoutes(deps: { db: Db; reads: Db; access: Access }) {
   return new Elysia({ name: 'funnels', prefix: '/sites/:id/funnels' })
     .use(deps.access.plugin)
     .guard({ access: 'stats' }, (readers) =>
-      readers.get('', async ({ params }) => ({ funnels: await getFunnels(deps.db, params.id) }), {
+      readers.get('', async ({ params }) => ({ funnels: await getFunnels(deps.reads, params.id) }), {
         params: SiteParams,
         response: { 200: FunnelList, 400: ErrorResponse, 403: ErrorResponse },
         detail: { summary: "A site's funnels with their steps' goals (whoever reads the site's stats)", tags: ['goals'] },

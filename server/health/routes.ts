@@ -17,23 +17,31 @@ async function probe(run: () => Promise<unknown>): Promise<CheckResult> {
   }
 }
 
-const Checks = t.Object({ redis: t.Union([t.Literal('up'), t.Literal('down')]), postgres: t.Union([t.Literal('up'), t.Literal('down')]) })
+const Check = t.Union([t.Literal('up'), t.Literal('down')])
+// `replica` only when STATS_DATABASE_URL is set: without one, the answer is the original's.
+const Checks = t.Object({ redis: Check, postgres: Check, replica: t.Optional(Check) })
 const Health = t.Object({
   status: t.Union([t.Literal('healthy'), t.Literal('unhealthy')]),
   service: t.Literal('analytics-api'),
   checks: Checks,
 })
 
-export function healthRoutes(deps: { redis: IORedis; sql: postgres.Sql; access: Access }) {
+/** `replica`: the STATS_DATABASE_URL pool; stats cannot answer without it, so it counts like the primary. */
+export function healthRoutes(deps: { redis: IORedis; sql: postgres.Sql; replica?: postgres.Sql; access: Access }) {
+  const { replica } = deps
   return new Elysia({ name: 'health' })
     .use(deps.access.plugin)
     .guard({ access: 'public' })
     .get(
       '/health',
       async ({ status }) => {
-        const [redis, pg] = await Promise.all([probe(() => deps.redis.ping()), probe(() => deps.sql`select 1`)])
-        const checks = { redis, postgres: pg }
-        if (redis === 'up' && pg === 'up') return { status: 'healthy' as const, service: 'analytics-api' as const, checks }
+        const [redis, pg, standby] = await Promise.all([
+          probe(() => deps.redis.ping()),
+          probe(() => deps.sql`select 1`),
+          replica ? probe(() => replica`select 1`) : undefined,
+        ])
+        const checks = { redis, postgres: pg, ...(standby && { replica: standby }) }
+        if (redis === 'up' && pg === 'up' && standby !== 'down') return { status: 'healthy' as const, service: 'analytics-api' as const, checks }
         return status(503, { status: 'unhealthy' as const, service: 'analytics-api' as const, checks })
       },
       { response: { 200: Health, 503: Health }, detail: { summary: 'Liveness and dependency checks', tags: ['ops'] } },

@@ -8,11 +8,12 @@ import type { ZoneCheck } from '../stats/question'
 import { RebuildParams, RebuildStatus, REBUILD_STATES, SiteDataDeleted, SiteDeleteQuery, SiteList, SiteParams, SiteUpdate, SiteUpdated, type RebuildState } from './model'
 import { deleteSiteData, getSites, setSiteTimezone } from './queries'
 
-export function sitesRoutes(deps: { db: Db; queue: IngestQueue; checkZone: ZoneCheck; access: Access }) {
+/** The list reads `reads` (the replica, when set); changes, and a rebuild's state right after one, use the primary `db`. */
+export function sitesRoutes(deps: { db: Db; reads: Db; queue: IngestQueue; checkZone: ZoneCheck; access: Access }) {
   return new Elysia({ name: 'sites', prefix: '/sites' })
     .use(deps.access.plugin)
     .guard({ access: 'reader' }, (readers) =>
-      readers.get('', async ({ request, server }) => ({ sites: await getSites(deps.db, await deps.access.sitesOf(request, server)) }), {
+      readers.get('', async ({ request, server }) => ({ sites: await getSites(deps.reads, await deps.access.sitesOf(request, server)) }), {
         response: { 200: SiteList },
         detail: { summary: 'Known sites (a viewer’s own) with timezone, first and last event, and totals', tags: ['sites'] },
       }),

@@ -43,8 +43,9 @@ const TIMESERIES_COLUMNS = Object.keys(TimeseriesBucket.properties)
 const isAnswer = (value: unknown): value is object => typeof value === 'object' && value !== null
 const CSV_DESCRIPTION = ' With format=csv, the same rows as text/csv (RFC 4180, a header row of the JSON field names), as a download named by the site, the question and the range.'
 
-export function statsRoutes(deps: { db: Db; checkZone: ZoneCheck; access: Access }) {
-  const { db, checkZone } = deps
+/** Every question reads `reads`: the replica when STATS_DATABASE_URL is set, else the primary. */
+export function statsRoutes(deps: { reads: Db; checkZone: ZoneCheck; access: Access }) {
+  const { reads: db, checkZone } = deps
   /** The request's filters, checked (a goal they name must be one of the site's). */
   const filtersOf = async (query: { site_id: string; filters?: string }) => {
     const filters = parseFilters(query.filters)

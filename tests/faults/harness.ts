@@ -92,6 +92,8 @@ export class PrivatePostgres {
     readonly port: number,
     /** Set: password (scram) authentication, as in the postgres image, instead of trust. */
     readonly superuserPassword?: string,
+    /** Server settings over the defaults of `start` (which favour speed over durability). */
+    private readonly settings: Record<string, string> = {},
   ) {}
 
   get dataDir(): string {
@@ -104,12 +106,18 @@ export class PrivatePostgres {
     return `postgres://postgres${password}@127.0.0.1:${this.port}/${database}`
   }
 
-  static async create(options: { superuserPassword?: string } = {}): Promise<PrivatePostgres> {
+  /** A temporary folder the postgres OS user owns, and that user's ids. */
+  private static async ownedDir(): Promise<{ baseDir: string; uid: number; gid: number }> {
     const baseDir = mkdtempSync(join(tmpdir(), 'faults-pg-'))
     const uid = Number((await run(['id', '-u', 'postgres'])).trim())
     const gid = Number((await run(['id', '-g', 'postgres'])).trim())
     chownSync(baseDir, uid, gid)
-    const pg = new PrivatePostgres(baseDir, freePort(), options.superuserPassword)
+    return { baseDir, uid, gid }
+  }
+
+  static async create(options: { superuserPassword?: string; settings?: Record<string, string> } = {}): Promise<PrivatePostgres> {
+    const { baseDir, uid, gid } = await PrivatePostgres.ownedDir()
+    const pg = new PrivatePostgres(baseDir, freePort(), options.superuserPassword, options.settings)
     let auth = ['-A', 'trust']
     if (options.superuserPassword) {
       const pwfile = join(baseDir, 'pwfile')
@@ -130,8 +138,33 @@ export class PrivatePostgres {
     return pg
   }
 
+  /**
+   * A hot standby of `primary` on its own port: `pg_basebackup -R` (which writes standby.signal and
+   * the primary's conninfo) into a temporary folder, then started like any private cluster. It
+   * streams from the primary and answers read-only queries; resolves once it is in recovery.
+   */
+  static async replicaOf(primary: PrivatePostgres): Promise<PrivatePostgres> {
+    if (primary.superuserPassword) throw new Error('replicaOf needs a primary with trust authentication')
+    const { baseDir } = await PrivatePostgres.ownedDir()
+    const replica = new PrivatePostgres(baseDir, freePort(), undefined, primary.settings)
+    try {
+      await run(
+        ['runuser', '-u', 'postgres', '--', `${PG_BIN}/pg_basebackup`, '-R', '-D', replica.dataDir, '-h', '127.0.0.1', '-p', String(primary.port), '-U', 'postgres', '--no-sync', '-X', 'stream'],
+        120_000,
+      )
+      await replica.start()
+      const sql = replica.admin()
+      await pollUntil('the replica to be in recovery', async () => (await sql<{ standby: boolean }[]>`select pg_is_in_recovery() as standby`)[0]!.standby, 30_000)
+    } catch (error) {
+      await replica.destroy()
+      throw error
+    }
+    return replica
+  }
+
   async start(): Promise<void> {
-    const options = `-p ${this.port} -k ${this.baseDir} -c listen_addresses=127.0.0.1 -c fsync=off -c synchronous_commit=off -c full_page_writes=off -c max_connections=200`
+    const settings = { fsync: 'off', synchronous_commit: 'off', full_page_writes: 'off', max_connections: '200', ...this.settings }
+    const options = [`-p ${this.port} -k ${this.baseDir} -c listen_addresses=127.0.0.1`, ...Object.entries(settings).map(([name, value]) => `-c ${name}=${value}`)].join(' ')
     await run(
       [
         'runuser',
