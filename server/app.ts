@@ -1,8 +1,7 @@
 import { Elysia } from 'elysia'
-import type IORedis from 'ioredis'
 import type { Database } from '../drizzle/client'
 import type { Logger } from '../lib/log'
-import type { IngestQueue, MaintenanceQueue } from '../lib/queue'
+import type { IngestQueue, MaintenanceQueue, RedisConnection } from '../lib/queue'
 import { adminRoutes } from './admin/board'
 import { accountRoutes, usersRoutes } from './accounts/routes'
 import { syncConfiguredAdmin } from './accounts/store'
@@ -32,7 +31,7 @@ import { trackerRoutes } from './tracker/routes'
 
 export interface AppDeps {
   database: Database
-  redis: IORedis
+  redis: RedisConnection
   queue: IngestQueue
   /** The worker's scheduled upkeep, shown in Bull Board beside the ingest queue. */
   maintenanceQueue: MaintenanceQueue

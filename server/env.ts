@@ -10,10 +10,11 @@ import {
   readInteger,
   readOptionalString,
   readQueueName,
-  readRedisUrl,
+  readRedis,
   readString,
   ConfigError,
   type EnvSource,
+  type RedisTarget,
 } from '../lib/config'
 
 export interface ServerEnv {
@@ -23,7 +24,8 @@ export interface ServerEnv {
   mode: string
   port: number
   databaseUrl: string
-  redisUrl: string
+  /** REDIS_URL, or a cluster's seed nodes (REDIS_CLUSTER_NODES) with REDIS_URL's credentials. */
+  redis: RedisTarget
   queueName: string
   adminUser: string
   /** ADMIN_PASSWORD; unset: the one kept in adminPasswordFile (see admin-password.ts). */
@@ -60,7 +62,7 @@ export function loadServerEnv(env: EnvSource = process.env): ServerEnv {
     mode: readString(env, 'NODE_ENV', 'development'),
     port: readInteger(env, 'API_PORT', 4000, 0, 65535),
     databaseUrl: readDatabaseUrl(env),
-    redisUrl: readRedisUrl(env),
+    redis: readRedis(env),
     queueName: readQueueName(env),
     adminUser: readString(env, 'ADMIN_USER', 'admin'),
     adminPassword: readOptionalString(env, 'ADMIN_PASSWORD'),

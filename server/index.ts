@@ -18,7 +18,7 @@ function listenUrl(host: string, port: number | undefined): string {
 
 try {
   const env = loadServerEnv()
-  await Promise.all([checkPostgres(env.databaseUrl), checkRedis(env.redisUrl)])
+  await Promise.all([checkPostgres(env.databaseUrl), checkRedis(env.redis)])
   // After the checks: a start that cannot serve leaves no password file behind.
   const admin = loadAdminPassword(env.adminPassword, env.adminPasswordFile)
   // Only where the password is kept is logged, never the password: logs travel further than files.
@@ -29,7 +29,7 @@ try {
   // Questions counted at query time (goals, funnels, filters) can run long on busy sites: none may
   // hold a connection past this, so a burst of them cannot starve the pool.
   const database = createDb(env.databaseUrl, { statementTimeoutMs: STATEMENT_TIMEOUT_MS })
-  const redis = createProducerConnection(env.redisUrl)
+  const redis = createProducerConnection(env.redis)
   redis.on('error', (error) => log.error('redis connection error', errorFields(error)))
   const queue = createIngestQueue(redis, { name: env.queueName })
   queue.on('error', (error) => log.error('queue error', errorFields(error)))

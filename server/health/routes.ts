@@ -1,8 +1,8 @@
 import { Elysia, t } from 'elysia'
 import type postgres from 'postgres'
-import type IORedis from 'ioredis'
 import { withTimeout } from '../../lib/timeout'
 import type { Access } from '../access'
+import type { RedisConnection } from '../../lib/queue'
 
 const CHECK_TIMEOUT_MS = 1_000
 
@@ -24,7 +24,7 @@ const Health = t.Object({
   checks: Checks,
 })
 
-export function healthRoutes(deps: { redis: IORedis; sql: postgres.Sql; access: Access }) {
+export function healthRoutes(deps: { redis: RedisConnection; sql: postgres.Sql; access: Access }) {
   return new Elysia({ name: 'health' })
     .use(deps.access.plugin)
     .guard({ access: 'public' })

@@ -145,7 +145,7 @@ describe('crashes under steady load', () => {
     // for it), so each kill lands while it is being written.
     const mark = spawnMark()
     const database = await pg.createDatabase('double_crash')
-    const env = { databaseUrl: database.url, redisUrl: redis.url, queueName: uniqueName('double_crash') }
+    const env = { databaseUrl: database.url, redis: redis.target, queueName: uniqueName('double_crash') }
     const probe = new QueueProbe(redis, env.queueName)
     const holder = await database.sql.reserve()
     const site = 'site-double-crash'

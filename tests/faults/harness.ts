@@ -11,6 +11,7 @@ import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import IORedis from 'ioredis'
 import postgres from 'postgres'
+import type { RedisTarget } from '../../lib/config'
 import { createIngestQueue, type IngestQueue } from '../../lib/queue'
 import { createMigratedDatabase, uniqueName } from '../kit/fixtures'
 import {
@@ -199,6 +200,11 @@ export class PrivateRedis {
 
   get url(): string {
     return this.password ? `redis://:${encodeURIComponent(this.password)}@127.0.0.1:${this.port}` : `redis://127.0.0.1:${this.port}`
+  }
+
+  /** What the product is pointed at. */
+  get target(): RedisTarget {
+    return { url: this.url }
   }
 
   /** Starts (or restarts, on the same port, empty) a server without persistence. */

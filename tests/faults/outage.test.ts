@@ -52,7 +52,7 @@ interface Stack {
 async function withStack(label: string, body: (stack: Stack) => Promise<void>): Promise<void> {
   const mark = spawnMark()
   const database = await pg.createDatabase(label)
-  const env: StackEnv = { databaseUrl: database.url, redisUrl: redis.url, queueName: uniqueName(label) }
+  const env: StackEnv = { databaseUrl: database.url, redis: redis.target, queueName: uniqueName(label) }
   const port = freePort()
   const probe = new QueueProbe(redis, env.queueName)
   try {

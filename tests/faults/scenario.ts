@@ -65,7 +65,7 @@ export async function runScenario(
 ): Promise<ScenarioOutcome> {
   const steady = options.steadyAcks ?? 300
   const database = await pg.createDatabase(label)
-  const env: StackEnv = { databaseUrl: database.url, redisUrl: redis.url, queueName: uniqueName(label) }
+  const env: StackEnv = { databaseUrl: database.url, redis: redis.target, queueName: uniqueName(label) }
   const siteId = `site-${label}`
   const port = freePort()
   const probe = new QueueProbe(redis, env.queueName)
