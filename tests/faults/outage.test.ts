@@ -1,6 +1,6 @@
 /**
  * Dependency outages, with the API and the worker as real processes on a private PostgreSQL and
- * Redis: ingestion fails fast and clearly without Redis and resumes by itself when it returns;
+ * Redis (one server, and a Redis Cluster for the Redis outage): ingestion fails fast and clearly without Redis and resumes by itself when it returns;
  * without Postgres the queue absorbs ingestion, reads answer 503, and every accepted event lands
  * once Postgres is back.
  */
@@ -16,7 +16,7 @@ import {
   startPrivateServices,
   stopPrivateServices,
   type PrivatePostgres,
-  type PrivateRedis,
+  privateRedisKinds,
   QueueProbe,
   spawnedSince,
   spawnMark,
@@ -26,17 +26,19 @@ import {
   uniqueName,
   type ManagedProcess,
   type StackEnv,
+  type TestRedis,
 } from './harness'
 import { LoadGenerator, type LoadResult } from './load'
 
 let pg: PrivatePostgres
-let redis: PrivateRedis
+const kinds = privateRedisKinds()
+const [single] = kinds
 
 beforeAll(async () => {
-  ;({ pg, redis } = await startPrivateServices())
+  pg = await startPrivateServices(kinds.map(({ redis }) => redis))
 }, 120_000)
 
-afterAll(() => stopPrivateServices(pg, redis), 60_000)
+afterAll(() => stopPrivateServices(pg, kinds.map(({ redis }) => redis)), 60_000)
 
 interface Stack {
   env: StackEnv
@@ -48,8 +50,8 @@ interface Stack {
   probe: QueueProbe
 }
 
-/** A fresh database and queue, the API and the worker; always cleaned up. */
-async function withStack(label: string, body: (stack: Stack) => Promise<void>): Promise<void> {
+/** A fresh database and queue on `redis`, the API and the worker; always cleaned up. */
+async function withStack(redis: TestRedis, label: string, body: (stack: Stack) => Promise<void>): Promise<void> {
   const mark = spawnMark()
   const database = await pg.createDatabase(label)
   const env: StackEnv = { databaseUrl: database.url, redis: redis.target, queueName: uniqueName(label) }
@@ -128,9 +130,9 @@ async function awaitLedgerFlushed(stack: Stack, acknowledged: number): Promise<v
   )
 }
 
-describe('Redis outage', () => {
+describe.each(kinds)('Redis outage, on $kind', ({ redis }) => {
   test('503 with a clear JSON error within 1 s, /health names redis down, ingestion resumes without restarting the API', async () => {
-    await withStack('redis_down', async (stack) => {
+    await withStack(redis, 'redis_down', async (stack) => {
       // Warm up, then let everything settle: the outage starts with nothing in flight.
       const warmup = new LoadGenerator({ baseUrl: stack.baseUrl, siteId: stack.siteId, idPrefix: 'warm', ratePerSecond: 250 })
       warmup.start()
@@ -201,9 +203,9 @@ const READ_PATHS = [
   '/ingest/ledger?site_id=s',
 ]
 
-describe('PostgreSQL outage', () => {
+describe('PostgreSQL outage, on one Redis', () => {
   test('ingestion keeps answering 202, reads answer 503 with a JSON error, and every accepted event lands once Postgres is back', async () => {
-    await withStack('pg_down', async (stack) => {
+    await withStack(single!.redis, 'pg_down', async (stack) => {
       const load = new LoadGenerator({ baseUrl: stack.baseUrl, siteId: stack.siteId, ratePerSecond: 250 })
       load.start()
       let early: LoadResult

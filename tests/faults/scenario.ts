@@ -19,8 +19,8 @@ import {
   uniqueName,
   type ManagedProcess,
   type PrivatePostgres,
-  type PrivateRedis,
   type StackEnv,
+  type TestRedis,
 } from './harness'
 import { LoadGenerator, type LoadOptions, type LoadResult } from './load'
 
@@ -58,7 +58,7 @@ const log = (...parts: unknown[]) => (process.env.FAULTS_VERBOSE ? console.log(.
 
 export async function runScenario(
   pg: PrivatePostgres,
-  redis: PrivateRedis,
+  redis: TestRedis,
   label: string,
   disrupt: (ctx: ScenarioContext) => Promise<void>,
   options: ScenarioOptions = {},
