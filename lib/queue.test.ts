@@ -26,10 +26,11 @@ test("a cluster connection has the single connection's retry and offline-queue r
   expect(producer).toBeInstanceOf(Cluster)
   expect((producer as Cluster).options).toMatchObject({
     enableOfflineQueue: false,
+    maxRedirections: 3,
     redisOptions: { username: 'app', password: 'p@ss', tls: {}, maxRetriesPerRequest: 1, enableOfflineQueue: false, connectTimeout: 5_000 },
   })
   const worker = lazy(createWorkerConnection, cluster) as Cluster
-  expect(worker.options).toMatchObject({ enableOfflineQueue: true, redisOptions: { maxRetriesPerRequest: null, connectTimeout: 5_000 } })
+  expect(worker.options).toMatchObject({ enableOfflineQueue: true, maxRedirections: 16, redisOptions: { maxRetriesPerRequest: null, connectTimeout: 5_000 } })
   // Without credentials in REDIS_URL none are sent.
   const plain = lazy(createProducerConnection, { ...cluster, url: 'redis://127.0.0.1:6379' }) as Cluster
   expect(plain.options.redisOptions).not.toHaveProperty('password')

@@ -71,7 +71,7 @@ export async function createApp(deps: AppDeps) {
     .use(usersRoutes({ db: deps.database.db, access }))
     .use(shareRoutes({ db: deps.database.db, access, sessions }))
     .use(metricsRoutes({ metrics, queue: deps.queue, ingest: () => pipeline.state(), access }))
-    .use(healthRoutes({ redis: deps.redis, sql: deps.database.sql, access }))
+    .use(healthRoutes({ redis: deps.redis, queue: deps.queue, sql: deps.database.sql, access }))
     .use(
       ingestRoutes({
         access,

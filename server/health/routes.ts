@@ -2,7 +2,7 @@ import { Elysia, t } from 'elysia'
 import type postgres from 'postgres'
 import { withTimeout } from '../../lib/timeout'
 import type { Access } from '../access'
-import type { RedisConnection } from '../../lib/queue'
+import type { IngestQueue, RedisConnection } from '../../lib/queue'
 
 const CHECK_TIMEOUT_MS = 1_000
 
@@ -24,14 +24,20 @@ const Health = t.Object({
   checks: Checks,
 })
 
-export function healthRoutes(deps: { redis: RedisConnection; sql: postgres.Sql; access: Access }) {
+/**
+ * Redis answers where the queue is: one server's PING; on a cluster, a command on the queue's slot,
+ * since a PING reaches any node and the queue's master may be the one that is down.
+ */
+const queueRedisAnswers = (redis: RedisConnection, queue: IngestQueue) => (redis.isCluster ? redis.exists(queue.toKey('meta')) : redis.ping())
+
+export function healthRoutes(deps: { redis: RedisConnection; queue: IngestQueue; sql: postgres.Sql; access: Access }) {
   return new Elysia({ name: 'health' })
     .use(deps.access.plugin)
     .guard({ access: 'public' })
     .get(
       '/health',
       async ({ status }) => {
-        const [redis, pg] = await Promise.all([probe(() => deps.redis.ping()), probe(() => deps.sql`select 1`)])
+        const [redis, pg] = await Promise.all([probe(() => queueRedisAnswers(deps.redis, deps.queue)), probe(() => deps.sql`select 1`)])
         const checks = { redis, postgres: pg }
         if (redis === 'up' && pg === 'up') return { status: 'healthy' as const, service: 'analytics-api' as const, checks }
         return status(503, { status: 'unhealthy' as const, service: 'analytics-api' as const, checks })

@@ -37,7 +37,7 @@ beforeAll(async () => {
 
 afterAll(() => stopPrivateServices(pg, kinds.map(({ redis }) => redis)), 60_000)
 
-describe.each(kinds)('crashes under steady load, on $kind', ({ redis }) => {
+describe.each([...kinds])('crashes under steady load, on $kind', ({ redis }) => {
   test('kill -9 of the worker three times: restarted workers finish every interrupted batch', async () => {
     let interrupted = 0
     await runScenario(
@@ -167,7 +167,7 @@ describe('PostgreSQL restarts under steady load, on one Redis', () => {
     }
     await runScenario(
       pg,
-      single!.redis,
+      single.redis,
       'restart_pg',
       async (ctx) => {
         for (let round = 1; round <= 3; round++) {

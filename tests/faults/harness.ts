@@ -256,7 +256,7 @@ export class PrivateRedis implements TestRedis {
 export class PrivateRedisCluster implements TestRedis {
   readonly ports = [freePort(), freePort(), freePort()]
   private readonly dir = mkdtempSync(join(tmpdir(), 'faults-redis-cluster-'))
-  private servers: ManagedProcess[] = []
+  private readonly servers = new Map<number, ManagedProcess>()
   private created = false
   private readonly removeExitHook = onExit(() => rmSync(this.dir, { recursive: true, force: true }))
 
@@ -266,19 +266,49 @@ export class PrivateRedisCluster implements TestRedis {
 
   /** Starts the nodes; the first time, makes them one cluster; resolves once every node reports cluster_state:ok. */
   async start(): Promise<void> {
-    this.servers = this.ports.map((port) =>
-      spawnManaged(
-        `redis-cluster-${port}`,
-        [...redisServerArgs(port), '--cluster-enabled', 'yes', '--cluster-config-file', `nodes-${port}.conf`, '--dir', this.dir],
-        {},
-        true,
-      ),
-    )
-    await Promise.all(this.servers.map((server) => awaitLine(server, 'Ready to accept connections', 30_000)))
+    await Promise.all(this.ports.map((port) => this.startNode(port)))
     if (!this.created) {
       await run(['redis-cli', '--cluster', 'create', ...this.ports.map((port) => `127.0.0.1:${port}`), '--cluster-replicas', '0', '--cluster-yes'], 60_000)
       this.created = true
     }
+    await this.awaitClusterOk()
+  }
+
+  /** Starts the node on `port` again (empty, from its node file) and waits until the cluster is whole. */
+  async restartNode(port: number): Promise<void> {
+    await this.startNode(port)
+    await this.awaitClusterOk()
+  }
+
+  /** Kills (SIGKILL) the master that holds `key`'s hash slot, an outage of part of the cluster; returns its port. */
+  async killMasterOf(key: string): Promise<number> {
+    const node = new IORedis(this.ports[0]!, '127.0.0.1', CHECK_CLIENT)
+    try {
+      const slot = (await node.cluster('KEYSLOT', key)) as number
+      const ranges = await node.cluster('SLOTS')
+      const port = ranges.find(([first, last]) => slot >= first && slot <= last)![2]![1]
+      await this.servers.get(port)!.stop('SIGKILL')
+      this.servers.delete(port)
+      return port
+    } finally {
+      node.disconnect()
+    }
+  }
+
+  async kill(signal: NodeJS.Signals = 'SIGKILL'): Promise<void> {
+    await Promise.all([...this.servers.values()].map((server) => server.stop(signal)))
+    this.servers.clear()
+  }
+
+  private async startNode(port: number): Promise<void> {
+    // A node missing for 2 s (not the default 15) is failed by the others, so partial outages show at once.
+    const args = [...redisServerArgs(port), '--cluster-enabled', 'yes', '--cluster-config-file', `nodes-${port}.conf`, '--cluster-node-timeout', '2000', '--dir', this.dir]
+    const server = spawnManaged(`redis-cluster-${port}`, args, {}, true)
+    this.servers.set(port, server)
+    await awaitLine(server, 'Ready to accept connections', 30_000)
+  }
+
+  private async awaitClusterOk(): Promise<void> {
     const nodes = this.ports.map((port) => new IORedis(port, '127.0.0.1', { ...CHECK_CLIENT, lazyConnect: true }))
     try {
       await pollUntil(
@@ -290,11 +320,6 @@ export class PrivateRedisCluster implements TestRedis {
     } finally {
       for (const node of nodes) node.disconnect()
     }
-  }
-
-  async kill(signal: NodeJS.Signals = 'SIGKILL'): Promise<void> {
-    await Promise.all(this.servers.map((server) => server.stop(signal)))
-    this.servers = []
   }
 
   client(): Cluster {
@@ -555,7 +580,8 @@ export async function stopPrivateServices(pg: PrivatePostgres | undefined, redis
 }
 
 /** The Redis kinds the fault suites run on: the product's default, and a Redis Cluster (REDIS_CLUSTER_NODES). */
-export const privateRedisKinds = (): { kind: string; redis: TestRedis }[] => [
-  { kind: 'one Redis', redis: new PrivateRedis() },
-  { kind: 'a Redis Cluster of 3 masters', redis: new PrivateRedisCluster() },
-]
+export const privateRedisKinds = () =>
+  [
+    { kind: 'one Redis', redis: new PrivateRedis() },
+    { kind: 'a Redis Cluster of 3 masters', redis: new PrivateRedisCluster() },
+  ] as const
