@@ -253,12 +253,28 @@ export class PrivateRedis implements TestRedis {
  * folder (removed by destroy). Killed and started again, the nodes come back empty, from their
  * node files, as the same cluster.
  */
+/** A free port whose cluster bus port, 10,000 above it, is free too (and below 65,536): a cluster node listens on both. */
+function freeClusterPort(taken: number[]): number {
+  for (;;) {
+    const port = freePort()
+    if (port + 10_000 > 65_535 || taken.includes(port)) continue
+    try {
+      Bun.listen({ hostname: '127.0.0.1', port: port + 10_000, socket: { data() {} } }).stop(true)
+      return port
+    } catch {}
+  }
+}
+
 export class PrivateRedisCluster implements TestRedis {
-  readonly ports = [freePort(), freePort(), freePort()]
+  readonly ports: number[] = []
   private readonly dir = mkdtempSync(join(tmpdir(), 'faults-redis-cluster-'))
   private readonly servers = new Map<number, ManagedProcess>()
   private created = false
   private readonly removeExitHook = onExit(() => rmSync(this.dir, { recursive: true, force: true }))
+
+  constructor() {
+    for (let node = 0; node < 3; node++) this.ports.push(freeClusterPort(this.ports))
+  }
 
   get target(): RedisTarget {
     return { url: `redis://127.0.0.1:${this.ports[0]}`, clusterNodes: this.ports.map((port) => ({ host: '127.0.0.1', port })) }
