@@ -182,7 +182,7 @@ async function productPhase(bench: Bench, kind: ProductKind, run: number): Promi
   await bench.redis.deleteQueueKeys()
   const port = freePort()
   const url = `http://127.0.0.1:${port}`
-  const stack = { databaseUrl: bench.db.url, redisUrl: options.redisUrl, queueName: options.queue }
+  const stack = { databaseUrl: bench.db.url, redis: { url: options.redisUrl }, queueName: options.queue }
   const workers = Array.from({ length: options.workers }, (_, n) =>
     startChild(
       bench,

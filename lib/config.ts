@@ -74,6 +74,50 @@ export function readRedisUrl(env: EnvSource): string {
   return readUrl(env, 'REDIS_URL', ['redis:', 'rediss:']) ?? 'redis://127.0.0.1:6379'
 }
 
+/** A Redis Cluster seed node. */
+export interface RedisNode {
+  host: string
+  port: number
+}
+
+/**
+ * Where Redis is: one server (REDIS_URL), or a Redis Cluster reached through the seed nodes of
+ * REDIS_CLUSTER_NODES, with the user, password and TLS of REDIS_URL.
+ */
+export interface RedisTarget {
+  url: string
+  /** Set: connect through ioredis's Cluster; the queue's keys then carry a hash tag (lib/queue.ts). */
+  clusterNodes?: RedisNode[]
+}
+
+/** `host:port` or `[IPv6]:port`. */
+const NODE = /^(?:\[([0-9a-fA-F:.]+)\]|([^\s:[\]]+)):(\d{1,5})$/
+
+function readRedisClusterNodes(env: EnvSource): RedisNode[] | undefined {
+  const raw = readOptionalString(env, 'REDIS_CLUSTER_NODES')
+  if (raw === undefined) return undefined
+  return raw.split(',').map((entry) => {
+    const match = NODE.exec(entry.trim())
+    const port = Number(match?.[3])
+    if (!match || port < 1 || port > 65535) {
+      throw new ConfigError(`REDIS_CLUSTER_NODES must be host:port entries separated by commas (such as 10.0.0.1:6379,10.0.0.2:6379), got "${entry.trim()}"`)
+    }
+    return { host: match[1] ?? match[2]!, port }
+  })
+}
+
+export function readRedis(env: EnvSource): RedisTarget {
+  const url = readRedisUrl(env)
+  const clusterNodes = readRedisClusterNodes(env)
+  if (!clusterNodes) return { url }
+  // A cluster serves database 0 only (SELECT is refused there).
+  const database = new URL(url).pathname.slice(1)
+  if (database !== '' && database !== '0') {
+    throw new ConfigError(`REDIS_URL names database ${database}, but a Redis Cluster (REDIS_CLUSTER_NODES) has database 0 only`)
+  }
+  return { url, clusterNodes }
+}
+
 export function readQueueName(env: EnvSource): string {
   const name = readString(env, 'QUEUE_NAME', 'analytics-events')
   // BullMQ uses ':' as its key separator, so a queue name must not contain one.

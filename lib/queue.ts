@@ -4,9 +4,13 @@
  * Both sides import this module; neither imports the other (tests/layout.test.ts holds that).
  */
 import { Queue, type JobsOptions } from 'bullmq'
-import IORedis, { type RedisOptions } from 'ioredis'
+import IORedis, { Cluster, type ClusterOptions, type RedisOptions } from 'ioredis'
+import type { RedisTarget } from './config'
 
 export const DEFAULT_QUEUE_PREFIX = 'bull'
+
+/** One Redis server or a Redis Cluster (REDIS_CLUSTER_NODES): BullMQ and the product's keys work on either. */
+export type RedisConnection = IORedis | Cluster
 
 /** Job kinds. An ingest job carries a batch of events, so one Redis round trip serves many. */
 export const INGEST_JOB = 'ingest-batch'
@@ -96,23 +100,62 @@ export interface QueueLocation {
   prefix?: string
 }
 
+/** REDIS_URL's user, password and TLS, which every node of a cluster shares; its host, port and database are the single server's. */
+function clusterNodeOptions(url: string): RedisOptions {
+  const { username, password, protocol } = new URL(url)
+  return {
+    ...(username && { username: decodeURIComponent(username) }),
+    ...(password && { password: decodeURIComponent(password) }),
+    ...(protocol === 'rediss:' && { tls: {} }),
+  }
+}
+
+/**
+ * A connection to `target` with `options`. On a cluster they apply to each node's connection, and
+ * the cluster takes the offline queue, lazy connection and reconnection rule as its own: with the
+ * offline queue off, commands fail at once while the cluster is not ready, as they do while one
+ * server is unreachable.
+ */
+function connect(target: RedisTarget, options: RedisOptions, clusterOptions: ClusterOptions = {}): RedisConnection {
+  if (!target.clusterNodes) return new IORedis(target.url, options)
+  return new Cluster(target.clusterNodes, {
+    ...clusterOptions,
+    enableOfflineQueue: options.enableOfflineQueue ?? true,
+    lazyConnect: options.lazyConnect ?? false,
+    ...(options.retryStrategy !== undefined && { clusterRetryStrategy: options.retryStrategy }),
+    redisOptions: { ...clusterNodeOptions(target.url), ...options },
+  })
+}
+
 /**
  * Producer connection: commands fail fast while Redis is unreachable instead of queueing in
  * memory, so the API can answer 503 rather than hold requests open (BullMQ production guide).
  */
-export function createProducerConnection(url: string, options: RedisOptions = {}): IORedis {
-  return new IORedis(url, { maxRetriesPerRequest: 1, enableOfflineQueue: false, connectTimeout: 5_000, ...options })
+export function createProducerConnection(target: RedisTarget, options: RedisOptions = {}): RedisConnection {
+  // On a cluster whose master of the queue's slot is down, a command is otherwise tried 16 times
+  // 100 ms apart (MOVED to it, then CLUSTERDOWN); 3 still follow a slot that moved.
+  return connect(target, { maxRetriesPerRequest: 1, enableOfflineQueue: false, connectTimeout: 5_000, ...options }, { maxRedirections: 3 })
 }
 
 /** Worker connection: blocking commands must retry forever, as BullMQ requires. */
-export function createWorkerConnection(url: string, options: RedisOptions = {}): IORedis {
-  return new IORedis(url, { maxRetriesPerRequest: null, connectTimeout: 5_000, ...options })
+export function createWorkerConnection(target: RedisTarget, options: RedisOptions = {}): RedisConnection {
+  return connect(target, { maxRetriesPerRequest: null, connectTimeout: 5_000, ...options })
 }
 
-function queueOptions(connection: IORedis, location: QueueLocation, defaultJobOptions: JobsOptions) {
+/**
+ * The queues' key prefix. BullMQ's scripts touch several keys of a queue at once, which a Redis
+ * Cluster allows only within one hash slot, so on a cluster the prefix is a hash tag (`{bull}`):
+ * every key of both queues, and the product's own keys under them (`queue.toKey`), hash alike.
+ * On one server it stays `bull`: jobs already queued under it would otherwise be left behind.
+ */
+export function queuePrefix(connection: RedisConnection, prefix = DEFAULT_QUEUE_PREFIX): string {
+  return connection.isCluster ? `{${prefix}}` : prefix
+}
+
+function queueOptions(connection: RedisConnection, location: QueueLocation, defaultJobOptions: JobsOptions) {
   return {
     connection,
-    prefix: location.prefix ?? DEFAULT_QUEUE_PREFIX,
+    prefix: queuePrefix(connection, location.prefix),
     defaultJobOptions,
     // BullMQ's event stream keeps the last 10,000 job events (about 0.6 MB here) for QueueEvents
     // listeners; nothing here listens, so keep a short tail for debugging only.
@@ -120,13 +163,13 @@ function queueOptions(connection: IORedis, location: QueueLocation, defaultJobOp
   }
 }
 
-export function createIngestQueue(connection: IORedis, location: QueueLocation): IngestQueue {
+export function createIngestQueue(connection: RedisConnection, location: QueueLocation): IngestQueue {
   return new Queue<JobDataByName[IngestQueueJobName], unknown, IngestQueueJobName>(location.name, queueOptions(connection, location, ingestJobOptions))
 }
 
 export const maintenanceQueueLocation = (location: QueueLocation): QueueLocation => ({ ...location, name: `${location.name}-maintenance` })
 
-export function createMaintenanceQueue(connection: IORedis, location: QueueLocation): MaintenanceQueue {
+export function createMaintenanceQueue(connection: RedisConnection, location: QueueLocation): MaintenanceQueue {
   const maintenance = maintenanceQueueLocation(location)
   // The next run is always scheduled; failed runs are kept a while, for inspection.
   return new Queue<PruneJobData, unknown, typeof PRUNE_JOB>(

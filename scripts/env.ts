@@ -1,8 +1,9 @@
-import { readDatabaseUrl, readRedisUrl, readString, type EnvSource } from '../lib/config'
+import { readDatabaseUrl, readRedis, readString, type EnvSource, type RedisTarget } from '../lib/config'
 
 export interface ScriptsEnv {
   databaseUrl: string
-  redisUrl: string
+  /** REDIS_URL, or a cluster's seed nodes (REDIS_CLUSTER_NODES) with REDIS_URL's credentials. */
+  redis: RedisTarget
   /** A superuser connection, used only to create a missing role or database. */
   adminDatabaseUrl: string
   /** The environment the API process starts with: this one, plus production mode and its heap sizing. */
@@ -26,7 +27,7 @@ export function loadScriptsEnv(env: EnvSource = process.env): ScriptsEnv {
   const mode = { NODE_ENV: readString(env, 'NODE_ENV', 'production') }
   return {
     databaseUrl: readDatabaseUrl(env),
-    redisUrl: readRedisUrl(env),
+    redis: readRedis(env),
     adminDatabaseUrl: readString(env, 'POSTGRES_ADMIN_URL', 'postgres://postgres@127.0.0.1:5432/postgres'),
     apiProcessEnv: { ...env, ...mode, BUN_JSC_forceRAMSize: env.BUN_JSC_forceRAMSize ?? API_HEAP_RAM_BYTES },
     workerProcessEnv: { ...env, ...mode },

@@ -16,7 +16,7 @@ const root = resolve(import.meta.dir, '..')
 let env: ScriptsEnv
 try {
   env = loadScriptsEnv()
-  await Promise.all([prepareDatabase(env.databaseUrl, env.adminDatabaseUrl), checkRedis(env.redisUrl)])
+  await Promise.all([prepareDatabase(env.databaseUrl, env.adminDatabaseUrl), checkRedis(env.redis)])
   if (dashboardIsStale()) await buildDashboard()
 } catch (error) {
   log.error('start failed', errorFields(error))

@@ -1,8 +1,7 @@
 import { Elysia } from 'elysia'
-import type IORedis from 'ioredis'
 import type { Database } from '../drizzle/client'
 import type { Logger } from '../lib/log'
-import type { IngestQueue, MaintenanceQueue } from '../lib/queue'
+import type { IngestQueue, MaintenanceQueue, RedisConnection } from '../lib/queue'
 import { adminRoutes } from './admin/board'
 import { accountRoutes, usersRoutes } from './accounts/routes'
 import { syncConfiguredAdmin } from './accounts/store'
@@ -39,7 +38,7 @@ export interface AppDeps {
    * exports read from it (they may trail ingestion by the replica's lag). Unset: the primary.
    */
   reads?: Database
-  redis: IORedis
+  redis: RedisConnection
   queue: IngestQueue
   /** The worker's scheduled upkeep, shown in Bull Board beside the ingest queue. */
   maintenanceQueue: MaintenanceQueue
@@ -83,7 +82,7 @@ export async function createApp(deps: AppDeps) {
     .use(usersRoutes({ db: deps.database.db, access }))
     .use(shareRoutes({ db: deps.database.db, access, sessions }))
     .use(metricsRoutes({ metrics, queue: deps.queue, ingest: () => pipeline.state(), access }))
-    .use(healthRoutes({ redis: deps.redis, sql: deps.database.sql, replica: deps.reads?.sql, access }))
+    .use(healthRoutes({ redis: deps.redis, queue: deps.queue, sql: deps.database.sql, replica: deps.reads?.sql, access }))
     .use(
       ingestRoutes({
         access,

@@ -11,10 +11,11 @@ import {
   readOptionalPostgresUrl,
   readOptionalString,
   readQueueName,
-  readRedisUrl,
+  readRedis,
   readString,
   ConfigError,
   type EnvSource,
+  type RedisTarget,
 } from '../lib/config'
 
 export interface ServerEnv {
@@ -28,7 +29,8 @@ export interface ServerEnv {
   databaseUrl: string
   /** STATS_DATABASE_URL: a read replica for stats, site lists, goal and funnel lists and exports; unset: the primary. */
   statsDatabaseUrl: string | undefined
-  redisUrl: string
+  /** REDIS_URL, or a cluster's seed nodes (REDIS_CLUSTER_NODES) with REDIS_URL's credentials. */
+  redis: RedisTarget
   queueName: string
   adminUser: string
   /** ADMIN_PASSWORD; unset: the one kept in adminPasswordFile (see admin-password.ts). */
@@ -67,7 +69,7 @@ export function loadServerEnv(env: EnvSource = process.env): ServerEnv {
     reusePort: readBoolean(env, 'API_REUSE_PORT', false),
     databaseUrl: readDatabaseUrl(env),
     statsDatabaseUrl: readOptionalPostgresUrl(env, 'STATS_DATABASE_URL'),
-    redisUrl: readRedisUrl(env),
+    redis: readRedis(env),
     queueName: readQueueName(env),
     adminUser: readString(env, 'ADMIN_USER', 'admin'),
     adminPassword: readOptionalString(env, 'ADMIN_PASSWORD'),

@@ -21,7 +21,7 @@ try {
   await Promise.all([
     checkPostgres(env.databaseUrl),
     ...(env.statsDatabaseUrl ? [checkPostgres(env.statsDatabaseUrl, { replica: true })] : []),
-    checkRedis(env.redisUrl),
+    checkRedis(env.redis),
   ])
   // After the checks: a start that cannot serve leaves no password file behind.
   const admin = loadAdminPassword(env.adminPassword, env.adminPasswordFile)
@@ -34,7 +34,7 @@ try {
   // hold a connection past this, so a burst of them cannot starve the pool.
   const database = createDb(env.databaseUrl, { statementTimeoutMs: STATEMENT_TIMEOUT_MS })
   const reads = env.statsDatabaseUrl ? createDb(env.statsDatabaseUrl, { statementTimeoutMs: STATEMENT_TIMEOUT_MS }) : undefined
-  const redis = createProducerConnection(env.redisUrl)
+  const redis = createProducerConnection(env.redis)
   redis.on('error', (error) => log.error('redis connection error', errorFields(error)))
   const queue = createIngestQueue(redis, { name: env.queueName })
   queue.on('error', (error) => log.error('queue error', errorFields(error)))

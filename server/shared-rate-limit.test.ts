@@ -5,7 +5,7 @@ import { testEnv } from '../tests/support'
 import { RATE_SYNC_MS, SharedRateLimiter, sharedLimiters } from './shared-rate-limit'
 import { RateLimiter } from './rate-limit'
 
-const redis = new IORedis(testEnv.redisUrl)
+const redis = new IORedis(testEnv.redis.url)
 const prefix = uniqueName('rate')
 afterAll(async () => {
   const keys = await redis.keys(`${prefix}:*`)

@@ -1,5 +1,5 @@
 import { randomUUID } from 'node:crypto'
-import type IORedis from 'ioredis'
+import type { RedisConnection } from '../lib/queue'
 import type { Logger } from '../lib/log'
 import { RateLimiter, type RateLimit } from './rate-limit'
 
@@ -42,7 +42,7 @@ export type LimiterOf = (limit: RateLimit, name: string) => Limiter
  * with its share of the burst rather than the whole of it. `close` brings the limiters' last takes
  * to Redis and stops their syncing.
  */
-export function sharedLimiters(redis: IORedis, keyPrefix: string, log?: Logger): { of: LimiterOf; beat(): Promise<void>; close(): Promise<void> } {
+export function sharedLimiters(redis: RedisConnection, keyPrefix: string, log?: Logger): { of: LimiterOf; beat(): Promise<void>; close(): Promise<void> } {
   const made: SharedRateLimiter[] = []
   const self = randomUUID()
   const alive = `${keyPrefix}:processes`
@@ -92,7 +92,7 @@ export class SharedRateLimiter {
 
   constructor(
     private readonly limit: RateLimit,
-    private readonly redis: IORedis,
+    private readonly redis: RedisConnection,
     private readonly keyPrefix: string,
     private readonly log?: Logger,
     /** What a key this process has not seen starts with (default: the whole burst). */

@@ -85,7 +85,7 @@ describe('bun run start', () => {
 
   afterAll(async () => {
     await dropDatabase(testEnv.adminDatabaseUrl, database)
-    await obliterateQueues(testEnv.redisUrl, queueName)
+    await obliterateQueues(testEnv.redis, queueName)
   })
 
   test('creates the database, serves API, dashboard and Bull Board, processes events, and stops on SIGTERM', async () => {
@@ -133,7 +133,7 @@ describe('bun run server', () => {
   })
   afterAll(async () => {
     await database.drop()
-    await obliterateQueues(testEnv.redisUrl, queueName)
+    await obliterateQueues(testEnv.redis, queueName)
   })
 
   test('runs the API in production mode unless NODE_ENV says otherwise', async () => {
@@ -162,7 +162,7 @@ describe('the API without ADMIN_PASSWORD', () => {
   afterAll(async () => {
     rmSync(dir, { recursive: true, force: true })
     await database.drop()
-    await obliterateQueues(testEnv.redisUrl, queueName)
+    await obliterateQueues(testEnv.redis, queueName)
   })
 
   /** Starts the API, runs `check` once it listens, stops it; returns everything it wrote. */

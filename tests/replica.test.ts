@@ -168,7 +168,7 @@ test('while the replica replays nothing, the read routes answer what it has; wri
 test('under load from the API and worker processes, what is committed reaches the replica within a measured lag, and all of it does', async () => {
   // Real processes, so that this one only sends events and samples: the API and the worker in it
   // would hold its event loop for tens of milliseconds at a time and inflate every sample.
-  const env = { databaseUrl: stack!.database.url, redisUrl: testEnv.redisUrl, queueName: uniqueName('replica-load') }
+  const env = { databaseUrl: stack!.database.url, redis: testEnv.redis, queueName: uniqueName('replica-load') }
   const [api, worker] = await Promise.all([startApi(env, freePort(), 'api', { STATS_DATABASE_URL: replicaUrl, RATE_LIMIT_PER_IP: '0', RATE_LIMIT_PER_SITE: '0' }), startWorker(env, 'worker', 2)])
   try {
     const listening = JSON.parse(await api.log.next('"api listening"')) as { url: string; statsReads: string }
@@ -251,12 +251,12 @@ test('under load from the API and worker processes, what is committed reaches th
     )
   } finally {
     await stopAll([api, worker])
-    await obliterateQueues(testEnv.redisUrl, env.queueName)
+    await obliterateQueues(testEnv.redis, env.queueName)
   }
 }, 90_000)
 
 test('the API refuses to start while STATS_DATABASE_URL does not answer, naming it', async () => {
-  const env = { API_PORT: '0', DATABASE_URL: stack!.database.url, REDIS_URL: testEnv.redisUrl, ADMIN_PASSWORD: 'replica-test' }
+  const env = { API_PORT: '0', DATABASE_URL: stack!.database.url, REDIS_URL: testEnv.redis.url, ADMIN_PASSWORD: 'replica-test' }
   const refused = await runToEnd(API_COMMAND, { env: { ...env, STATS_DATABASE_URL: 'postgres://analytics_user:secret-pw@127.0.0.1:1/analytics' }, ms: 30_000 })
   expect(refused.code).not.toBe(0)
   expect(refused.output).toContain('Cannot reach PostgreSQL at postgres://analytics_user:***@127.0.0.1:1/analytics')

@@ -3,7 +3,6 @@
  * dropped) and its own BullMQ queue name and prefix (obliterated afterwards).
  */
 import { resolve } from 'node:path'
-import type IORedis from 'ioredis'
 import type postgres from 'postgres'
 import { createDb, type Database } from '../drizzle/client'
 import { silentLogger } from '../lib/log'
@@ -13,7 +12,16 @@ import { NO_PROXY, type ProxyTrust } from '../server/client-address'
 import type { RateLimit } from '../server/rate-limit'
 import { DEFAULT_INGEST_LIMITS, type IngestLimits } from '../server/ingest/queue'
 import { NO_RATE_LIMITS, type IngestRateLimits } from '../server/ingest/routes'
-import { createIngestQueue, createMaintenanceQueue, createProducerConnection, createWorkerConnection, type IngestQueue, type QueueLocation } from '../lib/queue'
+import type { RedisTarget } from '../lib/config'
+import {
+  createIngestQueue,
+  createMaintenanceQueue,
+  createProducerConnection,
+  createWorkerConnection,
+  type IngestQueue,
+  type QueueLocation,
+  type RedisConnection,
+} from '../lib/queue'
 import { createWorkerMetrics, type WorkerMetrics } from '../worker/metrics'
 import { createIngestWorker, type AnalyticsWorker, type Prefetch } from '../worker/worker'
 import { loadTestEnv } from './env'
@@ -93,7 +101,7 @@ export interface Stack {
   jobs: JobTracker
   worker: AnalyticsWorker
   workerMetrics: WorkerMetrics
-  producer: IORedis
+  producer: RedisConnection
   /** POST a JSON body (or a raw string) to the API. */
   post(path: string, body: unknown, headers?: Record<string, string>): Promise<Response>
   get(path: string, headers?: Record<string, string>): Promise<Response>
@@ -125,12 +133,15 @@ export interface StackOptions {
   database?: TestDatabase
   /** STATS_DATABASE_URL's pool (a replica) for the reads; the caller closes it. */
   reads?: Database
+  /** The Redis (or Redis Cluster) to queue on; the test environment's by default. */
+  redis?: RedisTarget
 }
 
 export async function startStack(label: string, options: StackOptions = {}): Promise<Stack> {
   const database = options.database ?? (await createTestDatabase(label))
   const location: QueueLocation = { name: uniqueName(label), prefix: uniqueName('testq') }
-  const producer = createProducerConnection(testEnv.redisUrl)
+  const redis = options.redis ?? testEnv.redis
+  const producer = createProducerConnection(redis)
   const queue = createIngestQueue(producer, location)
   const maintenanceQueue = createMaintenanceQueue(producer, location)
   await queue.waitUntilReady()
@@ -161,7 +172,7 @@ export async function startStack(label: string, options: StackOptions = {}): Pro
   app.listen({ port: 0, development: false })
   const baseUrl = `http://127.0.0.1:${app.server!.port}`
 
-  const workerConnection = createWorkerConnection(testEnv.redisUrl)
+  const workerConnection = createWorkerConnection(redis)
   const workerMetrics = createWorkerMetrics()
   const worker = createIngestWorker({
     metrics: workerMetrics,

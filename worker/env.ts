@@ -1,10 +1,11 @@
 import { availableParallelism } from 'node:os'
-import { readDatabaseUrl, readInteger, readQueueName, readRedisUrl, type EnvSource } from '../lib/config'
+import { readDatabaseUrl, readInteger, readQueueName, readRedis, type EnvSource, type RedisTarget } from '../lib/config'
 import type { Prefetch } from './worker'
 
 export interface WorkerEnv {
   databaseUrl: string
-  redisUrl: string
+  /** REDIS_URL, or a cluster's seed nodes (REDIS_CLUSTER_NODES) with REDIS_URL's credentials. */
+  redis: RedisTarget
   queueName: string
   /** Postgres transactions under way at once (WORKER_CONCURRENCY). */
   concurrency: number
@@ -27,7 +28,7 @@ const defaultConcurrency = (cores: number) => Math.max(1, Math.min(5, cores))
 export function loadWorkerEnv(env: EnvSource = process.env, cores: number = availableParallelism()): WorkerEnv {
   return {
     databaseUrl: readDatabaseUrl(env),
-    redisUrl: readRedisUrl(env),
+    redis: readRedis(env),
     queueName: readQueueName(env),
     concurrency: readInteger(env, 'WORKER_CONCURRENCY', defaultConcurrency(cores), 1, 256),
     prefetch: {

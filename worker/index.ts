@@ -31,10 +31,10 @@ function serveMetrics(port: number, registry: Registry) {
 
 try {
   const env = loadWorkerEnv()
-  await Promise.all([checkPostgres(env.databaseUrl), checkRedis(env.redisUrl)])
+  await Promise.all([checkPostgres(env.databaseUrl), checkRedis(env.redis)])
 
   const database = createDb(env.databaseUrl, { max: env.concurrency + 1 })
-  const connection = createWorkerConnection(env.redisUrl)
+  const connection = createWorkerConnection(env.redis)
   const metrics = createWorkerMetrics()
   const metricsServer = serveMetrics(env.metricsPort, metrics.registry)
   const worker = createIngestWorker({

@@ -1,5 +1,4 @@
 import { Worker, type Job } from 'bullmq'
-import type IORedis from 'ioredis'
 import type { Db } from '../drizzle/client'
 import { errorFields, type Logger } from '../lib/log'
 import { createProcessor } from './jobs'
@@ -9,20 +8,21 @@ import { createRebuildHandler } from './jobs/rebuild'
 import type { WorkerMetrics } from './metrics'
 import {
   createMaintenanceQueue,
-  DEFAULT_QUEUE_PREFIX,
   INGEST_JOB,
   maintenanceQueueLocation,
   PRUNE_JOB,
+  queuePrefix,
   REBUILD_JOB,
   type IngestQueueJobName,
   type JobDataByName,
   type MaintenanceQueue,
   type PruneJobData,
   type QueueLocation,
+  type RedisConnection,
 } from '../lib/queue'
 
 export interface IngestWorkerDeps {
-  connection: IORedis
+  connection: RedisConnection
   location: QueueLocation
   db: Db
   /** What the worker holds at once (see heldJobs); their events are combined into shared transactions. */
@@ -82,7 +82,7 @@ export function createIngestWorker(deps: IngestWorkerDeps): AnalyticsWorker {
   })
   const worker: AnalyticsWorker = new Worker(deps.location.name, processJob, {
     connection: deps.connection,
-    prefix: deps.location.prefix ?? DEFAULT_QUEUE_PREFIX,
+    prefix: queuePrefix(deps.connection, deps.location.prefix),
     concurrency: heldJobs(deps.prefetch, averageEvents),
     // A job interrupted by a worker crash (its lock expired) goes back to the queue; BullMQ's
     // default of 1 would fail it for good at the second crash, with its events acknowledged.
@@ -100,12 +100,12 @@ export interface MaintenanceWorker {
 }
 
 /** The worker of the maintenance queue: the jobs its schedulers add. */
-export function createMaintenanceWorker(deps: { connection: IORedis; location: QueueLocation; db: Db; log: Logger }): MaintenanceWorker {
+export function createMaintenanceWorker(deps: { connection: RedisConnection; location: QueueLocation; db: Db; log: Logger }): MaintenanceWorker {
   const queue = createMaintenanceQueue(deps.connection, deps.location)
   const location = maintenanceQueueLocation(deps.location)
   const worker = new Worker(location.name, createProcessor<typeof PRUNE_JOB>({ [PRUNE_JOB]: createPruneHandler(deps) }), {
     connection: deps.connection,
-    prefix: location.prefix ?? DEFAULT_QUEUE_PREFIX,
+    prefix: queuePrefix(deps.connection, location.prefix),
   })
   logFailures(worker, deps.log, 'maintenance job failed')
   return {

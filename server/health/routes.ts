@@ -1,8 +1,8 @@
 import { Elysia, t } from 'elysia'
 import type postgres from 'postgres'
-import type IORedis from 'ioredis'
 import { withTimeout } from '../../lib/timeout'
 import type { Access } from '../access'
+import type { IngestQueue, RedisConnection } from '../../lib/queue'
 
 const CHECK_TIMEOUT_MS = 1_000
 
@@ -26,8 +26,14 @@ const Health = t.Object({
   checks: Checks,
 })
 
+/**
+ * Redis answers where the queue is: one server's PING; on a cluster, a command on the queue's slot,
+ * since a PING reaches any node and the queue's master may be the one that is down.
+ */
+const queueRedisAnswers = (redis: RedisConnection, queue: IngestQueue) => (redis.isCluster ? redis.exists(queue.toKey('meta')) : redis.ping())
+
 /** `replica`: the STATS_DATABASE_URL pool; stats cannot answer without it, so it counts like the primary. */
-export function healthRoutes(deps: { redis: IORedis; sql: postgres.Sql; replica?: postgres.Sql; access: Access }) {
+export function healthRoutes(deps: { redis: RedisConnection; queue: IngestQueue; sql: postgres.Sql; replica?: postgres.Sql; access: Access }) {
   const { replica } = deps
   return new Elysia({ name: 'health' })
     .use(deps.access.plugin)
@@ -36,7 +42,7 @@ export function healthRoutes(deps: { redis: IORedis; sql: postgres.Sql; replica?
       '/health',
       async ({ status }) => {
         const [redis, pg, standby] = await Promise.all([
-          probe(() => deps.redis.ping()),
+          probe(() => queueRedisAnswers(deps.redis, deps.queue)),
           probe(() => deps.sql`select 1`),
           replica ? probe(() => replica`select 1`) : undefined,
         ])

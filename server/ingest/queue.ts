@@ -1,6 +1,5 @@
-import type IORedis from 'ioredis'
 import { errorFields, type Logger } from '../../lib/log'
-import { INGEST_JOB, type IngestQueue, type QueuedEvent } from '../../lib/queue'
+import { INGEST_JOB, type IngestQueue, type QueuedEvent, type RedisConnection } from '../../lib/queue'
 import { ServiceUnavailableError } from '../errors'
 import type { ApiMetrics } from '../metrics'
 import { BufferFullError, createGroupCommit, type GroupCommitStats } from '../../lib/group-commit'
@@ -57,7 +56,7 @@ export interface IngestPipeline {
  * level requests wait for the backlog to shrink (a slower answer, not an error), and past the
  * limit they are refused, so a stalled worker cannot make Redis run out of memory.
  */
-export function createIngestPipeline(deps: { queue: IngestQueue; redis: IORedis; limits: IngestLimits; log: Logger; metrics: ApiMetrics }): IngestPipeline {
+export function createIngestPipeline(deps: { queue: IngestQueue; redis: RedisConnection; limits: IngestLimits; log: Logger; metrics: ApiMetrics }): IngestPipeline {
   const { queue, redis, limits, log, metrics } = deps
   // One enqueue in flight: events arriving meanwhile make the next job (DESIGN §3).
   const groupLimits = {

@@ -4,7 +4,7 @@ import { testEnv, uniqueName } from '../../tests/support'
 import { createProducerConnection } from '../../lib/queue'
 import { createVisitorIds, VISITOR_SALT_TTL_SECONDS } from './visitors'
 
-const redis = createProducerConnection(testEnv.redisUrl)
+const redis = createProducerConnection(testEnv.redis)
 const prefix = uniqueName('visitor_salt_test')
 // The API's kind of connection: it refuses commands until it is connected.
 beforeAll(async () => {
@@ -39,7 +39,7 @@ describe('visitor ids', () => {
   test('a failed salt read fails that request only: the next one reads it again', async () => {
     // Not connected yet, and producers never queue commands offline: the first command fails at
     // once (and starts connecting).
-    const connection = createProducerConnection(testEnv.redisUrl, { lazyConnect: true })
+    const connection = createProducerConnection(testEnv.redis, { lazyConnect: true })
     try {
       const visitorIdOf = createVisitorIds(connection, prefix)
       await expect(visitorIdOf('site', '203.0.113.7', 'Firefox/140', monday)).rejects.toThrow()

@@ -1,5 +1,5 @@
 import { randomBytes } from 'node:crypto'
-import type IORedis from 'ioredis'
+import type { RedisConnection } from '../../lib/queue'
 
 /**
  * A day's salt outlives its day by one more, for requests that straddle midnight; once it has
@@ -18,7 +18,7 @@ export type VisitorIdOf = (siteId: string, ip: string, userAgent: string, receiv
  * `${keyPrefix}:YYYY-MM-DD`, so every API process gives one browser the same id all day; each
  * process reads it once a day.
  */
-export function createVisitorIds(redis: IORedis, keyPrefix: string): VisitorIdOf {
+export function createVisitorIds(redis: RedisConnection, keyPrefix: string): VisitorIdOf {
   let cached: { day: string; salt: Promise<string> } | undefined
   const saltOf = (day: string) => {
     if (cached?.day !== day) {
@@ -39,7 +39,7 @@ export function createVisitorIds(redis: IORedis, keyPrefix: string): VisitorIdOf
 }
 
 /** The day's salt: the first process to ask makes it, the others read it. */
-async function readSalt(redis: IORedis, key: string): Promise<string> {
+async function readSalt(redis: RedisConnection, key: string): Promise<string> {
   await redis.set(key, randomBytes(32).toString('base64url'), 'EX', VISITOR_SALT_TTL_SECONDS, 'NX')
   const salt = await redis.get(key)
   if (salt === null) throw new Error(`visitor salt ${key} vanished right after it was set`)

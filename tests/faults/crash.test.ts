@@ -1,6 +1,7 @@
 /**
- * Crashes under steady load, with real processes on a private PostgreSQL and Redis: every event
- * the API answered 202 for ends up in Postgres exactly once, and the rollups equal a recount.
+ * Crashes under steady load, with real processes on a private PostgreSQL and Redis (one server,
+ * and a Redis Cluster for the crashes that involve Redis): every event the API answered 202 for
+ * ends up in Postgres exactly once, and the rollups equal a recount.
  */
 import { afterAll, beforeAll, describe, expect, test } from 'bun:test'
 import {
@@ -13,7 +14,7 @@ import {
   startPrivateServices,
   stopPrivateServices,
   type PrivatePostgres,
-  type PrivateRedis,
+  privateRedisKinds,
   QueueProbe,
   spawnedSince,
   spawnMark,
@@ -27,15 +28,16 @@ import {
 import { runScenario, type ScenarioContext } from './scenario'
 
 let pg: PrivatePostgres
-let redis: PrivateRedis
+const kinds = privateRedisKinds()
+const [single] = kinds
 
 beforeAll(async () => {
-  ;({ pg, redis } = await startPrivateServices())
+  pg = await startPrivateServices(kinds.map(({ redis }) => redis))
 }, 120_000)
 
-afterAll(() => stopPrivateServices(pg, redis), 60_000)
+afterAll(() => stopPrivateServices(pg, kinds.map(({ redis }) => redis)), 60_000)
 
-describe('crashes under steady load', () => {
+describe.each([...kinds])('crashes under steady load, on $kind', ({ redis }) => {
   test('kill -9 of the worker three times: restarted workers finish every interrupted batch', async () => {
     let interrupted = 0
     await runScenario(
@@ -61,47 +63,6 @@ describe('crashes under steady load', () => {
     )
     // The kills did land while batches were in flight (not only between them).
     expect(interrupted).toBeGreaterThan(0)
-  }, 150_000)
-
-  test('restart of PostgreSQL (fast stop, start), three times: the processes survive and failed batches are retried', async () => {
-    // Crashes are recorded, and the crashed process restarted as `restart: unless-stopped` would,
-    // so that the data checks still run; the test then fails naming each crash.
-    const crashes: string[] = []
-    const exitedDuringOutage = (p: ManagedProcess) => p.proc.exitCode !== null || p.proc.signalCode !== null
-    const restartCrashed = async (ctx: ScenarioContext) => {
-      for (const name of ['api', 'worker'] as const) {
-        const p = ctx[name]
-        if (!exitedDuringOutage(p)) continue
-        crashes.push(`${p.name} exited ${p.proc.signalCode ?? p.proc.exitCode} during the Postgres restart:\n${p.stderr.tail(12)}`)
-        if (name === 'api') {
-          ctx.api = await startApi(ctx.env, ctx.port, `${p.name}+`)
-        } else {
-          const orphaned = await expireDeadWorkerLocks(ctx.probe)
-          ctx.worker = await startWorker(ctx.env, `${p.name}+`)
-          await awaitJobsDone(ctx.probe, orphaned, 30_000)
-        }
-      }
-    }
-    await runScenario(
-      pg,
-      redis,
-      'restart_pg',
-      async (ctx) => {
-        for (let round = 1; round <= 3; round++) {
-          const from = ctx.worker.log.position
-          await pg.stop('fast')
-          // The worker meets the outage (or dies of it) while the load goes on: Redis absorbs it.
-          await withDeadline(Promise.race([ctx.worker.log.next('"batch failed"', from), ctx.worker.exited]), 20_000, 'the worker to meet the outage')
-          await ctx.load.waitForMore(100, 20_000)
-          await pg.start()
-          await restartCrashed(ctx)
-          // Batches are written again before the next round.
-          await awaitLine(ctx.worker, '"batch inserted"', 30_000, ctx.worker.log.position)
-        }
-      },
-      { ledger: 'at-most' },
-    )
-    expect(crashes).toEqual([])
   }, 150_000)
 
   test('kill -9 of the API: a new API on the same port, the client retrying with the same event_id', async () => {
@@ -145,7 +106,7 @@ describe('crashes under steady load', () => {
     // for it), so each kill lands while it is being written.
     const mark = spawnMark()
     const database = await pg.createDatabase('double_crash')
-    const env = { databaseUrl: database.url, redisUrl: redis.url, queueName: uniqueName('double_crash') }
+    const env = { databaseUrl: database.url, redis: redis.target, queueName: uniqueName('double_crash') }
     const probe = new QueueProbe(redis, env.queueName)
     const holder = await database.sql.reserve()
     const site = 'site-double-crash'
@@ -182,4 +143,47 @@ describe('crashes under steady load', () => {
       await probe.close()
     }
   }, 120_000)
+})
+
+describe('PostgreSQL restarts under steady load, on one Redis', () => {
+  test('restart of PostgreSQL (fast stop, start), three times: the processes survive and failed batches are retried', async () => {
+    // Crashes are recorded, and the crashed process restarted as `restart: unless-stopped` would,
+    // so that the data checks still run; the test then fails naming each crash.
+    const crashes: string[] = []
+    const exitedDuringOutage = (p: ManagedProcess) => p.proc.exitCode !== null || p.proc.signalCode !== null
+    const restartCrashed = async (ctx: ScenarioContext) => {
+      for (const name of ['api', 'worker'] as const) {
+        const p = ctx[name]
+        if (!exitedDuringOutage(p)) continue
+        crashes.push(`${p.name} exited ${p.proc.signalCode ?? p.proc.exitCode} during the Postgres restart:\n${p.stderr.tail(12)}`)
+        if (name === 'api') {
+          ctx.api = await startApi(ctx.env, ctx.port, `${p.name}+`)
+        } else {
+          const orphaned = await expireDeadWorkerLocks(ctx.probe)
+          ctx.worker = await startWorker(ctx.env, `${p.name}+`)
+          await awaitJobsDone(ctx.probe, orphaned, 30_000)
+        }
+      }
+    }
+    await runScenario(
+      pg,
+      single.redis,
+      'restart_pg',
+      async (ctx) => {
+        for (let round = 1; round <= 3; round++) {
+          const from = ctx.worker.log.position
+          await pg.stop('fast')
+          // The worker meets the outage (or dies of it) while the load goes on: Redis absorbs it.
+          await withDeadline(Promise.race([ctx.worker.log.next('"batch failed"', from), ctx.worker.exited]), 20_000, 'the worker to meet the outage')
+          await ctx.load.waitForMore(100, 20_000)
+          await pg.start()
+          await restartCrashed(ctx)
+          // Batches are written again before the next round.
+          await awaitLine(ctx.worker, '"batch inserted"', 30_000, ctx.worker.log.position)
+        }
+      },
+      { ledger: 'at-most' },
+    )
+    expect(crashes).toEqual([])
+  }, 150_000)
 })

@@ -50,14 +50,14 @@ interface ProcessStack {
 
 let stack: ProcessStack
 const mark = spawnMark()
-const producer = createProducerConnection(testEnv.redisUrl)
+const producer = createProducerConnection(testEnv.redis)
 producer.on('error', () => {})
 
 beforeAll(async () => {
   const database = await createTestDatabase('fuzz')
   const queueName = uniqueName('fuzz')
   const port = freePort()
-  const env = { databaseUrl: database.url, redisUrl: testEnv.redisUrl, queueName }
+  const env = { databaseUrl: database.url, redis: testEnv.redis, queueName }
   const baseUrl = `http://127.0.0.1:${port}`
   // Assigned before the processes start, so afterAll cleans up whatever did start.
   stack = { baseUrl, database, queueName } as ProcessStack
@@ -80,7 +80,7 @@ beforeAll(async () => {
 
 afterAll(async () => {
   await stopAll(spawnedSince(mark))
-  if (stack?.queueName) await withDeadline(obliterateQueues(testEnv.redisUrl, stack.queueName), 10_000, 'obliterate').catch(() => {})
+  if (stack?.queueName) await withDeadline(obliterateQueues(testEnv.redis, stack.queueName), 10_000, 'obliterate').catch(() => {})
   producer.disconnect()
   await stack?.database?.drop()
 }, 60_000)

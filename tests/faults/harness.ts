@@ -9,9 +9,10 @@
 import { chownSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
-import IORedis from 'ioredis'
+import IORedis, { Cluster } from 'ioredis'
 import postgres from 'postgres'
-import { createIngestQueue, type IngestQueue } from '../../lib/queue'
+import type { RedisTarget } from '../../lib/config'
+import { createIngestQueue, type IngestQueue, type RedisConnection } from '../../lib/queue'
 import { createMigratedDatabase, uniqueName } from '../kit/fixtures'
 import {
   API_COMMAND,
@@ -223,7 +224,24 @@ export class PrivatePostgres {
 // ---------------------------------------------------------------------------------------------
 // Private Redis
 
-export class PrivateRedis {
+/** A Redis a test owns: one server or a cluster, which it can kill (an outage) and start again, empty. */
+export interface TestRedis {
+  /** What the product is pointed at (REDIS_URL, and REDIS_CLUSTER_NODES for a cluster). */
+  readonly target: RedisTarget
+  start(): Promise<void>
+  kill(signal?: NodeJS.Signals): Promise<void>
+  /** A client for the test's own checks; reconnects after an outage, never throws unhandled. */
+  client(): RedisConnection
+  destroy(): Promise<void>
+}
+
+/** The options of a test's own client: one retry, reconnecting within half a second once Redis is back. */
+const CHECK_CLIENT = { maxRetriesPerRequest: 1, connectTimeout: 2_000 }
+const checkClientRetry = (times: number) => Math.min(times * 50, 500)
+
+const redisServerArgs = (port: number) => ['redis-server', '--port', String(port), '--bind', '127.0.0.1', '--save', '', '--appendonly', 'no', '--daemonize', 'no', '--protected-mode', 'no']
+
+export class PrivateRedis implements TestRedis {
   readonly port = freePort()
   private server: ManagedProcess | undefined
 
@@ -234,23 +252,13 @@ export class PrivateRedis {
     return this.password ? `redis://:${encodeURIComponent(this.password)}@127.0.0.1:${this.port}` : `redis://127.0.0.1:${this.port}`
   }
 
+  get target(): RedisTarget {
+    return { url: this.url }
+  }
+
   /** Starts (or restarts, on the same port, empty) a server without persistence. */
   async start(): Promise<void> {
-    const args = [
-      'redis-server',
-      '--port',
-      String(this.port),
-      '--bind',
-      '127.0.0.1',
-      '--save',
-      '',
-      '--appendonly',
-      'no',
-      '--daemonize',
-      'no',
-      '--protected-mode',
-      'no',
-    ]
+    const args = redisServerArgs(this.port)
     if (this.password) args.push('--requirepass', this.password)
     this.server = spawnManaged('redis', args, {}, true)
     await awaitLine(this.server, 'Ready to accept connections', 30_000)
@@ -262,15 +270,117 @@ export class PrivateRedis {
     this.server = undefined
   }
 
-  /** A client for the test's own checks; reconnects after an outage, never throws unhandled. */
   client(): IORedis {
-    const redis = new IORedis(this.url, { maxRetriesPerRequest: 1, connectTimeout: 2_000, retryStrategy: (times) => Math.min(times * 50, 500) })
+    const redis = new IORedis(this.url, { ...CHECK_CLIENT, retryStrategy: checkClientRetry })
     redis.on('error', () => {})
     return redis
   }
 
   async destroy(): Promise<void> {
     await this.kill().catch(() => {})
+  }
+}
+
+/**
+ * A Redis Cluster of three masters without replicas on free ports, its node files in a temporary
+ * folder (removed by destroy). Killed and started again, the nodes come back empty, from their
+ * node files, as the same cluster.
+ */
+/** A free port whose cluster bus port, 10,000 above it, is free too (and below 65,536): a cluster node listens on both. */
+function freeClusterPort(taken: number[]): number {
+  for (;;) {
+    const port = freePort()
+    if (port + 10_000 > 65_535 || taken.includes(port)) continue
+    try {
+      Bun.listen({ hostname: '127.0.0.1', port: port + 10_000, socket: { data() {} } }).stop(true)
+      return port
+    } catch {}
+  }
+}
+
+export class PrivateRedisCluster implements TestRedis {
+  readonly ports: number[] = []
+  private readonly dir = mkdtempSync(join(tmpdir(), 'faults-redis-cluster-'))
+  private readonly servers = new Map<number, ManagedProcess>()
+  private created = false
+  private readonly removeExitHook = onExit(() => rmSync(this.dir, { recursive: true, force: true }))
+
+  constructor() {
+    for (let node = 0; node < 3; node++) this.ports.push(freeClusterPort(this.ports))
+  }
+
+  get target(): RedisTarget {
+    return { url: `redis://127.0.0.1:${this.ports[0]}`, clusterNodes: this.ports.map((port) => ({ host: '127.0.0.1', port })) }
+  }
+
+  /** Starts the nodes; the first time, makes them one cluster; resolves once every node reports cluster_state:ok. */
+  async start(): Promise<void> {
+    await Promise.all(this.ports.map((port) => this.startNode(port)))
+    if (!this.created) {
+      await run(['redis-cli', '--cluster', 'create', ...this.ports.map((port) => `127.0.0.1:${port}`), '--cluster-replicas', '0', '--cluster-yes'], 60_000)
+      this.created = true
+    }
+    await this.awaitClusterOk()
+  }
+
+  /** Starts the node on `port` again (empty, from its node file) and waits until the cluster is whole. */
+  async restartNode(port: number): Promise<void> {
+    await this.startNode(port)
+    await this.awaitClusterOk()
+  }
+
+  /** Kills (SIGKILL) the master that holds `key`'s hash slot, an outage of part of the cluster; returns its port. */
+  async killMasterOf(key: string): Promise<number> {
+    const node = new IORedis(this.ports[0]!, '127.0.0.1', CHECK_CLIENT)
+    try {
+      const slot = (await node.cluster('KEYSLOT', key)) as number
+      const ranges = await node.cluster('SLOTS')
+      const port = ranges.find(([first, last]) => slot >= first && slot <= last)![2]![1]
+      await this.servers.get(port)!.stop('SIGKILL')
+      this.servers.delete(port)
+      return port
+    } finally {
+      node.disconnect()
+    }
+  }
+
+  async kill(signal: NodeJS.Signals = 'SIGKILL'): Promise<void> {
+    await Promise.all([...this.servers.values()].map((server) => server.stop(signal)))
+    this.servers.clear()
+  }
+
+  private async startNode(port: number): Promise<void> {
+    // A node missing for 2 s (not the default 15) is failed by the others, so partial outages show at once.
+    const args = [...redisServerArgs(port), '--cluster-enabled', 'yes', '--cluster-config-file', `nodes-${port}.conf`, '--cluster-node-timeout', '2000', '--dir', this.dir]
+    const server = spawnManaged(`redis-cluster-${port}`, args, {}, true)
+    this.servers.set(port, server)
+    await awaitLine(server, 'Ready to accept connections', 30_000)
+  }
+
+  private async awaitClusterOk(): Promise<void> {
+    const nodes = this.ports.map((port) => new IORedis(port, '127.0.0.1', { ...CHECK_CLIENT, lazyConnect: true }))
+    try {
+      await pollUntil(
+        'every node of the cluster to report cluster_state:ok',
+        async () => (await Promise.all(nodes.map((node) => node.cluster('INFO')))).every((info) => info.includes('cluster_state:ok')),
+        30_000,
+        100,
+      )
+    } finally {
+      for (const node of nodes) node.disconnect()
+    }
+  }
+
+  client(): Cluster {
+    const redis = new Cluster(this.target.clusterNodes!, { clusterRetryStrategy: checkClientRetry, redisOptions: CHECK_CLIENT })
+    redis.on('error', () => {})
+    return redis
+  }
+
+  async destroy(): Promise<void> {
+    await this.kill().catch(() => {})
+    rmSync(this.dir, { recursive: true, force: true })
+    this.removeExitHook()
   }
 }
 
@@ -306,11 +416,11 @@ export async function stopAll(processes: (ManagedProcess | undefined)[]): Promis
 // Queue and database checks
 
 export class QueueProbe {
-  readonly redis: IORedis
+  readonly redis: RedisConnection
   readonly queue: IngestQueue
 
   constructor(
-    redis: PrivateRedis,
+    redis: TestRedis,
     readonly name: string,
   ) {
     this.redis = redis.client()
@@ -394,7 +504,7 @@ export function assertAlive(processes: ManagedProcess[]): void {
  * while no worker runs: every active job is then the dead worker's. Returns the jobs requeued.
  */
 export async function expireDeadWorkerLocks(probe: QueueProbe): Promise<string[]> {
-  const key = (suffix: string) => `bull:${probe.name}:${suffix}`
+  const key = (suffix: string) => probe.queue.toKey(suffix)
   const active = await probe.redis.lrange(key('active'), 0, -1)
   if (active.length > 0) {
     await probe.redis.del(...active.map((id) => key(`${id}:lock`)))
@@ -504,16 +614,23 @@ export async function ledgerOf(sql: postgres.Sql, siteId: string): Promise<{ acc
   return row
 }
 
-/** A private Postgres and Redis for one test file, started together; if one fails, the other is stopped. */
-export async function startPrivateServices(): Promise<{ pg: PrivatePostgres; redis: PrivateRedis }> {
-  const redis = new PrivateRedis()
-  const [pg, started] = await Promise.allSettled([PrivatePostgres.create(), redis.start()])
-  if (pg.status === 'fulfilled' && started.status === 'fulfilled') return { pg: pg.value, redis }
-  await stopPrivateServices(pg.status === 'fulfilled' ? pg.value : undefined, redis)
-  throw pg.status === 'rejected' ? pg.reason : (started as PromiseRejectedResult).reason
+/** A private Postgres and the test file's Redis servers or clusters, started together; if one fails, the others are stopped. */
+export async function startPrivateServices(redises: TestRedis[]): Promise<PrivatePostgres> {
+  const [pg, ...started] = await Promise.allSettled([PrivatePostgres.create(), ...redises.map((redis) => redis.start())])
+  const failure = [pg, ...started].find((outcome) => outcome.status === 'rejected')
+  if (pg.status === 'fulfilled' && !failure) return pg.value
+  await stopPrivateServices(pg.status === 'fulfilled' ? pg.value : undefined, redises)
+  throw (failure as PromiseRejectedResult).reason
 }
 
-/** Tears down what startPrivateServices made; either may be missing if starting failed. */
-export async function stopPrivateServices(pg: PrivatePostgres | undefined, redis: PrivateRedis | undefined): Promise<void> {
-  await Promise.all([redis?.destroy(), pg?.destroy()])
+/** Tears down what startPrivateServices made; Postgres may be missing if starting failed. */
+export async function stopPrivateServices(pg: PrivatePostgres | undefined, redises: TestRedis[]): Promise<void> {
+  await Promise.all([...redises.map((redis) => redis.destroy()), pg?.destroy()])
 }
+
+/** The Redis kinds the fault suites run on: the product's default, and a Redis Cluster (REDIS_CLUSTER_NODES). */
+export const privateRedisKinds = () =>
+  [
+    { kind: 'one Redis', redis: new PrivateRedis() },
+    { kind: 'a Redis Cluster of 3 masters', redis: new PrivateRedisCluster() },
+  ] as const

@@ -1,6 +1,6 @@
 /**
  * Dependency outages, with the API and the worker as real processes on a private PostgreSQL and
- * Redis: ingestion fails fast and clearly without Redis and resumes by itself when it returns;
+ * Redis (one server, and a Redis Cluster for the Redis outage): ingestion fails fast and clearly without Redis and resumes by itself when it returns;
  * without Postgres the queue absorbs ingestion, reads answer 503, and every accepted event lands
  * once Postgres is back.
  */
@@ -16,7 +16,7 @@ import {
   startPrivateServices,
   stopPrivateServices,
   type PrivatePostgres,
-  type PrivateRedis,
+  privateRedisKinds,
   QueueProbe,
   spawnedSince,
   spawnMark,
@@ -26,17 +26,19 @@ import {
   uniqueName,
   type ManagedProcess,
   type StackEnv,
+  type TestRedis,
 } from './harness'
 import { LoadGenerator, type LoadResult } from './load'
 
 let pg: PrivatePostgres
-let redis: PrivateRedis
+const kinds = privateRedisKinds()
+const [single, cluster] = kinds
 
 beforeAll(async () => {
-  ;({ pg, redis } = await startPrivateServices())
+  pg = await startPrivateServices(kinds.map(({ redis }) => redis))
 }, 120_000)
 
-afterAll(() => stopPrivateServices(pg, redis), 60_000)
+afterAll(() => stopPrivateServices(pg, kinds.map(({ redis }) => redis)), 60_000)
 
 interface Stack {
   env: StackEnv
@@ -48,11 +50,11 @@ interface Stack {
   probe: QueueProbe
 }
 
-/** A fresh database and queue, the API and the worker; always cleaned up. */
-async function withStack(label: string, body: (stack: Stack) => Promise<void>): Promise<void> {
+/** A fresh database and queue on `redis`, the API and the worker; always cleaned up. */
+async function withStack(redis: TestRedis, label: string, body: (stack: Stack) => Promise<void>): Promise<void> {
   const mark = spawnMark()
   const database = await pg.createDatabase(label)
-  const env: StackEnv = { databaseUrl: database.url, redisUrl: redis.url, queueName: uniqueName(label) }
+  const env: StackEnv = { databaseUrl: database.url, redis: redis.target, queueName: uniqueName(label) }
   const port = freePort()
   const probe = new QueueProbe(redis, env.queueName)
   try {
@@ -128,9 +130,9 @@ async function awaitLedgerFlushed(stack: Stack, acknowledged: number): Promise<v
   )
 }
 
-describe('Redis outage', () => {
+describe.each([...kinds])('Redis outage, on $kind', ({ redis }) => {
   test('503 with a clear JSON error within 1 s, /health names redis down, ingestion resumes without restarting the API', async () => {
-    await withStack('redis_down', async (stack) => {
+    await withStack(redis, 'redis_down', async (stack) => {
       // Warm up, then let everything settle: the outage starts with nothing in flight.
       const warmup = new LoadGenerator({ baseUrl: stack.baseUrl, siteId: stack.siteId, idPrefix: 'warm', ratePerSecond: 250 })
       warmup.start()
@@ -191,6 +193,52 @@ describe('Redis outage', () => {
   }, 120_000)
 })
 
+describe('Redis Cluster: the master holding the queue down', () => {
+  test("503 within 1 s while the master of the queue's slot is down, ingestion resumes by itself once it is back", async () => {
+    await withStack(cluster.redis, 'master_down', async (stack) => {
+      const warmup = new LoadGenerator({ baseUrl: stack.baseUrl, siteId: stack.siteId, idPrefix: 'warm', ratePerSecond: 250 })
+      warmup.start()
+      await warmup.waitForAcknowledged(200, 30_000)
+      const before = await finishLoad(stack, warmup, 30_000)
+
+      // The other two masters stay up: the cluster fails only the queue's slot's owner.
+      const port = await cluster.redis.killMasterOf(stack.probe.queue.toKey('wait'))
+      try {
+        const answers = await burst(60, 12, (i) => postEvent(stack.baseUrl, `master-down-${i}`))
+        expect(answers.filter((a) => a.ms >= 1_000).map((a) => Math.round(a.ms))).toEqual([])
+        for (const answer of answers) {
+          expect(answer.status).toBe(503)
+          expect(answer.body).toEqual({ error: expect.stringMatching(/queue is unavailable/i), retryAfterSeconds: expect.any(Number) })
+        }
+        const health = await timed(`${stack.baseUrl}/health`)
+        expect(health.status).toBe(503)
+        expect(health.body).toEqual({ status: 'unhealthy', service: 'analytics-api', checks: { redis: 'down', postgres: 'up' } })
+      } finally {
+        await cluster.redis.restartNode(port)
+      }
+
+      const recovered = await pollUntil(
+        'POST /event to be accepted again after the master came back',
+        async () => {
+          const answer = await postEvent(stack.baseUrl, `recovered-${Date.now()}`)
+          return answer.status === 202 ? answer : undefined
+        },
+        20_000,
+        100,
+      )
+      expect(recovered.status).toBe(202)
+      assertAlive([stack.api, stack.worker])
+      expect((await timed(`${stack.baseUrl}/health`)).status).toBe(200)
+
+      // The worker, back on that master too, writes what is accepted now.
+      const load = new LoadGenerator({ baseUrl: stack.baseUrl, siteId: stack.siteId, idPrefix: 'after', ratePerSecond: 250 })
+      load.start()
+      await load.waitForAcknowledged(200, 30_000)
+      await finishLoad(stack, load, 30_000, [before])
+    })
+  }, 120_000)
+})
+
 const READ_PATHS = [
   '/stats?site_id=s&date=2025-11-14',
   '/stats?site_id=s&from=2025-11-01&to=2025-11-14&tz=Europe/Paris',
@@ -201,9 +249,9 @@ const READ_PATHS = [
   '/ingest/ledger?site_id=s',
 ]
 
-describe('PostgreSQL outage', () => {
+describe('PostgreSQL outage, on one Redis', () => {
   test('ingestion keeps answering 202, reads answer 503 with a JSON error, and every accepted event lands once Postgres is back', async () => {
-    await withStack('pg_down', async (stack) => {
+    await withStack(single.redis, 'pg_down', async (stack) => {
       const load = new LoadGenerator({ baseUrl: stack.baseUrl, siteId: stack.siteId, ratePerSecond: 250 })
       load.start()
       let early: LoadResult

@@ -20,24 +20,24 @@ import {
   stopAll,
   stopPrivateServices,
   uniqueName,
+  PrivateRedis,
   type PrivatePostgres,
-  type PrivateRedis,
   type StackEnv,
 } from './harness'
 import { LoadGenerator } from './load'
 
 let pg: PrivatePostgres
-let redis: PrivateRedis
+const redis = new PrivateRedis()
 
 beforeAll(async () => {
-  ;({ pg, redis } = await startPrivateServices())
+  pg = await startPrivateServices([redis])
 }, 120_000)
 
-afterAll(() => stopPrivateServices(pg, redis), 60_000)
+afterAll(() => stopPrivateServices(pg, [redis]), 60_000)
 
 async function stackEnv(label: string): Promise<{ env: StackEnv; sql: Awaited<ReturnType<PrivatePostgres['createDatabase']>>['sql'] }> {
   const database = await pg.createDatabase(label)
-  return { env: { databaseUrl: database.url, redisUrl: redis.url, queueName: uniqueName(label) }, sql: database.sql }
+  return { env: { databaseUrl: database.url, redis: redis.target, queueName: uniqueName(label) }, sql: database.sql }
 }
 
 describe('two APIs and three workers', () => {

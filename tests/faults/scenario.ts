@@ -19,8 +19,8 @@ import {
   uniqueName,
   type ManagedProcess,
   type PrivatePostgres,
-  type PrivateRedis,
   type StackEnv,
+  type TestRedis,
 } from './harness'
 import { LoadGenerator, type LoadOptions, type LoadResult } from './load'
 
@@ -58,14 +58,14 @@ const log = (...parts: unknown[]) => (process.env.FAULTS_VERBOSE ? console.log(.
 
 export async function runScenario(
   pg: PrivatePostgres,
-  redis: PrivateRedis,
+  redis: TestRedis,
   label: string,
   disrupt: (ctx: ScenarioContext) => Promise<void>,
   options: ScenarioOptions = {},
 ): Promise<ScenarioOutcome> {
   const steady = options.steadyAcks ?? 300
   const database = await pg.createDatabase(label)
-  const env: StackEnv = { databaseUrl: database.url, redisUrl: redis.url, queueName: uniqueName(label) }
+  const env: StackEnv = { databaseUrl: database.url, redis: redis.target, queueName: uniqueName(label) }
   const siteId = `site-${label}`
   const port = freePort()
   const probe = new QueueProbe(redis, env.queueName)

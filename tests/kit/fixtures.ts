@@ -2,10 +2,11 @@
  * The stores a test or a benchmark owns, shared by both: a database of its own (created migrated,
  * dropped at the end) and the Redis keys of its own queue.
  */
-import type IORedis from 'ioredis'
+import { Cluster } from 'ioredis'
 import postgres from 'postgres'
 import { migrateDatabase } from '../../drizzle/migrate'
-import { createIngestQueue, createMaintenanceQueue, createProducerConnection } from '../../lib/queue'
+import type { RedisTarget } from '../../lib/config'
+import { createIngestQueue, createMaintenanceQueue, createProducerConnection, type RedisConnection } from '../../lib/queue'
 
 /** A name no other run uses, fit for a database or a queue. */
 export function uniqueName(label: string): string {
@@ -44,21 +45,25 @@ export async function createMigratedDatabase(adminUrl: string, name: string): Pr
   return url
 }
 
-/** Keys matching `pattern`, a batch at a time (SCAN, so a large keyspace never blocks Redis). */
-export function scanKeys(redis: IORedis, pattern: string): AsyncIterable<string[]> {
-  return redis.scanStream({ match: pattern, count: 1000 }) as AsyncIterable<string[]>
+/** Keys matching `pattern`, a batch at a time (SCAN, so a large keyspace never blocks Redis); on a cluster, each master's in turn. */
+export async function* scanKeys(redis: RedisConnection, pattern: string): AsyncIterable<string[]> {
+  for (const node of redis instanceof Cluster ? redis.nodes('master') : [redis]) yield* node.scanStream({ match: pattern, count: 1000 }) as AsyncIterable<string[]>
 }
 
 /** Deletes the keys `pattern` matches; returns how many. */
-export async function deleteKeys(redis: IORedis, pattern: string): Promise<number> {
+export async function deleteKeys(redis: RedisConnection, pattern: string): Promise<number> {
   let deleted = 0
-  for await (const keys of scanKeys(redis, pattern)) if (keys.length > 0) deleted += await redis.unlink(...keys)
+  for await (const keys of scanKeys(redis, pattern)) {
+    if (keys.length === 0) continue
+    // A cluster refuses one command on keys of several hash slots.
+    deleted += redis instanceof Cluster ? (await Promise.all(keys.map((key) => redis.unlink(key)))).reduce((sum, n) => sum + n, 0) : await redis.unlink(...keys)
+  }
   return deleted
 }
 
 /** Removes a queue run's keys: the ingest queue's and those of the maintenance queue a worker process schedules pruning on. */
-export async function obliterateQueues(redisUrl: string, name: string): Promise<void> {
-  const redis = createProducerConnection(redisUrl)
+export async function obliterateQueues(redisTarget: RedisTarget, name: string): Promise<void> {
+  const redis = createProducerConnection(redisTarget)
   try {
     for (const queue of [createIngestQueue(redis, { name }), createMaintenanceQueue(redis, { name })]) {
       await queue.obliterate({ force: true })

@@ -6,6 +6,7 @@
 import { closeSync, openSync, readFileSync } from 'node:fs'
 import { resolve } from 'node:path'
 import type { Subprocess } from 'bun'
+import type { RedisTarget } from '../../lib/config'
 import { withTimeout } from '../../lib/timeout'
 
 export const ROOT = resolve(import.meta.dir, '../..')
@@ -348,12 +349,14 @@ export const WORKER_COMMAND = [process.execPath, 'worker/index.ts']
 /** Where the API and the worker keep their data. */
 export interface StackEnv {
   databaseUrl: string
-  redisUrl: string
+  redis: RedisTarget
   queueName: string
 }
 
 function storesEnv(stack: StackEnv): Record<string, string> {
-  return { DATABASE_URL: stack.databaseUrl, REDIS_URL: stack.redisUrl, QUEUE_NAME: stack.queueName }
+  const { url, clusterNodes } = stack.redis
+  const cluster: Record<string, string> = clusterNodes ? { REDIS_CLUSTER_NODES: clusterNodes.map((node) => `${node.host}:${node.port}`).join(',') } : {}
+  return { DATABASE_URL: stack.databaseUrl, REDIS_URL: url, ...cluster, QUEUE_NAME: stack.queueName }
 }
 
 /** The API's environment: listening on `port`, on the stack's stores. */

@@ -8,7 +8,7 @@ import { createMaintenanceWorker, type MaintenanceWorker } from '../worker'
 import { PRUNE_EVERY_MS, PRUNE_SCHEDULER, schedulePrune } from './prune'
 
 let stack: Stack
-const connection = createWorkerConnection(testEnv.redisUrl)
+const connection = createWorkerConnection(testEnv.redis)
 const workers: MaintenanceWorker[] = []
 beforeAll(async () => {
   stack = await startStack('prune')
