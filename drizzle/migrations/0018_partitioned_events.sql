@@ -77,6 +77,9 @@ SELECT "site_id", "event_id", "event_type", "path", "user_id", "timestamp", "rec
 -- Built after the copy, on every partition at once (and on each later one as it is attached).
 CREATE INDEX "idx_events_site_timestamp" ON "events" USING btree ("site_id","timestamp");--> statement-breakpoint
 DROP TABLE "events_unpartitioned";--> statement-breakpoint
+-- New tables have no statistics until autovacuum gets to them, and the planner would guess badly meanwhile.
+ANALYZE "events";--> statement-breakpoint
+ANALYZE "event_ids";--> statement-breakpoint
 CREATE TABLE "event_retention" (
 	"singleton" boolean PRIMARY KEY DEFAULT true NOT NULL,
 	"dropped_before" timestamp with time zone NOT NULL,
