@@ -16,7 +16,7 @@ const isoUtc = (column: SQL) =>
         then 'YYYY-MM-DD"T"HH24:MI:SS.MS"Z"' else 'YYYY-MM-DD"T"HH24:MI:SS.US"Z"' end)`
 
 /**
- * Every stored column of an event but the table's own row number, in this order; the names are
+ * Every stored column of an event, in this order; the names are
  * the columns' own. `received_at` is when the API took the event, `created_at` when the worker
  * wrote it. Props are JSON (a JSON object in NDJSON, its text in CSV).
  */
