@@ -107,7 +107,8 @@ beforeAll(async () => {
   }
   await database.sql`drop table event_ids`
   before = await snapshot()
-})
+  // Writing 50,000 events with their rollups and visits takes a while on a busy machine.
+}, 120_000)
 afterAll(async () => {
   await database.close()
   await dropDatabase(testEnv.adminDatabaseUrl, name)

@@ -58,6 +58,7 @@ export async function rebuildRollups(db: Db, siteId: string, range?: RebuildRang
             from ${sites} where site_id = ${siteId} for update of ${sites}`,
     )
     if (!site) throw new Error(`unknown site ${siteId}`)
+    refuseDroppedMonths(siteId, site)
     // A partial rebuild keeps the zone the other months are bucketed in.
     const tz = range ? site.rollup_timezone : site.timezone
 
@@ -78,8 +79,6 @@ export async function rebuildRollups(db: Db, siteId: string, range?: RebuildRang
       dayFilter = sql`day >= ${bounds!.first_month}::date and day < (${bounds!.last_month}::date + interval '1 month')`
       monthFilter = sql`month >= ${bounds!.first_month}::date and month <= ${bounds!.last_month}::date`
     }
-
-    refuseDroppedMonths(siteId, site)
 
     for (const [table, filter] of [
       [rollupHours, hourFilter],
