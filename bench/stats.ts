@@ -474,7 +474,9 @@ async function timeRatio(sql: postgres.Sql, baseUrl: string, questions: Question
 
 async function storage(sql: postgres.Sql) {
   const [row] = await sql<{ raw: number; raw_table: number; rollups: number; visits: number }[]>`
-    select pg_total_relation_size('events')::float8 as raw, pg_relation_size('events')::float8 as raw_table,
+    -- events is partitioned by month: its size is its partitions', with its idempotency key (event_ids).
+    select ((select sum(pg_total_relation_size(relid)) from pg_partition_tree('events')) + pg_total_relation_size('event_ids'))::float8 as raw,
+           (select sum(pg_relation_size(relid)) from pg_partition_tree('events'))::float8 as raw_table,
            (select sum(pg_total_relation_size(c))::float8 from unnest(array['visits','page_visitors','visit_days','value_visitors']::regclass[]) c) as visits,
            (select sum(pg_total_relation_size(c))::float8 from unnest(array['rollup_hours','rollup_days','rollup_hour_paths',
               'rollup_day_paths','rollup_hour_types','rollup_day_types','user_months','rollup_minutes','minute_users']::regclass[]) c) as rollups`

@@ -1,7 +1,6 @@
 import { sql, type SQLWrapper } from 'drizzle-orm'
 import {
   bigint,
-  bigserial,
   bit,
   boolean,
   check,
@@ -39,14 +38,17 @@ const visitProperties = () => ({
 })
 
 /**
- * Raw events, one row per accepted event. `event_id` (client-chosen or a UUIDv7 made by the API)
- * with `site_id` is the idempotency key: the worker inserts with ON CONFLICT DO NOTHING on it,
- * so retried jobs and client retries never count twice.
+ * Raw events, one row per accepted event, in one partition per UTC month of `timestamp` (migration
+ * 0018; drizzle-kit cannot declare partitioning, so the migration is written by hand and this
+ * declaration lists the columns and the index every partition has). Events whose month has no
+ * partition land in `events_default`. Whole months past RAW_RETENTION_DAYS are dropped by the
+ * prune job (worker/jobs/partitions.ts). `event_id` with `site_id` is the idempotency key, kept in
+ * `event_ids`: a unique key of a partitioned table must contain the partition key, and a client's
+ * retry may carry another timestamp than its first attempt.
  */
 export const events = pgTable(
   'events',
   {
-    id: bigserial('id', { mode: 'number' }).primaryKey(),
     siteId: text('site_id').notNull(),
     eventId: text('event_id').notNull(),
     eventType: text('event_type').notNull(),
@@ -61,11 +63,36 @@ export const events = pgTable(
     props: jsonb('props').$type<Record<string, string>>(),
   },
   (table) => [
-    uniqueIndex('events_site_event_id_key').on(table.siteId, table.eventId),
-    // Rebuilds read a site's events by time. The original (site, date), (site, path) and
+    // Rebuilds, the export and goal questions read a site's events by time. The original (site, date), (site, path) and
     // (site, user) indexes served raw-event stats queries, which rollups answer now (migration 0003).
     index('idx_events_site_timestamp').on(table.siteId, table.timestamp),
   ],
+)
+
+/**
+ * Every (site_id, event_id) ever stored: the worker inserts here first, ON CONFLICT DO NOTHING, and
+ * writes to `events` only the events this insert wrote, in the same statement, so the same event id
+ * of a site is stored once whatever its timestamp and whichever month's partition it falls in.
+ * Kept when retention drops raw events: a late retry of a dropped event is still known, and the
+ * rollups that counted it are not counted again (a row is about 100 bytes with its key).
+ */
+export const eventIds = pgTable('event_ids', { siteId: text('site_id').notNull(), eventId: text('event_id').notNull() }, (table) => [
+  primaryKey({ columns: [table.siteId, table.eventId] }),
+])
+
+/**
+ * What retention has dropped: raw events before `dropped_before` (the start of a UTC month) are
+ * gone, while the rollups, visits and their figures of those months stay. One row, or none while
+ * nothing has been dropped. Not per site: a reference table under Citus.
+ */
+export const eventRetention = pgTable(
+  'event_retention',
+  {
+    singleton: boolean('singleton').primaryKey().default(true),
+    droppedBefore: timestamp('dropped_before', { withTimezone: true, mode: 'date' }).notNull(),
+    updatedAt: timestamp('updated_at', { withTimezone: true, mode: 'date' }).notNull().defaultNow(),
+  },
+  (table) => [check('event_retention_singleton', sql`${table.singleton}`)],
 )
 
 export type EventRow = typeof events.$inferSelect

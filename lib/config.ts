@@ -38,6 +38,11 @@ export function readInteger(env: EnvSource, name: string, fallback: number, min:
   return value
 }
 
+/** A whole number in [min, max], or undefined when the variable is unset or empty. */
+export function readOptionalInteger(env: EnvSource, name: string, min: number, max: number): number | undefined {
+  return env[name]?.trim() ? readInteger(env, name, min, min, max) : undefined
+}
+
 function readUrl(env: EnvSource, name: string, protocols: string[]): string | undefined {
   const raw = readOptionalString(env, name)
   if (raw === undefined) return undefined

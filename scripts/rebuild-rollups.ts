@@ -9,7 +9,7 @@ import { createDb } from '../drizzle/client'
 import { sites } from '../drizzle/schema'
 import { createLogger, errorFields } from '../lib/log'
 import { isCalendarDate } from '../server/formats'
-import { rebuildRollups } from '../worker/jobs/rebuild'
+import { RawEventsDroppedError, rebuildRollups } from '../worker/jobs/rebuild'
 import { loadScriptsEnv } from './env'
 
 const log = createLogger('rebuild')
@@ -38,8 +38,15 @@ try {
     : (await database.db.execute<{ site_id: string }>(sql`select site_id from ${sites} order by site_id`)).map((row) => row.site_id)
   for (const siteId of ids) {
     const started = performance.now()
-    const result = await rebuildRollups(database.db, siteId, range)
-    log.info('rollups rebuilt', { ...result, ms: Math.round(performance.now() - started) })
+    try {
+      const result = await rebuildRollups(database.db, siteId, range)
+      log.info('rollups rebuilt', { ...result, ms: Math.round(performance.now() - started) })
+    } catch (error) {
+      // A site retention has taken raw events from keeps its rollups; the other sites are still rebuilt.
+      if (!(error instanceof RawEventsDroppedError)) throw error
+      log.error('rebuild refused', { siteId, reason: error.message })
+      process.exitCode = 1
+    }
   }
 } catch (error) {
   log.error('rebuild failed', errorFields(error))

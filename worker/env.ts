@@ -1,5 +1,5 @@
 import { availableParallelism } from 'node:os'
-import { readDatabaseUrl, readInteger, readQueueName, readRedis, type EnvSource, type RedisTarget } from '../lib/config'
+import { readDatabaseUrl, readInteger, readOptionalInteger, readQueueName, readRedis, type EnvSource, type RedisTarget } from '../lib/config'
 import type { Prefetch } from './worker'
 
 export interface WorkerEnv {
@@ -15,6 +15,8 @@ export interface WorkerEnv {
   batchEvents: number
   /** Port of the worker's /metrics; 0 for none. */
   metricsPort: number
+  /** RAW_RETENTION_DAYS: whole UTC months of raw events older than this are dropped; unset keeps everything. */
+  rawRetentionDays: number | undefined
 }
 
 /**
@@ -37,5 +39,6 @@ export function loadWorkerEnv(env: EnvSource = process.env, cores: number = avai
     },
     batchEvents: readInteger(env, 'WORKER_BATCH_EVENTS', 5_000, 1, 100_000),
     metricsPort: readInteger(env, 'WORKER_METRICS_PORT', 4001, 0, 65535),
+    rawRetentionDays: readOptionalInteger(env, 'RAW_RETENTION_DAYS', 1, 36_500),
   }
 }

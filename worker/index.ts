@@ -46,7 +46,7 @@ try {
     writer: { transactions: env.concurrency, maxBatchEvents: env.batchEvents },
     log,
   })
-  const maintenance = createMaintenanceWorker({ connection, location: { name: env.queueName }, db: database.db, log })
+  const maintenance = createMaintenanceWorker({ connection, location: { name: env.queueName }, db: database.db, log, rawRetentionDays: env.rawRetentionDays })
   await schedulePrune(maintenance.queue)
   log.info('worker started', { queue: env.queueName, transactions: env.concurrency, prefetchJobs: env.prefetch.jobs, prefetchEvents: env.prefetch.events })
 

@@ -3,7 +3,7 @@ import type { Db } from '../drizzle/client'
 import { errorFields, type Logger } from '../lib/log'
 import { createProcessor } from './jobs'
 import { createIngestHandler, type WriterOptions } from './jobs/ingest'
-import { createPruneHandler } from './jobs/prune'
+import { createPruneHandler, type PruneDeps } from './jobs/prune'
 import { createRebuildHandler } from './jobs/rebuild'
 import type { WorkerMetrics } from './metrics'
 import {
@@ -100,7 +100,7 @@ export interface MaintenanceWorker {
 }
 
 /** The worker of the maintenance queue: the jobs its schedulers add. */
-export function createMaintenanceWorker(deps: { connection: RedisConnection; location: QueueLocation; db: Db; log: Logger }): MaintenanceWorker {
+export function createMaintenanceWorker(deps: PruneDeps & { connection: RedisConnection; location: QueueLocation }): MaintenanceWorker {
   const queue = createMaintenanceQueue(deps.connection, deps.location)
   const location = maintenanceQueueLocation(deps.location)
   const worker = new Worker(location.name, createProcessor<typeof PRUNE_JOB>({ [PRUNE_JOB]: createPruneHandler(deps) }), {

@@ -1,6 +1,6 @@
 import { sql, type SQL } from 'drizzle-orm'
 import { statementOf, type Db } from '../../drizzle/client'
-import { events } from '../../drizzle/schema'
+import { eventRetention, events } from '../../drizzle/schema'
 import type { ExportFormat } from './model'
 import type { OnRows } from './stream'
 
@@ -16,7 +16,7 @@ const isoUtc = (column: SQL) =>
         then 'YYYY-MM-DD"T"HH24:MI:SS.MS"Z"' else 'YYYY-MM-DD"T"HH24:MI:SS.US"Z"' end)`
 
 /**
- * Every stored column of an event but the table's own row number, in this order; the names are
+ * Every stored column of an event, in this order; the names are
  * the columns' own. `received_at` is when the API took the event, `created_at` when the worker
  * wrote it. Props are JSON (a JSON object in NDJSON, its text in CSV).
  */
@@ -67,6 +67,14 @@ function statement(siteId: string, window: ExportWindow, format: ExportFormat): 
   // In time order, equal times by event id in byte order (as visits order them); the
   // (site_id, timestamp) index gives the order, so rows flow from the first one without a sort.
   return sql`${select} where e.site_id = ${siteId} ${inWindow} order by e.timestamp, e.event_id collate "C"`
+}
+
+/** When retention has dropped raw events that `window` covers: the first instant kept (ISO 8601), else null. */
+export async function droppedWithin(db: Db, window: ExportWindow): Promise<string | null> {
+  const [row] = await db.execute<{ dropped_before: string }>(sql`
+    select to_char(dropped_before at time zone 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.MS"Z"') as dropped_before from ${eventRetention}
+     where ${window ? window.start : sql`'-infinity'::timestamptz`} < dropped_before`)
+  return row?.dropped_before ?? null
 }
 
 /** The site's events in `window`, in time order, handed to `onRows` batch by batch from a cursor. */

@@ -8,10 +8,12 @@ import { SiteParams } from '../sites/model'
 import { getSiteZones, rangeBounds } from '../stats/buckets'
 import { checkOrder, checkRange } from '../stats/question'
 import { ExportQuery, type ExportFormat } from './model'
-import { EXPORT_COLUMNS, exportEvents, type ExportRow, type ExportWindow } from './queries'
+import { droppedWithin, EXPORT_COLUMNS, exportEvents, type ExportRow, type ExportWindow } from './queries'
 import { cursorBody } from './stream'
 
 const NDJSON_CONTENT_TYPE = 'application/x-ndjson; charset=utf-8'
+/** Present when the range reaches back past the raw events kept: their first instant; events before it were dropped by retention. */
+export const DROPPED_HEADER = 'raw-events-dropped-before'
 /** A client that takes nothing for this long has its download cut off, which frees the cursor's connection. */
 export const EXPORT_STALL_MS = 60_000
 
@@ -34,6 +36,7 @@ export function exportRoutes(deps: { reads: Db; access: Access; log: Logger }) {
           const [start, end] = rangeBounds({ siteId: params.id, from: query.from, to: query.to, tz, rollupTz: tz })
           window = { start, end }
         }
+        const droppedBefore = await droppedWithin(deps.reads, window)
         const body = await cursorBody<ExportRow>({
           head: format === 'csv' ? csvRecord(EXPORT_COLUMNS) : '',
           encode: format === 'csv' ? (rows) => rows.map((row) => csvRecord(row)).join('') : (rows) => rows.map((row) => `${row[0]}\n`).join(''),
@@ -44,7 +47,9 @@ export function exportRoutes(deps: { reads: Db; access: Access; log: Logger }) {
         })
         const range = query.from !== undefined && query.to !== undefined ? [query.from, query.to] : ['all']
         const fileName = `${[params.id, 'events', ...range].map(fileNamePart).join('_')}.${format}`
-        return new Response(body, { headers: attachment(fileName, format === 'csv' ? CSV_CONTENT_TYPE : NDJSON_CONTENT_TYPE) })
+        const headers = attachment(fileName, format === 'csv' ? CSV_CONTENT_TYPE : NDJSON_CONTENT_TYPE)
+        // The rows stream under a 200, so what retention dropped from the range is said beside them.
+        return new Response(body, { headers: droppedBefore ? { ...headers, [DROPPED_HEADER]: droppedBefore } : headers })
       },
       {
         params: SiteParams,
@@ -54,7 +59,8 @@ export function exportRoutes(deps: { reads: Db; access: Access; log: Logger }) {
           description:
             "from and to (inclusive dates of the site's timezone, given together) limit it to a range; without them, every stored event. " +
             'csv: RFC 4180 with a header row, text cells starting with =, +, -, @, tab or CR prefixed with a quote; ndjson: one JSON object per line, values as stored, props as an object. ' +
-            'Streamed from a database cursor, so the API holds a batch at a time however many events there are.',
+            'Streamed from a database cursor, so the API holds a batch at a time however many events there are. ' +
+            'When RAW_RETENTION_DAYS has dropped raw events the range covers, the Raw-Events-Dropped-Before header gives the first instant kept: the months before it are gone.',
           tags: ['sites'],
           responses: {
             200: download('The events: text/csv or application/x-ndjson, as a download'),

@@ -2,6 +2,8 @@ import { sql } from 'drizzle-orm'
 import type { PgTable } from 'drizzle-orm/pg-core'
 import type { Db } from '../../drizzle/client'
 import {
+  eventIds,
+  eventRetention,
   events,
   ingestLedger,
   ingestRefusalHours,
@@ -51,6 +53,21 @@ export async function getSites(db: Db, only: 'all' | ReadonlySet<string> = 'all'
   }))
 }
 
+/** The first instant of raw events kept (retention drops the months before it), or null while none were dropped. */
+export async function rawEventsDroppedBefore(db: Db): Promise<Date | null> {
+  const [row] = await db.execute<{ dropped_before: string }>(sql`select to_json(dropped_before) #>> '{}' as dropped_before from ${eventRetention}`)
+  return row ? new Date(row.dropped_before) : null
+}
+
+/** Why the site's timezone cannot change (its rebuild would lose months whose raw events were dropped), or undefined. */
+export async function timezoneChangeRefusal(db: Db, siteId: string): Promise<string | undefined> {
+  const [row] = await db.execute<{ dropped_before: string }>(sql`
+    select to_json(r.dropped_before) #>> '{}' as dropped_before from ${eventRetention} r join ${sites} s on s.first_event_at < r.dropped_before
+     where s.site_id = ${siteId}`)
+  if (!row) return undefined
+  return `the timezone of ${siteId} cannot change: its raw events before ${row.dropped_before.slice(0, 10)} (UTC) were dropped by RAW_RETENTION_DAYS, and the rollups of those months cannot be recomputed in another zone`
+}
+
 /** Records the site's timezone (creating the site if new); the rollups follow after a rebuild. */
 export async function setSiteTimezone(db: Db, siteId: string, timezone: string): Promise<void> {
   await db.execute(sql`
@@ -85,6 +102,8 @@ export async function deleteSiteData(db: Db, siteId: string): Promise<DeletedCou
     for (const [name, tables] of Object.entries(SITE_DATA) as [keyof DeletedCounts, PgTable[]][]) {
       for (const table of tables) counts[name] += (await tx.execute(sql`delete from ${table} where site_id = ${siteId}`)).count
     }
+    // The idempotency keys go too, so the site's events can be sent again (they are not counted: each was an event).
+    await tx.execute(sql`delete from ${eventIds} where site_id = ${siteId}`)
     await tx.execute(sql`update ${sites} set first_event_at = null, last_event_at = null where site_id = ${siteId}`)
     return counts
   })

@@ -6,7 +6,7 @@ import { ErrorResponse, RETRY_AFTER_SECONDS, ServiceUnavailableError, Unavailabl
 import { readJsonBody } from '../http'
 import type { ZoneCheck } from '../stats/question'
 import { RebuildParams, RebuildStatus, REBUILD_STATES, SiteDataDeleted, SiteDeleteQuery, SiteList, SiteParams, SiteUpdate, SiteUpdated, type RebuildState } from './model'
-import { deleteSiteData, getSites, setSiteTimezone } from './queries'
+import { deleteSiteData, getSites, setSiteTimezone, timezoneChangeRefusal } from './queries'
 
 /** The list reads `reads` (the replica, when set); changes, and a rebuild's state right after one, use the primary `db`. */
 export function sitesRoutes(deps: { db: Db; reads: Db; queue: IngestQueue; checkZone: ZoneCheck; access: Access }) {
@@ -24,6 +24,8 @@ export function sitesRoutes(deps: { db: Db; reads: Db; queue: IngestQueue; check
           '/:id',
           async ({ params, body, status }) => {
             await deps.checkZone(body.timezone)
+            const refusal = await timezoneChangeRefusal(deps.db, params.id)
+            if (refusal) return status(409, { error: refusal })
             await setSiteTimezone(deps.db, params.id, body.timezone)
             // The rebuild runs in the worker; until it finishes, answers stay in the previous zone.
             const job = await deps.queue.add(REBUILD_JOB, { siteId: params.id }, rebuildJobOptions).catch((error) => {
@@ -37,7 +39,7 @@ export function sitesRoutes(deps: { db: Db; reads: Db; queue: IngestQueue; check
             params: SiteParams,
             parse: deps.access.readBodyAfter('admin', (request) => readJsonBody(request, 4_096)),
             body: SiteUpdate,
-            response: { 202: SiteUpdated, 400: ErrorResponse, 503: UnavailableResponse },
+            response: { 202: SiteUpdated, 400: ErrorResponse, 409: ErrorResponse, 503: UnavailableResponse },
             detail: { summary: "Set a site's IANA timezone (admin); its rollups are rebuilt in the background", tags: ['sites'] },
           },
         )

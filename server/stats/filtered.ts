@@ -1,6 +1,7 @@
 import { sql, type SQL } from 'drizzle-orm'
 import { prepared, type Db } from '../../drizzle/client'
-import { events, goals, visits } from '../../drizzle/schema'
+import { eventRetention, events, goals, visits } from '../../drizzle/schema'
+import { rawEventsGone } from '../../lib/retention'
 import { onlyWhenSet, visitValueSql, type BreakdownProperty } from '../../lib/visit-properties'
 import { goalMatch, matchableGoals } from '../goals/queries'
 import { BadRequestError } from '../errors'
@@ -57,6 +58,18 @@ function eventMatch(siteId: string, filter: Filter & { kind: 'event' }): SQL {
   if (filter.property === 'goal')
     return sql`exists (select 1 from (${matchableGoals(siteId)}) g where ${test(positive, sql`g.name`)} and ${goalMatch('e', 'g')})`
   return test(positive, sql`(e.props ->> ${filter.property.slice('props:'.length)})`)
+}
+
+/**
+ * Refuses a question read from raw events (`what` they are) whose range starts before the raw
+ * events kept: retention dropped those months, and the answer would silently miss them.
+ */
+export async function checkRawEvents(db: Db, q: Question, what: string): Promise<void> {
+  const [start] = rangeBounds(q)
+  const [row] = await db.execute<{ dropped_before: string }>(
+    sql`select to_json(dropped_before) #>> '{}' as dropped_before from ${eventRetention} where ${start} < dropped_before`,
+  )
+  if (row) throw new BadRequestError(rawEventsGone(what, new Date(row.dropped_before)))
 }
 
 /** Refuses goal filters naming a goal the site does not have (a typo would silently keep nothing). */

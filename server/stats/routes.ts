@@ -27,7 +27,7 @@ import { daysBetween, resolveQuestion, siteDaysOf, type ZoneCheck } from './ques
 import { getRealtimeStats } from './realtime'
 import { getBreakdown, getVisitMetrics } from './visits'
 import { getFunnelReport, getGoalBreakdown, getPropBreakdown } from './conversions'
-import { checkGoalFilters, getFilteredBreakdown, getFilteredStats, getFilteredTimeseries } from './filtered'
+import { checkGoalFilters, checkRawEvents, getFilteredBreakdown, getFilteredStats, getFilteredTimeseries } from './filtered'
 import { parseFilters } from './filters'
 import type { BreakdownProperty } from '../../lib/visit-properties'
 
@@ -62,6 +62,7 @@ export function statsRoutes(deps: { reads: Db; checkZone: ZoneCheck; access: Acc
         const filters = await filtersOf(query)
         if (filters.length > 0) {
           const question = await resolveQuestion(db, checkZone, query)
+          await checkRawEvents(db, question, 'filters')
           const numbers = await getFilteredStats(db, question, filters, limit)
           return { site_id: query.site_id, from: question.from, to: question.to, timezone: question.tz, ...numbers }
         }
@@ -92,6 +93,7 @@ export function statsRoutes(deps: { reads: Db; checkZone: ZoneCheck; access: Acc
         const interval = query.interval ?? (daysBetween(query.from, query.to) <= 2 ? 'hour' : 'day')
         const filters = await filtersOf(query)
         const question = await resolveQuestion(db, checkZone, query, interval)
+        if (filters.length > 0) await checkRawEvents(db, question, 'filters')
         const buckets = filters.length > 0 ? await getFilteredTimeseries(db, question, interval, filters) : await getTimeseries(db, question, interval)
         return { site_id: query.site_id, from: question.from, to: question.to, interval, timezone: question.tz, buckets }
       },
@@ -117,6 +119,8 @@ export function statsRoutes(deps: { reads: Db; checkZone: ZoneCheck; access: Acc
         const question = await resolveQuestion(db, checkZone, query)
         const paging = { limit: query.limit ?? BREAKDOWN_LIMIT_DEFAULT, page: query.page ?? 1 }
         const { property } = query
+        const fromEvents = property === GOAL_PROPERTY ? 'goals' : property === PROP_KEYS_PROPERTY || property.startsWith(PROPS_PREFIX) ? 'custom properties' : filters.length > 0 ? 'filters' : null
+        if (fromEvents) await checkRawEvents(db, question, fromEvents)
         const results =
           property === GOAL_PROPERTY
             ? await getGoalBreakdown(db, question, paging, filters)
@@ -155,6 +159,7 @@ export function statsRoutes(deps: { reads: Db; checkZone: ZoneCheck; access: Acc
       async ({ query, status }) => {
         const filters = await filtersOf(query)
         const question = await resolveQuestion(db, checkZone, query)
+        await checkRawEvents(db, question, 'funnels')
         const report = await getFunnelReport(db, question, query.funnel_id, filters)
         if (!report) return status(404, { error: 'this site has no such funnel' })
         return {

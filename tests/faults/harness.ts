@@ -540,11 +540,14 @@ export async function checkExactlyOnce(sql: postgres.Sql, siteId: string, acknow
   const [counts] = await sql<{ total: number; distinct_ids: number }[]>`
     select count(*)::int as total, count(distinct event_id)::int as distinct_ids
       from events where site_id = ${siteId} and event_id = any(${ids}::text[])`
+  // A set difference (hashed): events has no index on event_id, its idempotency key is in event_ids.
   const missing = await sql<{ event_id: string }[]>`
-    select id as event_id from unnest(${ids}::text[]) as a(id)
-     where not exists (select 1 from events e where e.site_id = ${siteId} and e.event_id = a.id) limit 20`
-  const [all] = await sql<{ total: number; distinct_ids: number }[]>`
-    select count(*)::int as total, count(distinct event_id)::int as distinct_ids from events where site_id = ${siteId}`
+    select event_id from (select unnest(${ids}::text[]) as event_id except select event_id from events where site_id = ${siteId}) m limit 20`
+  const [all] = await sql<{ total: number; distinct_ids: number; keys: number; keys_without_event: number }[]>`
+    select count(*)::int as total, count(distinct event_id)::int as distinct_ids,
+           (select count(*) from event_ids where site_id = ${siteId})::int as keys,
+           (select count(*) from (select event_id from event_ids where site_id = ${siteId} except select event_id from events where site_id = ${siteId}) k)::int as keys_without_event
+      from events where site_id = ${siteId}`
   const stored = await sql<{ event_id: string }[]>`select event_id from events where site_id = ${siteId}`
   const unknown = stored.filter((row) => !sent.has(row.event_id)).map((row) => row.event_id)
   if (counts!.total !== ids.length || counts!.distinct_ids !== ids.length || missing.length > 0) {
@@ -553,6 +556,10 @@ export async function checkExactlyOnce(sql: postgres.Sql, siteId: string, acknow
     )
   }
   if (all!.total !== all!.distinct_ids) throw new Error(`duplicate event ids for ${siteId}: ${all!.total} rows, ${all!.distinct_ids} distinct`)
+  // Every stored event has its idempotency key, and no key is left without its event.
+  if (all!.keys !== all!.total || all!.keys_without_event > 0) {
+    throw new Error(`event_ids of ${siteId}: ${all!.keys} keys for ${all!.total} events, ${all!.keys_without_event} without their event`)
+  }
   if (unknown.length > 0) throw new Error(`rows that were never sent: ${unknown.slice(0, 10).join(', ')}`)
   return { acknowledged: ids.length, stored: counts!.total, rowsForSite: all!.total, missing: missing.map((m) => m.event_id) }
 }

@@ -3,7 +3,9 @@ import type { Db } from '../../drizzle/client'
 import { ingestRefusalHours, minuteUsers, rollupMinutes } from '../../drizzle/schema'
 import { MAX_RECENT_HOURS } from '../../lib/ledger'
 import { PRUNE_JOB, type MaintenanceQueue } from '../../lib/queue'
+import type { Logger } from '../../lib/log'
 import { REALTIME_WINDOW_MS } from '../rollups/deltas'
+import { dropExpiredEvents, ensureEventPartitions } from './partitions'
 
 export const PRUNE_SCHEDULER = 'prune-realtime'
 export const PRUNE_EVERY_MS = 60_000
@@ -16,9 +18,26 @@ export function schedulePrune(queue: MaintenanceQueue) {
   return queue.upsertJobScheduler(PRUNE_SCHEDULER, { every: PRUNE_EVERY_MS }, { name: PRUNE_JOB, data: {} })
 }
 
-/** Handles prune jobs: drops realtime rows older than the window, and refusal hours no ledger question reaches; cheap. */
-export function createPruneHandler(deps: { db: Db }) {
+export interface PruneDeps {
+  db: Db
+  log: Logger
+  /** RAW_RETENTION_DAYS: raw events of whole UTC months older than this are dropped; undefined keeps them all. */
+  rawRetentionDays?: number
+}
+
+/**
+ * Handles prune jobs: drops realtime rows older than the window, and refusal hours no ledger
+ * question reaches; creates the coming months' event partitions and drops those past retention.
+ * Cheap when there is nothing to do (a look at the catalog).
+ */
+export function createPruneHandler(deps: PruneDeps) {
   return async (): Promise<void> => {
+    const created = await ensureEventPartitions(deps.db)
+    if (created.length > 0) deps.log.info('event partitions created', { months: created })
+    if (deps.rawRetentionDays !== undefined) {
+      const { months, defaultRows, droppedBefore } = await dropExpiredEvents(deps.db, deps.rawRetentionDays)
+      if (months.length > 0 || defaultRows > 0) deps.log.info('raw events dropped', { months, defaultRows, droppedBefore: droppedBefore.toISOString() })
+    }
     const before = new Date(Date.now() - REALTIME_WINDOW_MS).toISOString()
     await deps.db.execute(sql`delete from ${rollupMinutes} where minute < ${before}::timestamptz`)
     await deps.db.execute(sql`delete from ${minuteUsers} where minute < ${before}::timestamptz`)

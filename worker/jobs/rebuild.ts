@@ -5,6 +5,7 @@ import type { Logger } from '../../lib/log'
 import type { RebuildJobData } from '../../lib/queue'
 import { lockSite } from '../../lib/site-lock'
 import {
+  eventRetention,
   pageVisitors,
   rollupDayPaths,
   rollupDays,
@@ -51,10 +52,13 @@ export async function rebuildRollups(db: Db, siteId: string, range?: RebuildRang
   const step = async () => onProgress(Math.round((++done / REBUILD_STEPS) * 100))
   return db.transaction(async (tx) => {
     await tx.execute(lockSite(siteId))
-    const [site] = await tx.execute<{ timezone: string; rollup_timezone: string }>(
-      sql`select timezone, rollup_timezone from ${sites} where site_id = ${siteId} for update`,
+    const [site] = await tx.execute<{ timezone: string; rollup_timezone: string; first_event_at: string | null; dropped_before: string | null }>(
+      sql`select timezone, rollup_timezone, to_json(first_event_at) #>> '{}' as first_event_at,
+                 (select to_json(dropped_before) #>> '{}' from ${eventRetention}) as dropped_before
+            from ${sites} where site_id = ${siteId} for update of ${sites}`,
     )
     if (!site) throw new Error(`unknown site ${siteId}`)
+    refuseDroppedMonths(siteId, site)
     // A partial rebuild keeps the zone the other months are bucketed in.
     const tz = range ? site.rollup_timezone : site.timezone
 
@@ -145,13 +149,36 @@ export async function rebuildRollups(db: Db, siteId: string, range?: RebuildRang
   })
 }
 
+/** A rebuild that would wipe rollups whose raw events retention has dropped: recounting them would lose them. */
+export class RawEventsDroppedError extends Error {
+  override name = 'RawEventsDroppedError'
+}
+
+/**
+ * Refuses to rebuild a site that had events before the raw events kept: a rebuild deletes what it
+ * recomputes, and recomputes the site's visits and their figures from its whole history whatever
+ * the range, so those months would come back empty.
+ */
+function refuseDroppedMonths(siteId: string, site: { first_event_at: string | null; dropped_before: string | null }): void {
+  if (site.dropped_before === null || site.first_event_at === null) return
+  const droppedBefore = new Date(site.dropped_before)
+  if (new Date(site.first_event_at) >= droppedBefore) return
+  throw new RawEventsDroppedError(
+    `not rebuilding ${siteId}: its raw events before ${droppedBefore.toISOString().slice(0, 10)} (UTC) were dropped by RAW_RETENTION_DAYS, ` +
+      'and a rebuild recomputes the visits of its whole history, so the rollups and visits of those months would be lost; they are kept as they are',
+  )
+}
+
 /** Handles rebuild jobs (queued by PUT /sites/:id). */
 export function createRebuildHandler(deps: { db: Db; log: Logger }) {
   return async (job: Job<RebuildJobData>): Promise<RebuildResult> => {
     if (typeof job.data?.siteId !== 'string') throw new UnrecoverableError('rebuild job data has no site id')
     const { siteId, range } = job.data
     deps.log.info('rebuilding rollups', { jobId: job.id, siteId, ...range })
-    const result = await rebuildRollups(deps.db, siteId, range, (percent) => job.updateProgress(percent))
+    const result = await rebuildRollups(deps.db, siteId, range, (percent) => job.updateProgress(percent)).catch((error) => {
+      // No retry can bring the dropped events back.
+      throw error instanceof RawEventsDroppedError ? new UnrecoverableError(error.message) : error
+    })
     deps.log.info('rollups rebuilt', { jobId: job.id, ...result })
     return result
   }

@@ -7,6 +7,7 @@ import { sql, type SQL, type SQLChunk } from 'drizzle-orm'
 import type { PgTable } from 'drizzle-orm/pg-core'
 import { jsonLiteral, type Db } from '../../drizzle/client'
 import {
+  eventIds,
   events,
   ingestLedger,
   minuteUsers,
@@ -67,8 +68,9 @@ export const bucketColumns = (timestamp: unknown, tz: unknown) => sql`
  * Writes a batch in one transaction: the raw rows, then the rollups and the ledger from the rows
  * that insert actually wrote. The whole batch travels as one JSON parameter expanded by
  * json_to_recordset, so the statement is the same for any batch size and never meets Postgres's
- * bind-parameter limit. Rows whose (site_id, event_id) already exist are skipped, so a retried
- * job or a repeated client event_id is stored, and counted, once.
+ * bind-parameter limit. Events whose (site_id, event_id) is already in `event_ids` are skipped, so
+ * a retried job or a repeated client event_id is stored, and counted, once, in whichever month's
+ * partition its timestamp puts it.
  *
  * The insert sends back only what the worker does not already hold: how many rows it wrote
  * (their ids only when some were skipped) and the rollup buckets of each distinct site and
@@ -82,18 +84,24 @@ export async function writeEventBatch(db: Db, batch: QueuedEvent[], now: Date = 
     const results = await pipelined(tx, [
       ...siteLockStatements(candidates.map((event) => event.siteId)),
       sql`
-      with written as (
+      with batch as (
+        select * from json_to_recordset(${jsonLiteral(candidates)}) as batch(
+          "siteId" text, "eventId" text, "eventType" text, "path" text, "userId" text,
+          "timestamp" timestamptz, "receivedAt" timestamptz, "referrer" text, "source" text, "channel" text,
+          "utmSource" text, "utmMedium" text, "utmCampaign" text, "utmContent" text, "utmTerm" text,
+          "browser" text, "os" text, "device" text, "country" text, "props" jsonb)),
+      -- The idempotency key first: only the events whose key this insert wrote are stored.
+      fresh as (
+        insert into ${eventIds} (site_id, event_id) select "siteId", "eventId" from batch
+        on conflict (site_id, event_id) do nothing
+        returning site_id, event_id),
+      written as (
         insert into ${events} (site_id, event_id, event_type, path, user_id, timestamp, received_at, referrer, source, channel,
                                utm_source, utm_medium, utm_campaign, utm_content, utm_term, browser, os, device, country, props)
         select "siteId", "eventId", "eventType", "path", "userId", "timestamp", "receivedAt", "referrer",
                coalesce("source", ${literal(DIRECT_SOURCE)}), coalesce("channel", ${literal(DIRECT_CHANNEL)}),
                "utmSource", "utmMedium", "utmCampaign", "utmContent", "utmTerm", "browser", "os", "device", "country", "props"
-          from json_to_recordset(${jsonLiteral(candidates)}) as batch(
-            "siteId" text, "eventId" text, "eventType" text, "path" text, "userId" text,
-            "timestamp" timestamptz, "receivedAt" timestamptz, "referrer" text, "source" text, "channel" text,
-            "utmSource" text, "utmMedium" text, "utmCampaign" text, "utmContent" text, "utmTerm" text,
-            "browser" text, "os" text, "device" text, "country" text, "props" jsonb)
-        on conflict (site_id, event_id) do nothing
+          from batch join fresh on fresh.site_id = batch."siteId" and fresh.event_id = batch."eventId"
         returning site_id, event_id, timestamp),
       -- Every zone has had whole-minute offsets for longer than the oldest timestamp the API
       -- accepts, so all events of a minute share their rollup buckets.
