@@ -49,6 +49,8 @@ export type Principal =
 /** Failed sign-ins per client address by default: 10 at once, then one every 30 s. */
 export const LOGIN_GUESSES: RateLimit = { rate: 1 / 30, burst: 10 }
 
+const BASIC_CHALLENGE = 'Basic realm="analytics admin", charset="UTF-8"'
+
 const STATE_CHANGING = new Set(['POST', 'PUT', 'PATCH', 'DELETE'])
 
 /** Headers reverse proxies and tunnels add; nginx's plain proxy_pass adds none of them, hence the README's advice. */
@@ -195,7 +197,7 @@ export function accessControl(deps: AccessDeps) {
       // A refused bearer token is answered as one (RFC 6750): a Basic challenge would make a browser
       // holding a revoked link's session ask for a password instead of letting the page say so.
       const bearer = config.statsApiKey !== undefined || request.headers.get('authorization')?.startsWith('Bearer ')
-      throw new HttpError(401, error, { 'www-authenticate': bearer ? 'Bearer' : 'Basic realm="analytics admin", charset="UTF-8"' })
+      throw new HttpError(401, error, { 'www-authenticate': bearer ? 'Bearer' : BASIC_CHALLENGE })
     }
     throw toPage(request, '/login', 401, 'Authentication required')
   }
@@ -207,7 +209,7 @@ export function accessControl(deps: AccessDeps) {
       const { pathname, search } = new URL(request.url, 'http://this.invalid')
       return new HttpError(302, error, { location: `${page}?next=${encodeURIComponent(pathname + search)}` })
     }
-    const headers: Record<string, string> = status === 401 ? { 'www-authenticate': 'Basic realm="analytics admin", charset="UTF-8"' } : {}
+    const headers: Record<string, string> = status === 401 ? { 'www-authenticate': BASIC_CHALLENGE } : {}
     return new HttpError(status, error, headers)
   }
 

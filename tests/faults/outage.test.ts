@@ -93,6 +93,22 @@ const postEvent = (baseUrl: string, eventId: string) =>
   })
 
 /** Runs `count` requests, `concurrency` at a time. */
+/** Until POST /event is accepted again (bounded, polled); then both processes live and /health is 200. */
+async function awaitRecovered(stack: Stack, after: string): Promise<void> {
+  const recovered = await pollUntil(
+    `POST /event to be accepted again after ${after}`,
+    async () => {
+      const answer = await postEvent(stack.baseUrl, `recovered-${Date.now()}`)
+      return answer.status === 202 ? answer : undefined
+    },
+    20_000,
+    100,
+  )
+  expect(recovered.status).toBe(202)
+  assertAlive([stack.api, stack.worker])
+  expect((await timed(`${stack.baseUrl}/health`)).status).toBe(200)
+}
+
 async function burst<T>(count: number, concurrency: number, one: (i: number) => Promise<T>): Promise<T[]> {
   const results: T[] = []
   let next = 0
@@ -171,18 +187,7 @@ describe.each([...kinds])('Redis outage, on $kind', ({ redis }) => {
 
       // Same API process, same port: 202s come back by themselves (bounded wait, polled).
       const load = new LoadGenerator({ baseUrl: stack.baseUrl, siteId: stack.siteId, idPrefix: 'after', ratePerSecond: 250 })
-      const recovered = await pollUntil(
-        'POST /event to be accepted again after Redis came back',
-        async () => {
-          const answer = await postEvent(stack.baseUrl, `recovered-${Date.now()}`)
-          return answer.status === 202 ? answer : undefined
-        },
-        20_000,
-        100,
-      )
-      expect(recovered.status).toBe(202)
-      assertAlive([stack.api, stack.worker])
-      expect((await timed(`${stack.baseUrl}/health`)).status).toBe(200)
+      await awaitRecovered(stack, 'Redis came back')
 
       // And the worker, reconnected too, writes what is accepted now.
       load.start()
@@ -217,18 +222,7 @@ describe('Redis Cluster: the master holding the queue down', () => {
         await cluster.redis.restartNode(port)
       }
 
-      const recovered = await pollUntil(
-        'POST /event to be accepted again after the master came back',
-        async () => {
-          const answer = await postEvent(stack.baseUrl, `recovered-${Date.now()}`)
-          return answer.status === 202 ? answer : undefined
-        },
-        20_000,
-        100,
-      )
-      expect(recovered.status).toBe(202)
-      assertAlive([stack.api, stack.worker])
-      expect((await timed(`${stack.baseUrl}/health`)).status).toBe(200)
+      await awaitRecovered(stack, 'the master came back')
 
       // The worker, back on that master too, writes what is accepted now.
       const load = new LoadGenerator({ baseUrl: stack.baseUrl, siteId: stack.siteId, idPrefix: 'after', ratePerSecond: 250 })
